@@ -1,0 +1,246 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+
+	"github.com/emiago/sipgo"
+
+	"github.com/pickupsim/pickupsim/sip/media"
+)
+
+// CallState is where a phone's call stands.
+type CallState int
+
+// The call states.
+const (
+	// Dialing: INVITE sent, nothing heard yet.
+	Dialing CallState = iota
+	// Ringing: a 180 came back (outgoing), or the phone is ringing (incoming).
+	Ringing
+	// Established: answered and acknowledged; media flows.
+	Established
+	// Failed: the call was refused with a final response (see Call.Outcome).
+	Failed
+	// Cancelled: the call stopped before it was answered (the caller hung up, or the call
+	// was completed elsewhere, see Call.CancelReason).
+	Cancelled
+	// Ended: the established call was hung up.
+	Ended
+)
+
+var callStateNames = [...]string{"dialing", "ringing", "established", "failed", "cancelled", "ended"}
+
+// String names the state as scenario files and reports spell it.
+func (s CallState) String() string {
+	if s < 0 || int(s) >= len(callStateNames) {
+		return fmt.Sprintf("state(%d)", int(s))
+	}
+	return callStateNames[s]
+}
+
+// ParseCallState reads a state name.
+func ParseCallState(s string) (CallState, error) {
+	for i, n := range callStateNames {
+		if n == s {
+			return CallState(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown call state %q (want dialing, ringing, established, failed, cancelled or ended)", s)
+}
+
+// Call is one call of a phone, either direction.
+type Call struct {
+	phone    *Phone
+	ID       string // SIP Call-ID
+	Outgoing bool
+	// Dialled is what the phone dialled (outgoing) or the caller's user (incoming).
+	Dialled string
+	// Media is the phone's RTP endpoint for this call.
+	Media *media.Stream
+
+	mu           sync.Mutex
+	state        CallState
+	changed      chan struct{}
+	remote       string // who the phone is connected to / rung by (user part)
+	outcome      Outcome
+	cancelReason string
+	pickedUpBy   string
+	endedBy      string
+	remoteMedia  netip.AddrPort
+
+	client  *sipgo.DialogClientSession
+	server  *sipgo.DialogServerSession
+	stop    context.CancelFunc // aborts an outgoing call before answer (sends CANCEL)
+	decided chan answerChoice  // incoming: the user's answer or rejection
+}
+
+type answerChoice struct {
+	code   int
+	reason string
+}
+
+func newCall(ph *Phone, id string, outgoing bool, dialled string, m *media.Stream) *Call {
+	return &Call{phone: ph, ID: id, Outgoing: outgoing, Dialled: dialled, Media: m,
+		changed: make(chan struct{}), decided: make(chan answerChoice, 1)}
+}
+
+// State returns the call's state.
+func (c *Call) State() CallState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// Remote returns the user the call is connected to (after answer: the P-Asserted-Identity
+// of whoever answered, so a picked-up call names the picker), or being rung by.
+func (c *Call) Remote() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.remote
+}
+
+// Outcome returns the final response of a refused call.
+func (c *Call) Outcome() Outcome {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.outcome
+}
+
+// CancelReason returns the Reason header of the CANCEL that stopped an incoming call.
+func (c *Call) CancelReason() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cancelReason
+}
+
+// PickedUpBy returns who answered this (incoming, cancelled) call through Group Call Pickup.
+func (c *Call) PickedUpBy() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pickedUpBy
+}
+
+// EndedBy says who ended an established call: "local" or "remote".
+func (c *Call) EndedBy() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.endedBy
+}
+
+// RemoteMedia is where the phone sends its RTP.
+func (c *Call) RemoteMedia() netip.AddrPort {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.remoteMedia
+}
+
+func (c *Call) setState(s CallState, update func(c *Call)) {
+	c.mu.Lock()
+	if update != nil {
+		update(c)
+	}
+	final := c.state >= Failed
+	if !final {
+		c.state = s
+	}
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+	if !final && s >= Failed {
+		c.Media.Stop()
+	}
+}
+
+// WaitState waits until the call is in one of states, and returns the state reached. A
+// call that ends in another state returns an error naming it.
+func (c *Call) WaitState(ctx context.Context, states ...CallState) (CallState, error) {
+	for {
+		c.mu.Lock()
+		s, ch := c.state, c.changed
+		c.mu.Unlock()
+		for _, want := range states {
+			if s == want {
+				return s, nil
+			}
+		}
+		if s >= Failed {
+			return s, fmt.Errorf("call %s of %s is %s (%s), not %v", c.Dialled, c.phone.user, s, c.describe(), states)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return s, fmt.Errorf("call %s of %s still %s, waiting for %v: %w", c.Dialled, c.phone.user, s, states, ctx.Err())
+		}
+	}
+}
+
+func (c *Call) describe() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.outcome.Code != 0:
+		return c.outcome.String()
+	case c.cancelReason != "":
+		return c.cancelReason
+	case c.endedBy != "":
+		return "hung up by " + c.endedBy
+	}
+	return "no detail"
+}
+
+// Answer answers an incoming ringing call.
+func (c *Call) Answer() error { return c.decide(answerChoice{code: 200}) }
+
+// Reject refuses an incoming ringing call with code (486 Busy Here, 603 Decline...).
+func (c *Call) Reject(code int, reason string) error {
+	return c.decide(answerChoice{code: code, reason: reason})
+}
+
+func (c *Call) decide(a answerChoice) error {
+	if c.Outgoing {
+		return fmt.Errorf("call %s is outgoing: only the callee answers", c.ID)
+	}
+	if s := c.State(); s != Ringing {
+		return fmt.Errorf("call from %s is %s, not ringing", c.Dialled, s)
+	}
+	select {
+	case c.decided <- a:
+		return nil
+	default:
+		return fmt.Errorf("call from %s is already answered or rejected", c.Dialled)
+	}
+}
+
+// Hangup ends the call: CANCEL before answer, BYE after. A BYE nobody answers (the other
+// side's pool is gone) still ends the call on this phone.
+func (c *Call) Hangup(ctx context.Context) error {
+	switch c.State() {
+	case Dialing, Ringing:
+		if c.Outgoing {
+			c.stop()
+			_, err := c.WaitState(ctx, Cancelled, Failed, Established)
+			if c.State() == Established {
+				return c.Hangup(ctx)
+			}
+			return err
+		}
+		return c.Reject(486, "Busy Here")
+	case Established:
+		var err error
+		if c.client != nil {
+			err = c.client.Bye(ctx)
+		} else {
+			err = c.server.Bye(ctx)
+		}
+		c.setState(Ended, func(c *Call) { c.endedBy = "local" })
+		if err != nil {
+			return fmt.Errorf("BYE of call %s unanswered (ended locally): %w", c.Dialled, err)
+		}
+		return nil
+	default:
+		return nil
+	}
+}

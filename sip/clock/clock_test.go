@@ -1,0 +1,39 @@
+package clock
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestVirtualFiresTimersInDeadlineOrderAtTheirDeadline(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := NewVirtual(start)
+	var got []time.Duration
+	record := func() { got = append(got, c.Now().Sub(start)) }
+	c.AfterFunc(300*time.Second, record)
+	c.AfterFunc(90*time.Second, record)
+	stopped := c.AfterFunc(100*time.Second, record)
+	assert.True(t, stopped.Stop())
+	assert.False(t, stopped.Stop(), "a second Stop reports nothing pending")
+
+	assert.Equal(t, 1, c.Advance(200*time.Second))
+	assert.Equal(t, []time.Duration{90 * time.Second}, got)
+	assert.Equal(t, 200*time.Second, c.Now().Sub(start))
+	assert.Equal(t, 1, c.Pending())
+
+	assert.Equal(t, 1, c.Advance(100*time.Second))
+	assert.Equal(t, []time.Duration{90 * time.Second, 300 * time.Second}, got)
+}
+
+func TestVirtualTimerScheduledByACallbackFiresInTheSameAdvance(t *testing.T) {
+	c := NewVirtual(time.Unix(0, 0))
+	fired := 0
+	c.AfterFunc(10*time.Second, func() {
+		fired++
+		c.AfterFunc(10*time.Second, func() { fired++ })
+	})
+	assert.Equal(t, 2, c.Advance(30*time.Second))
+	assert.Equal(t, 2, fired)
+}

@@ -1,0 +1,152 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// receiver is the receiving half of a Stream, guarded by Stream.rxMu.
+type receiver struct {
+	received, invalid int
+	sources           map[uint32]*source
+	closed            bool // the receive loop has ended
+}
+
+// waiter is a WaitReceived call blocked until ssrc reaches n packets.
+type waiter struct {
+	ssrc uint32
+	n    int
+	wake chan struct{} // closed when satisfied or when the stream closes
+}
+
+// receiveLoop reads packets until the socket is closed.
+func (s *Stream) receiveLoop() {
+	defer s.wg.Done()
+	defer s.endReceive()
+	buf := make([]byte, maxPacket)
+	var pkt rtp.Packet // reused: Unmarshal then allocates nothing
+	for {
+		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil {
+			continue // a transient socket error costs one datagram, not the stream
+		}
+		now := time.Now()
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		if !isRTP(buf[:n]) || pkt.Unmarshal(buf[:n]) != nil {
+			s.countInvalid()
+			continue
+		}
+		s.record(&pkt, from, now)
+	}
+}
+
+// isRTP tells RTP from what else may reach an RTP port: it must be version 2 and
+// not one of the RTCP packet types 192-223 (RFC 5761 §4, which also rules those
+// payload types out for RTP).
+func isRTP(b []byte) bool {
+	return len(b) >= 12 && b[0]>>6 == 2 && (b[1] < 192 || b[1] > 223)
+}
+
+func (s *Stream) countInvalid() {
+	s.rxMu.Lock()
+	s.rx.invalid++
+	s.rxMu.Unlock()
+}
+
+// record accounts for one RTP packet and wakes the waiters it satisfies.
+func (s *Stream) record(pkt *rtp.Packet, from netip.AddrPort, now time.Time) {
+	s.rxMu.Lock()
+	defer s.rxMu.Unlock()
+	s.rx.received++
+	src := s.rx.sources[pkt.SSRC]
+	if src == nil {
+		src = &source{}
+		s.rx.sources[pkt.SSRC] = src
+	}
+	src.record(pkt.SequenceNumber, pkt.PayloadType, pkt.Payload, now, from)
+	if len(s.waiters) == 0 {
+		return
+	}
+	kept := s.waiters[:0]
+	for _, w := range s.waiters {
+		if w.ssrc == pkt.SSRC && src.Received >= w.n {
+			close(w.wake)
+			continue
+		}
+		kept = append(kept, w)
+	}
+	clear(s.waiters[len(kept):])
+	s.waiters = kept
+}
+
+// endReceive marks the receive side closed and wakes every waiter.
+func (s *Stream) endReceive() {
+	s.rxMu.Lock()
+	defer s.rxMu.Unlock()
+	s.rx.closed = true
+	for _, w := range s.waiters {
+		close(w.wake)
+	}
+	s.waiters = nil
+}
+
+// WaitReceived blocks until the stream has received at least n packets in total
+// from ssrc (duplicates included), ctx is done, or the stream is closed. It is how
+// tests and simulated phones wait for media without sleeping.
+func (s *Stream) WaitReceived(ctx context.Context, ssrc uint32, n int) error {
+	s.rxMu.Lock()
+	got, closed := s.receivedFrom(ssrc), s.rx.closed
+	if got >= n {
+		s.rxMu.Unlock()
+		return nil
+	}
+	if closed {
+		s.rxMu.Unlock()
+		return fmt.Errorf("wait for %d rtp packets from ssrc %08x (got %d): %w", n, ssrc, got, net.ErrClosed)
+	}
+	w := &waiter{ssrc: ssrc, n: n, wake: make(chan struct{})}
+	s.waiters = append(s.waiters, w)
+	s.rxMu.Unlock()
+
+	var err error
+	select {
+	case <-w.wake:
+		err = net.ErrClosed // unless the count is reached, checked below
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.rxMu.Lock()
+	defer s.rxMu.Unlock()
+	s.waiters = deleteWaiter(s.waiters, w)
+	if got = s.receivedFrom(ssrc); got >= n {
+		return nil
+	}
+	return fmt.Errorf("wait for %d rtp packets from ssrc %08x (got %d): %w", n, ssrc, got, err)
+}
+
+// receivedFrom returns how many packets came from ssrc. rxMu must be held.
+func (s *Stream) receivedFrom(ssrc uint32) int {
+	if src := s.rx.sources[ssrc]; src != nil {
+		return src.Received
+	}
+	return 0
+}
+
+func deleteWaiter(ws []*waiter, w *waiter) []*waiter {
+	for i, x := range ws {
+		if x == w {
+			return slices.Delete(ws, i, i+1)
+		}
+	}
+	return ws
+}

@@ -1,0 +1,327 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/pickupsim/pickupsim/sip/media"
+	"github.com/pickupsim/pickupsim/sip/topology"
+)
+
+// DefaultRequestTimeout is how long a simulated phone waits for a server before it gives
+// up on it (and, for REGISTER, tries its next registrar). Loopback answers in
+// milliseconds; a pool that stopped answering never does.
+const DefaultRequestTimeout = 600 * time.Millisecond
+
+// PhoneConfig describes a simulated phone.
+type PhoneConfig struct {
+	User   string
+	Domain string
+	// Registrars are tried in order: the home pool, then its backup registrar.
+	Registrars []string
+	// IP is the address the phone binds its SIP and RTP sockets to.
+	IP string
+	// RequestTimeout bounds each request to a server; zero means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// AutoAnswer answers every incoming call as soon as it rings.
+	AutoAnswer bool
+}
+
+// Phone is a simulated SIP phone: a real user agent on its own UDP socket.
+type Phone struct {
+	user    string
+	domain  string
+	regs    []string
+	ip      string
+	timeout time.Duration
+
+	ua   *sipgo.UserAgent
+	srv  *sipgo.Server
+	cli  *sipgo.Client
+	conn net.PacketConn
+	addr string
+	dsrv *sipgo.DialogServerCache
+	dcli *sipgo.DialogClientCache
+
+	regCallID string
+	regSeq    uint32
+
+	mu         sync.Mutex
+	autoAnswer bool
+	registrar  string // address of the pool that accepted the last REGISTER
+	mode       topology.Mode
+	calls      map[string]*Call // by Call-ID
+	order      []*Call
+	incoming   chan *Call
+	closed     bool
+}
+
+// ErrNotRegistered is returned when no registrar accepted the phone.
+var ErrNotRegistered = errors.New("no registrar accepted the registration")
+
+// NewPhone creates a phone for an enterprise user, with its home pool and backup registrar.
+func (n *Network) NewPhone(user string) (*Phone, error) {
+	u, ok := n.userExists(user)
+	if !ok {
+		return nil, fmt.Errorf("new phone: no user named %q in the topology", user)
+	}
+	regs := []string{n.pools[u.HomePool].Addr()}
+	n.mu.Lock()
+	pc, _ := n.deploy.PoolConfig(u.HomePool)
+	n.mu.Unlock()
+	if pc.Backup != "" {
+		regs = append(regs, n.pools[pc.Backup].Addr())
+	}
+	ph, err := NewPhone(PhoneConfig{User: user, Domain: n.domain, Registrars: regs, IP: n.ip})
+	if err != nil {
+		return nil, err
+	}
+	n.phonesMu.Lock()
+	n.phones = append(n.phones, ph)
+	n.phonesMu.Unlock()
+	return ph, nil
+}
+
+// NewPhone starts a phone on its own socket. It does not register.
+func NewPhone(cfg PhoneConfig) (*Phone, error) {
+	if cfg.IP == "" {
+		cfg.IP = "127.0.0.1"
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	conn, err := net.ListenPacket("udp", net.JoinHostPort(cfg.IP, "0"))
+	if err != nil {
+		return nil, fmt.Errorf("phone %s: %w", cfg.User, err)
+	}
+	addr := conn.LocalAddr().String()
+	host, port, _ := net.SplitHostPort(addr)
+	pn, _ := strconv.Atoi(port)
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.User), sipgo.WithUserAgentHostname(host))
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	srv, _ := sipgo.NewServer(ua)
+	cli, _ := sipgo.NewClient(ua, sipgo.WithClientAddr(addr), sipgo.WithClientConnectionAddr(addr))
+	contact := gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: cfg.User, Host: host, Port: pn}}
+	ph := &Phone{
+		user: cfg.User, domain: cfg.Domain, regs: cfg.Registrars, ip: cfg.IP, timeout: cfg.RequestTimeout,
+		ua: ua, srv: srv, cli: cli, conn: conn, addr: addr,
+		dsrv:       sipgo.NewDialogServerCache(cli, contact),
+		dcli:       sipgo.NewDialogClientCache(cli, contact),
+		regCallID:  fmt.Sprintf("reg-%s-%d", cfg.User, time.Now().UnixNano()),
+		autoAnswer: cfg.AutoAnswer,
+		calls:      map[string]*Call{},
+		incoming:   make(chan *Call, 64),
+	}
+	srv.OnInvite(ph.onInvite)
+	srv.OnAck(func(req *gosip.Request, tx gosip.ServerTransaction) { ph.dsrv.ReadAck(req, tx) })
+	srv.OnBye(ph.onBye)
+	srv.OnOptions(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	go srv.ServeUDP(conn)
+	if err := waitListening(ua, addr); err != nil {
+		ph.Close()
+		return nil, err
+	}
+	return ph, nil
+}
+
+// User returns the phone's user name.
+func (ph *Phone) User() string { return ph.user }
+
+// Addr returns the phone's SIP address ("ip:port").
+func (ph *Phone) Addr() string { return ph.addr }
+
+// SetAutoAnswer makes the phone answer incoming calls itself.
+func (ph *Phone) SetAutoAnswer(on bool) {
+	ph.mu.Lock()
+	ph.autoAnswer = on
+	ph.mu.Unlock()
+}
+
+// Close hangs nothing up: it closes the phone's sockets, like pulling its cable.
+func (ph *Phone) Close() {
+	ph.mu.Lock()
+	if ph.closed {
+		ph.mu.Unlock()
+		return
+	}
+	ph.closed = true
+	calls := ph.order
+	ph.mu.Unlock()
+	for _, c := range calls {
+		c.Media.Close()
+	}
+	ph.conn.Close()
+	ph.ua.Close()
+}
+
+// Registration is the result of a REGISTER round.
+type Registration struct {
+	// Registrar is the address of the pool that accepted the phone ("" if none did).
+	Registrar string
+	// Mode is read off the presence-state header: resiliency when is-connected-to-primary="no".
+	Mode topology.Mode
+	// Outcome is the last final response heard (408 when a registrar never answered).
+	Outcome Outcome
+	// Tried lists the registrars tried, in order.
+	Tried []string
+}
+
+// Register registers with the home pool, falling back to the backup registrar when the
+// home pool does not answer or refuses, and following a 301 to the pool that serves the
+// user now.
+func (ph *Phone) Register(ctx context.Context) (Registration, error) {
+	return ph.register(ctx, 3600)
+}
+
+// Unregister removes the phone's registration from its registrar.
+func (ph *Phone) Unregister(ctx context.Context) error {
+	_, err := ph.register(ctx, 0)
+	return err
+}
+
+func (ph *Phone) register(ctx context.Context, expires int) (Registration, error) {
+	var reg Registration
+	queue := append([]string(nil), ph.regs...)
+	ph.mu.Lock()
+	if expires == 0 && ph.registrar != "" {
+		queue = []string{ph.registrar}
+	}
+	ph.mu.Unlock()
+	seen := map[string]bool{}
+	for len(queue) > 0 {
+		addr := queue[0]
+		queue = queue[1:]
+		if seen[addr] {
+			continue
+		}
+		seen[addr] = true
+		reg.Tried = append(reg.Tried, addr)
+		res, err := ph.sendRegister(ctx, addr, expires)
+		if err != nil {
+			reg.Outcome = Outcome{Code: 408, Reason: "Request Timeout", Warning: fmt.Sprintf("%s did not answer: %v", addr, err)}
+			continue
+		}
+		reg.Outcome = outcomeOf(res)
+		switch {
+		case res.StatusCode == 200:
+			reg.Registrar = addr
+			reg.Mode = topology.NormalMode
+			if connected, ok := connectedToPrimary(res); ok && !connected {
+				reg.Mode = topology.Resiliency
+			}
+			ph.mu.Lock()
+			if expires == 0 {
+				ph.registrar, ph.mode = "", topology.Offline
+			} else {
+				ph.registrar, ph.mode = addr, reg.Mode
+			}
+			ph.mu.Unlock()
+			return reg, nil
+		case res.StatusCode == 301 || res.StatusCode == 302:
+			if c := res.Contact(); c != nil {
+				queue = append([]string{c.Address.HostPort()}, queue...)
+			}
+		}
+	}
+	ph.mu.Lock()
+	ph.registrar, ph.mode = "", topology.Offline
+	ph.mu.Unlock()
+	return reg, fmt.Errorf("%s: %w (tried %v; last answer %s)", ph.user, ErrNotRegistered, reg.Tried, reg.Outcome)
+}
+
+func (ph *Phone) sendRegister(ctx context.Context, addr string, expires int) (*gosip.Response, error) {
+	host, port, _ := net.SplitHostPort(ph.addr)
+	pn, _ := strconv.Atoi(port)
+	aor := gosip.Uri{Scheme: "sip", User: ph.user, Host: ph.domain}
+	req := gosip.NewRequest(gosip.REGISTER, gosip.Uri{Scheme: "sip", Host: ph.domain})
+	req.AppendHeader(&gosip.FromHeader{Address: aor, Params: gosip.HeaderParams{{K: "tag", V: gosip.GenerateTagN(10)}}})
+	req.AppendHeader(&gosip.ToHeader{Address: aor})
+	req.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: ph.user, Host: host, Port: pn}})
+	cid := gosip.CallIDHeader(ph.regCallID)
+	req.AppendHeader(&cid)
+	ph.mu.Lock()
+	ph.regSeq++
+	seq := ph.regSeq
+	ph.mu.Unlock()
+	req.AppendHeader(&gosip.CSeqHeader{SeqNo: seq, MethodName: gosip.REGISTER})
+	req.AppendHeader(gosip.NewHeader("Expires", strconv.Itoa(expires)))
+	req.AppendHeader(gosip.NewHeader("Supported", "ms-userservices-state-notification"))
+	req.SetDestination(addr)
+	ctx, cancel := context.WithTimeout(ctx, ph.timeout)
+	defer cancel()
+	return ph.cli.Do(ctx, req)
+}
+
+// Registrar returns the address of the pool the phone is registered on, and its mode.
+func (ph *Phone) Registrar() (string, topology.Mode) {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	return ph.registrar, ph.mode
+}
+
+// Calls returns the phone's calls, oldest first.
+func (ph *Phone) Calls() []*Call {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	return append([]*Call(nil), ph.order...)
+}
+
+// NextIncoming waits for the next call to ring the phone.
+func (ph *Phone) NextIncoming(ctx context.Context) (*Call, error) {
+	select {
+	case c := <-ph.incoming:
+		return c, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%s: no incoming call: %w", ph.user, ctx.Err())
+	}
+}
+
+func (ph *Phone) track(c *Call) {
+	ph.mu.Lock()
+	ph.calls[c.ID] = c
+	ph.order = append(ph.order, c)
+	ph.mu.Unlock()
+}
+
+func (ph *Phone) call(id string) *Call {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	return ph.calls[id]
+}
+
+// outboundProxy is where the phone sends new requests: its registrar, or its home pool
+// when it is not registered.
+func (ph *Phone) outboundProxy() string {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	if ph.registrar != "" {
+		return ph.registrar
+	}
+	if len(ph.regs) > 0 {
+		return ph.regs[0]
+	}
+	return ""
+}
+
+var errNoMedia = errors.New("no usable media in SDP")
+
+func newStream(ip string) (*media.Stream, error) {
+	s, err := media.Listen(ip)
+	if err != nil {
+		return nil, fmt.Errorf("rtp socket: %w", err)
+	}
+	return s, nil
+}

@@ -1,0 +1,222 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/pickupsim/pickupsim/pickup"
+)
+
+// Pool is one simulated Front End pool: a SIP server on UDP and TCP at one address.
+type Pool struct {
+	fqdn string
+	net  *Network
+	log  *slog.Logger
+
+	mu   sync.Mutex
+	addr string   // host:port; the port is fixed at first start so recovery rebinds it
+	rt   *runtime // nil while the pool is down
+}
+
+// runtime is what a pool holds in memory while it answers; an outage loses all of it.
+type runtime struct {
+	pool   *Pool
+	ctx    context.Context
+	cancel context.CancelFunc
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	cli    *sipgo.Client
+	udp    net.PacketConn
+	tcp    net.Listener
+	laddr  gosip.Addr // the UDP listener, which forwarded requests leave from
+
+	mu       sync.Mutex
+	bindings map[string]binding       // registrations, by user
+	queues   *pickup.Queues           // Group Call Pickup queues this pool's CPS holds
+	ringing  map[string]*ringingCall  // calls in queues, by Call-ID
+	cps      *sipgo.DialogServerCache // the Call Park application's legs
+	bridges  map[string]*bridge       // by leg dialog ID
+}
+
+// FQDN returns the pool's name.
+func (p *Pool) FQDN() string { return p.fqdn }
+
+// Addr returns "host:port" where the pool listens (UDP and TCP).
+func (p *Pool) Addr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.addr
+}
+
+// Up reports whether the pool's sockets are open.
+func (p *Pool) Up() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rt != nil
+}
+
+// start opens the pool's sockets and serves. The first start may pick a free port; later
+// starts (recovery) rebind the same address.
+func (p *Pool) start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.rt != nil {
+		return nil
+	}
+	udp, tcp, err := listenBoth(p.addr)
+	if err != nil {
+		return err
+	}
+	p.addr = udp.LocalAddr().String()
+	host, port, _ := net.SplitHostPort(p.addr)
+	portN, _ := strconv.Atoi(port)
+
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(p.fqdn), sipgo.WithUserAgentHostname(host))
+	if err != nil {
+		udp.Close()
+		tcp.Close()
+		return err
+	}
+	srv, _ := sipgo.NewServer(ua, sipgo.WithServerLogger(p.log))
+	cli, _ := sipgo.NewClient(ua, sipgo.WithClientAddr(p.addr), sipgo.WithClientConnectionAddr(p.addr), sipgo.WithClientLogger(p.log))
+	ctx, cancel := context.WithCancel(context.Background())
+	rt := &runtime{
+		pool: p, ctx: ctx, cancel: cancel, ua: ua, srv: srv, cli: cli, udp: udp, tcp: tcp,
+		laddr:    gosip.Addr{IP: net.ParseIP(host), Port: portN},
+		bindings: map[string]binding{},
+		queues:   pickup.NewQueues(),
+		ringing:  map[string]*ringingCall{},
+		bridges:  map[string]*bridge{},
+	}
+	rt.cps = sipgo.NewDialogServerCache(cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: portN}})
+	rt.routes()
+	go srv.ServeUDP(udp)
+	go srv.ServeTCP(tcp)
+	if err := waitListening(ua, p.addr); err != nil {
+		rt.close()
+		return err
+	}
+	p.rt = rt
+	p.net.byAddr.Store(p.addr, p)
+	p.log.Info("pool listening", "addr", p.addr)
+	return nil
+}
+
+// stop closes the pool's sockets: from now on it does not answer, like a failed pool.
+func (p *Pool) stop() {
+	p.mu.Lock()
+	rt := p.rt
+	p.rt = nil
+	p.mu.Unlock()
+	if rt == nil {
+		return
+	}
+	rt.close()
+	p.log.Info("pool stopped answering", "addr", p.addr)
+}
+
+func (rt *runtime) close() {
+	rt.cancel()
+	rt.udp.Close()
+	rt.tcp.Close()
+	rt.ua.Close()
+}
+
+// runtime returns the live runtime, or nil when the pool is down.
+func (p *Pool) runtime() *runtime {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rt
+}
+
+// signOut forgets users' registrations and their queued pickup calls.
+func (p *Pool) signOut(users []string) {
+	rt := p.runtime()
+	if rt == nil {
+		return
+	}
+	gone := map[string]bool{}
+	for _, u := range users {
+		gone[u] = true
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for u := range rt.bindings {
+		if gone[u] {
+			delete(rt.bindings, u)
+		}
+	}
+	for _, c := range rt.queues.Drop(func(c pickup.Call) bool { return gone[c.Callee] }) {
+		p.log.Info("queued call lost for group call pickup", "call", c.ID, "callee", c.Callee, "number", c.Number)
+	}
+}
+
+func (p *Pool) queueLength(number string) int {
+	rt := p.runtime()
+	if rt == nil {
+		return 0
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.queues.Len(number)
+}
+
+// routes registers the SIP handlers. sipgo's handler map has no lock: this runs before
+// serving.
+func (rt *runtime) routes() {
+	rt.srv.OnRegister(rt.onRegister)
+	rt.srv.OnInvite(rt.onInvite)
+	rt.srv.OnAck(rt.onAck)
+	rt.srv.OnBye(rt.onInDialog)
+	rt.srv.OnOptions(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	for _, m := range []gosip.RequestMethod{gosip.INFO, gosip.UPDATE, gosip.REFER, gosip.NOTIFY, gosip.MESSAGE} {
+		rt.srv.OnRequest(m, rt.onInDialog)
+	}
+}
+
+// listenBoth binds UDP and TCP on the same host:port. With port 0 it retries until a port
+// free for both is found.
+func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
+	var lastErr error
+	for range 20 {
+		udp, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listen udp %s: %w", addr, err)
+		}
+		tcp, err := net.Listen("tcp", udp.LocalAddr().String())
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		lastErr = err
+		if _, port, _ := net.SplitHostPort(addr); port != "0" {
+			break
+		}
+	}
+	return nil, nil, fmt.Errorf("listen tcp %s: %w", addr, lastErr)
+}
+
+// waitListening waits until sipgo has registered the UDP listener, so requests sent from
+// it reuse the socket (ServeUDP registers it asynchronously).
+func waitListening(ua *sipgo.UserAgent, addr string) error {
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := ua.TransportLayer().GetConnection("udp", addr); err == nil && c != nil {
+			c.TryClose()
+			return nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return errors.New("udp listener " + addr + " not ready")
+}

@@ -1,0 +1,180 @@
+package sip
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/pickupsim/pickupsim/sip/topology"
+)
+
+// defaultExpires is the registration lifetime granted when a phone asks for none.
+const defaultExpires = 3600
+
+// binding is one registration: where to reach a user, and where its requests come from.
+type binding struct {
+	user      string
+	contact   gosip.Uri
+	source    string // "ip:port" the REGISTER came from
+	transport string // udp or tcp
+	mode      topology.Mode
+	expires   time.Time
+}
+
+// onRegister is the registrar. Whether this pool may take the user, and in which mode, is
+// the deployment model's decision (home pool, backup registrar after the failover timer,
+// resiliency mode); the answer carries Lync's presence-state header so the phone can read
+// its mode off the wire.
+func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
+	p := rt.pool
+	user := req.To().Address.User
+	if user == "" {
+		rt.respond(tx, req, &topology.Rejection{Code: 400, Reason: "Bad Request", Warning: "the To header names no user"})
+		return
+	}
+	expires := requestedExpires(req)
+	now := p.net.clock.Now()
+	d := decide(p.net, func(d *topology.Deployment, now time.Time) topology.RegisterDecision {
+		return d.Register(p.fqdn, user, now)
+	})
+	if !d.Accept {
+		res := rejectionResponse(req, d.Reject, p.fqdn)
+		if d.Redirect != "" {
+			if to, ok := p.net.pools[d.Redirect]; ok {
+				host, port, _ := net.SplitHostPort(to.Addr())
+				pn, _ := strconv.Atoi(port)
+				res.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", Host: host, Port: pn}})
+			}
+		}
+		rt.log("REGISTER refused", req, "user", user, "code", res.StatusCode)
+		tx.Respond(res)
+		return
+	}
+	contact := req.Contact()
+	if contact == nil && expires > 0 {
+		rt.respond(tx, req, &topology.Rejection{Code: 400, Reason: "Bad Request", Warning: "REGISTER has no Contact"})
+		return
+	}
+	rt.mu.Lock()
+	if expires == 0 {
+		delete(rt.bindings, user)
+	} else {
+		rt.bindings[user] = binding{
+			user:      user,
+			contact:   *contact.Address.Clone(),
+			source:    req.Source(),
+			transport: strings.ToLower(req.Transport()),
+			mode:      d.Mode,
+			expires:   now.Add(time.Duration(expires) * time.Second),
+		}
+	}
+	rt.mu.Unlock()
+	res := gosip.NewResponseFromRequest(req, 200, "OK", nil)
+	if contact != nil {
+		c := contact.Clone()
+		c.Params.Remove("expires")
+		c.Params.Add("expires", strconv.Itoa(expires))
+		res.AppendHeader(c)
+	}
+	res.AppendHeader(gosip.NewHeader("Expires", strconv.Itoa(expires)))
+	res.AppendHeader(presenceStateHeader(d.Mode))
+	rt.log("REGISTER accepted", req, "user", user, "mode", d.Mode.String(), "expires", expires)
+	tx.Respond(res)
+}
+
+func requestedExpires(req *gosip.Request) int {
+	if c := req.Contact(); c != nil {
+		if v, ok := c.Params.Get("expires"); ok {
+			if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+				return n
+			}
+		}
+	}
+	if h := req.GetHeader("Expires"); h != nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n >= 0 {
+			return n
+		}
+	}
+	return defaultExpires
+}
+
+// lookup returns a user's live registration at this pool.
+func (rt *runtime) lookup(user string) (binding, bool) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	b, ok := rt.bindings[user]
+	if ok && rt.pool.net.clock.Now().After(b.expires) {
+		delete(rt.bindings, user)
+		return binding{}, false
+	}
+	return b, ok
+}
+
+// Registered returns the users registered on the pool now, with their modes.
+func (p *Pool) Registered() map[string]topology.Mode {
+	out := map[string]topology.Mode{}
+	rt := p.runtime()
+	if rt == nil {
+		return out
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for u, b := range rt.bindings {
+		out[u] = b.mode
+	}
+	return out
+}
+
+// identify establishes who sent an INVITE: an enterprise user whose request comes from the
+// address it registered from at this pool, a user vouched for by a peer pool
+// (P-Asserted-Identity, trusted only from pools), or else a caller from outside.
+func (rt *runtime) identify(req *gosip.Request) topology.Caller {
+	if rt.pool.net.poolAt(req.Source()) != nil {
+		if u := userOf(req.GetHeader(HeaderAssertedIdentity)); u != "" {
+			return topology.Caller{User: u}
+		}
+		return topology.Caller{}
+	}
+	from := req.From()
+	if from == nil {
+		return topology.Caller{}
+	}
+	user := from.Address.User
+	b, ok := rt.lookup(user)
+	if !ok || !sameSource(b, req) {
+		return topology.Caller{}
+	}
+	return topology.Caller{User: user}
+}
+
+// sameSource compares where a request comes from with where the user registered from: the
+// whole address over UDP, the host over TCP (whose source ports change per connection).
+func sameSource(b binding, req *gosip.Request) bool {
+	if strings.EqualFold(req.Transport(), "udp") && b.transport == "udp" {
+		return b.source == req.Source()
+	}
+	bh, _, _ := net.SplitHostPort(b.source)
+	rh, _, _ := net.SplitHostPort(req.Source())
+	return bh == rh
+}
+
+func (rt *runtime) respond(tx gosip.ServerTransaction, req *gosip.Request, r *topology.Rejection) {
+	res := rejectionResponse(req, r, rt.pool.fqdn)
+	rt.log("rejected", req, "code", r.Code, "warning", r.Warning, "diagnostic", r.Diagnostic)
+	tx.Respond(res)
+}
+
+func (rt *runtime) log(msg string, req *gosip.Request, args ...any) {
+	args = append([]any{"method", string(req.Method), "call_id", callID(req), "from", req.Source()}, args...)
+	rt.pool.log.Info(msg, args...)
+}
+
+func callID(m interface{ CallID() *gosip.CallIDHeader }) string {
+	if c := m.CallID(); c != nil {
+		return c.Value()
+	}
+	return ""
+}

@@ -1,0 +1,103 @@
+package topology
+
+import (
+	"fmt"
+
+	"github.com/pickupsim/pickupsim/park"
+)
+
+// NewOrbit is New-CsCallParkOrbit. The owning pool must exist.
+func (d *Deployment) NewOrbit(r park.OrbitRange) error {
+	if _, ok := d.config[r.CallParkService]; !ok && r.CallParkService != "" {
+		return fmt.Errorf("New-CsCallParkOrbit %s: CallParkService %s: %w", r.Identity, r.CallParkService, unknownPool(r.CallParkService))
+	}
+	if err := d.orbits.New(r); err != nil {
+		return fmt.Errorf("New-CsCallParkOrbit: %w", err)
+	}
+	return nil
+}
+
+// SetOrbit is Set-CsCallParkOrbit. A new owning pool must exist.
+func (d *Deployment) SetOrbit(identity string, c park.OrbitChange) error {
+	if c.CallParkService != nil {
+		if _, ok := d.config[*c.CallParkService]; !ok {
+			return fmt.Errorf("Set-CsCallParkOrbit %s: CallParkService %s: %w", identity, *c.CallParkService, unknownPool(*c.CallParkService))
+		}
+	}
+	if err := d.orbits.Set(identity, c); err != nil {
+		return fmt.Errorf("Set-CsCallParkOrbit: %w", err)
+	}
+	return nil
+}
+
+// RemoveOrbit is Remove-CsCallParkOrbit. Users whose pickup number was in the range keep
+// it, as in Lync; their calls are no longer queued.
+func (d *Deployment) RemoveOrbit(identity string) error {
+	if err := d.orbits.Remove(identity); err != nil {
+		return fmt.Errorf("Remove-CsCallParkOrbit: %w", err)
+	}
+	return nil
+}
+
+// Orbit is Get-CsCallParkOrbit -Identity.
+func (d *Deployment) Orbit(identity string) (park.OrbitRange, bool) { return d.orbits.Get(identity) }
+
+// Orbits is Get-CsCallParkOrbit: every range, sorted by identity.
+func (d *Deployment) Orbits() []park.OrbitRange { return d.orbits.List() }
+
+// LookupOrbit returns the range a number belongs to.
+func (d *Deployment) LookupOrbit(number string) (park.OrbitRange, bool) {
+	return d.orbits.Lookup(Dialled(number))
+}
+
+// EnableGroupPickup is SEFAUtil /enablegrouppickup:<number>: number must be in a
+// GroupPickup range (as New-CsGroupPickupUserOrbit checks).
+func (d *Deployment) EnableGroupPickup(user, number string) error {
+	if _, ok := d.users[user]; !ok {
+		return fmt.Errorf("enable group pickup: no user named %q in the topology", user)
+	}
+	r, ok := d.orbits.Lookup(number)
+	switch {
+	case !ok:
+		return fmt.Errorf("enable group pickup for %s: %s is not in any orbit range", user, number)
+	case r.Type != park.GroupPickup:
+		return fmt.Errorf("enable group pickup for %s: %s is in range %s of type %s, not GroupPickup", user, number, r.Identity, r.Type)
+	}
+	d.groups.Assign(user, number)
+	return nil
+}
+
+// DisableGroupPickup is SEFAUtil /disablegrouppickup.
+func (d *Deployment) DisableGroupPickup(user string) error {
+	if _, ok := d.users[user]; !ok {
+		return fmt.Errorf("disable group pickup: no user named %q in the topology", user)
+	}
+	if err := d.groups.Remove(user); err != nil {
+		return fmt.Errorf("disable group pickup: %w", err)
+	}
+	return nil
+}
+
+// PickupNumber returns user's Group Call Pickup number.
+func (d *Deployment) PickupNumber(user string) (string, bool) { return d.groups.NumberOf(user) }
+
+// CPS returns the Call Park application settings of pool.
+func (d *Deployment) CPS(pool string) (park.CPSConfig, error) {
+	c, ok := d.cps[pool]
+	if !ok {
+		return park.CPSConfig{}, unknownPool(pool)
+	}
+	return c, nil
+}
+
+// SetCPS is Set-CsCpsConfiguration for pool; invalid settings change nothing.
+func (d *Deployment) SetCPS(pool string, c park.CPSConfig) error {
+	if _, ok := d.cps[pool]; !ok {
+		return fmt.Errorf("Set-CsCpsConfiguration: %w", unknownPool(pool))
+	}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("Set-CsCpsConfiguration %s: %w", pool, err)
+	}
+	d.cps[pool] = c
+	return nil
+}

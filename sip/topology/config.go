@@ -1,0 +1,136 @@
+package topology
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/pickupsim/pickupsim/park"
+)
+
+// DefaultRegistrarFailoverTimer is how long a backup registrar waits after losing its
+// primary before it accepts the primary's users (Lync's documented default).
+const DefaultRegistrarFailoverTimer = 300 * time.Second
+
+// DefaultDomain is the enterprise SIP domain when a topology names none.
+const DefaultDomain = "contoso.com"
+
+// ErrInvalidTopology wraps every reason a topology is refused.
+var ErrInvalidTopology = errors.New("invalid topology")
+
+// Topology is the static description of a deployment.
+type Topology struct {
+	// Domain is the enterprise SIP domain (users are sip:<name>@Domain).
+	Domain string
+	// RegistrarFailoverTimer is the backup registrar's wait before it accepts users of a
+	// pool that stopped answering. Zero means the 300 s default.
+	RegistrarFailoverTimer time.Duration
+	// AutoRedirectOrbits makes the simulator run Set-CsCallParkOrbit itself: GroupPickup
+	// ranges of a pool move to its backup when failover completes and back when failback
+	// completes. Off by default, because redirecting them is the administrator's runbook step.
+	AutoRedirectOrbits bool
+	// PickupMembersOnly restricts Group Call Pickup to members of the group. Lync lets anyone
+	// in the enterprise pick up, so it is off by default.
+	PickupMembersOnly bool
+	Pools             []Pool
+	Users             []User
+	Orbits            []park.OrbitRange
+}
+
+// Pool is one Front End pool.
+type Pool struct {
+	FQDN string
+	// Backup is the FQDN of the paired pool; pairing is one-to-one and reciprocal.
+	Backup string
+	// Address is host:port where the pool's SIP server listens; empty lets the simulator
+	// pick a loopback port.
+	Address string
+	// CPSDisabled turns the pool's Call Park application off.
+	CPSDisabled bool
+	// CPS holds the pool's Set-CsCpsConfiguration settings; the zero value means defaults.
+	CPS *park.CPSConfig
+}
+
+// User is one enterprise user.
+type User struct {
+	// Name is the user part of the SIP URI (sip:Name@Domain).
+	Name     string
+	HomePool string
+	// PickupNumber is the user's Group Call Pickup number, empty for none.
+	PickupNumber string
+	// Password enables digest authentication for this user when set.
+	Password string
+}
+
+var userName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$`)
+
+func (t *Topology) applyDefaults() {
+	if t.Domain == "" {
+		t.Domain = DefaultDomain
+	}
+	if t.RegistrarFailoverTimer == 0 {
+		t.RegistrarFailoverTimer = DefaultRegistrarFailoverTimer
+	}
+}
+
+// validatePools checks FQDNs, pairing and CPS settings.
+func (t *Topology) validatePools() error {
+	byFQDN := map[string]Pool{}
+	for _, p := range t.Pools {
+		if p.FQDN == "" {
+			return fmt.Errorf("%w: a pool has no FQDN", ErrInvalidTopology)
+		}
+		if _, dup := byFQDN[p.FQDN]; dup {
+			return fmt.Errorf("%w: pool %s is declared twice", ErrInvalidTopology, p.FQDN)
+		}
+		if p.CPS != nil {
+			if err := p.CPS.Validate(); err != nil {
+				return fmt.Errorf("%w: pool %s: %w", ErrInvalidTopology, p.FQDN, err)
+			}
+		}
+		byFQDN[p.FQDN] = p
+	}
+	for _, p := range t.Pools {
+		if p.Backup == "" {
+			continue
+		}
+		b, ok := byFQDN[p.Backup]
+		switch {
+		case p.Backup == p.FQDN:
+			return fmt.Errorf("%w: pool %s cannot back itself up", ErrInvalidTopology, p.FQDN)
+		case !ok:
+			return fmt.Errorf("%w: pool %s: backup pool %s is not in the topology", ErrInvalidTopology, p.FQDN, p.Backup)
+		case b.Backup != p.FQDN:
+			return fmt.Errorf("%w: pool %s is backed up by %s, so %s must be backed up by %s (backup pairs are one-to-one and reciprocal)",
+				ErrInvalidTopology, p.FQDN, b.FQDN, b.FQDN, p.FQDN)
+		}
+	}
+	if t.RegistrarFailoverTimer < 0 {
+		return fmt.Errorf("%w: registrar failover timer %s is negative", ErrInvalidTopology, t.RegistrarFailoverTimer)
+	}
+	return nil
+}
+
+// validateUsers checks names and home pools; pickup numbers are checked against the orbit
+// table once it is built.
+func (t *Topology) validateUsers() error {
+	pools := map[string]bool{}
+	for _, p := range t.Pools {
+		pools[p.FQDN] = true
+	}
+	seen := map[string]bool{}
+	for _, u := range t.Users {
+		if !userName.MatchString(u.Name) {
+			return fmt.Errorf("%w: user name %q is not a valid SIP user part", ErrInvalidTopology, u.Name)
+		}
+		if seen[u.Name] {
+			return fmt.Errorf("%w: user %s is declared twice", ErrInvalidTopology, u.Name)
+		}
+		seen[u.Name] = true
+		if !pools[u.HomePool] {
+			return fmt.Errorf("%w: user %s: home pool %q is not in the topology", ErrInvalidTopology, u.Name, u.HomePool)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+package topology
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pickupsim/pickupsim/park"
+)
+
+// Transition is what an event did to the deployment, for package sip to carry out.
+type Transition struct {
+	Pool     string
+	Event    Event
+	From, To Phase
+	Up       bool
+	// SignOut lists registrations a pool must forget, with the calls they had queued for
+	// Group Call Pickup (failback signs the users out of the backup pool; a recovery before
+	// failover sends them home).
+	SignOut []SignOut
+	// Redirected lists the orbit ranges the simulator reassigned itself (AutoRedirectOrbits).
+	Redirected []string
+}
+
+// SignOut tells Pool to drop the registrations and queued pickup calls of Users.
+type SignOut struct {
+	Pool  string
+	Users []string
+}
+
+// Apply runs ev on pool at now. An illegal event returns an error wrapping
+// ErrIllegalTransition and changes nothing.
+func (d *Deployment) Apply(pool string, ev Event, now time.Time) (Transition, error) {
+	st, ok := d.pools[pool]
+	if !ok {
+		return Transition{}, unknownPool(pool)
+	}
+	row, ok := transitions[st.phase][ev]
+	if !ok || (row.needUp != nil && *row.needUp != st.up) {
+		return Transition{}, explainIllegal(pool, *st, ev)
+	}
+	if row.needPair {
+		if err := d.checkBackupReady(pool, ev); err != nil {
+			return Transition{}, err
+		}
+	}
+	tr := Transition{Pool: pool, Event: ev, From: st.phase, To: row.to}
+	if ev == FailOverComplete || ev == FailBackComplete {
+		ids, err := d.autoRedirect(pool, ev)
+		if err != nil {
+			return Transition{}, err
+		}
+		tr.Redirected = ids
+	}
+	st.phase = row.to
+	if row.setUp != nil {
+		st.up = *row.setUp
+		if !st.up {
+			st.downSince = now
+		}
+	}
+	tr.Up = st.up
+	backup, _ := d.backupOf(pool)
+	switch {
+	case ev == FailBackStart && backup != "":
+		tr.SignOut = []SignOut{{Pool: backup, Users: d.UsersOf(pool)}}
+	case ev == PoolRecovery && tr.To == Normal && backup != "":
+		tr.SignOut = []SignOut{{Pool: backup, Users: d.UsersOf(pool)}}
+	case ev == PoolOutage:
+		tr.SignOut = []SignOut{{Pool: pool, Users: d.Users()}}
+	}
+	return tr, nil
+}
+
+func (d *Deployment) checkBackupReady(pool string, ev Event) error {
+	b, bst := d.backupOf(pool)
+	switch {
+	case b == "":
+		return fmt.Errorf("%s on %s: %w: it has no backup pool", ev, pool, ErrIllegalTransition)
+	case !bst.up:
+		return fmt.Errorf("%s on %s: %w: its backup pool %s is down", ev, pool, ErrIllegalTransition, b)
+	case bst.phase != Normal:
+		return fmt.Errorf("%s on %s: %w: its backup pool %s is %s", ev, pool, ErrIllegalTransition, b, bst.phase)
+	}
+	return nil
+}
+
+// autoRedirect reassigns GroupPickup ranges when AutoRedirectOrbits is on: the pool's own
+// ranges to its backup when failover completes, and back when failback completes.
+func (d *Deployment) autoRedirect(pool string, ev Event) ([]string, error) {
+	if !d.topo.AutoRedirectOrbits {
+		return nil, nil
+	}
+	backup, _ := d.backupOf(pool)
+	if backup == "" {
+		return nil, nil
+	}
+	if ev == FailOverComplete {
+		ids, err := d.orbits.Reassign(pool, backup, park.GroupPickup)
+		if err != nil {
+			return nil, fmt.Errorf("redirecting orbit ranges of %s to %s: %w", pool, backup, err)
+		}
+		d.redirected[pool] = ids
+		return ids, nil
+	}
+	var moved []string
+	next := d.orbits.Clone()
+	home := pool
+	for _, id := range d.redirected[pool] {
+		r, ok := next.Get(id)
+		if !ok || r.CallParkService != backup {
+			continue // the administrator changed it meanwhile: leave it alone
+		}
+		if err := next.Set(id, park.OrbitChange{CallParkService: &home}); err != nil {
+			return nil, fmt.Errorf("redirecting orbit range %s back to %s: %w", id, pool, err)
+		}
+		moved = append(moved, id)
+	}
+	d.orbits = next
+	delete(d.redirected, pool)
+	return moved, nil
+}
