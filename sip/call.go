@@ -70,10 +70,11 @@ type Call struct {
 	pickedUpBy   string
 	endedBy      string
 	remoteMedia  netip.AddrPort
+	cancelling   bool // the phone sent CANCEL: a 487 means cancelled, not refused
 
 	client  *sipgo.DialogClientSession
 	server  *sipgo.DialogServerSession
-	stop    context.CancelFunc // aborts an outgoing call before answer (sends CANCEL)
+	stop    func() // aborts an outgoing call before answer (sends CANCEL)
 	decided chan answerChoice  // incoming: the user's answer or rejection
 }
 
@@ -135,6 +136,12 @@ func (c *Call) RemoteMedia() netip.AddrPort {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.remoteMedia
+}
+
+func (c *Call) isCancelling() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cancelling
 }
 
 func (c *Call) setState(s CallState, update func(c *Call)) {

@@ -66,6 +66,13 @@ func newLab(t *testing.T, topo topology.Topology) *lab {
 
 func (l *lab) phone(user string) *Phone { return l.phones[user] }
 
+// in returns the lab reporting to t, for use inside a sub-test.
+func (l *lab) in(t *testing.T) *lab {
+	c := *l
+	c.t = t
+	return &c
+}
+
 func (l *lab) registerAll(users ...string) {
 	l.t.Helper()
 	for _, u := range users {
@@ -90,4 +97,65 @@ func (l *lab) ring(caller, callee string) (*Call, *Call) {
 	_, err = out.WaitState(ctx(l.t), Ringing)
 	require.NoError(l.t, err)
 	return out, in
+}
+
+func (l *lab) do(op func(string) error, pool string) {
+	l.t.Helper()
+	require.NoError(l.t, op(pool))
+}
+
+// failOver walks pool01 from normal to failed over: outage, the registrar failover timer,
+// Invoke-CsPoolFailOver and its completion.
+func (l *lab) outageAndTimer() {
+	l.t.Helper()
+	l.do(l.net.Outage, pool01)
+	l.clock.Advance(topology.DefaultRegistrarFailoverTimer)
+}
+
+// reregister registers users again, as their clients do when signed out, and checks
+// where they land and in which mode.
+func (l *lab) reregister(mode topology.Mode, pool string, users ...string) {
+	l.t.Helper()
+	p, _ := l.net.Pool(pool)
+	for _, u := range users {
+		reg, err := l.phone(u).Register(ctx(l.t))
+		require.NoError(l.t, err, "register %s", u)
+		require.Equal(l.t, p.Addr(), reg.Registrar, "%s registered on the wrong pool", u)
+		require.Equal(l.t, mode, reg.Mode, "%s's mode read off presence-state", u)
+	}
+}
+
+// dialFails dials number from user and returns the refusal.
+func (l *lab) dialFails(user, number string) Outcome {
+	l.t.Helper()
+	c, err := l.phone(user).Dial(number)
+	require.NoError(l.t, err)
+	st, err := c.WaitState(ctx(l.t), Established, Failed)
+	require.NoError(l.t, err)
+	require.Equal(l.t, Failed, st, "%s dialling %s should fail", user, number)
+	return c.Outcome()
+}
+
+// pickUp dials number from picker and expects to be connected to caller.
+func (l *lab) pickUp(picker, number, caller string) *Call {
+	l.t.Helper()
+	c, err := l.phone(picker).Dial(number)
+	require.NoError(l.t, err)
+	_, err = c.WaitState(ctx(l.t), Established)
+	require.NoError(l.t, err)
+	require.Equal(l.t, caller, c.Remote(), "%s picked up the wrong call", picker)
+	return c
+}
+
+// mediaFlows waits for n more packets each way between two established calls and checks
+// none was lost since the call began.
+func mediaFlows(t *testing.T, a, b *Call, n int) {
+	t.Helper()
+	for _, pair := range [][2]*Call{{a, b}, {b, a}} {
+		rx, tx := pair[0], pair[1]
+		before := rx.Media.Stats().Sources[tx.Media.SSRC()].Received
+		require.NoError(t, rx.Media.WaitReceived(ctx(t), tx.Media.SSRC(), before+n))
+		src := rx.Media.Stats().Sources[tx.Media.SSRC()]
+		require.Zero(t, src.Lost, "RTP lost by %s", rx.phone.user)
+	}
 }

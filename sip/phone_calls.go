@@ -40,7 +40,18 @@ func (ph *Phone) Dial(target string) (*Call, error) {
 	}
 	c := newCall(ph, callID(req), true, target, stream)
 	c.client = sess
-	c.stop = stop
+	// sipgo's own CANCEL goes to the Request-URI's domain; a phone behind an outbound
+	// proxy sends it where the INVITE went.
+	c.stop = func() {
+		c.mu.Lock()
+		c.cancelling = true
+		c.mu.Unlock()
+		cctx, cancel := context.WithTimeout(context.Background(), ph.timeout)
+		defer cancel()
+		if err := sendCancel(cctx, ph.cli, req, nil, nil); err != nil {
+			stop() // nobody answers the CANCEL: give up on the INVITE
+		}
+	}
 	ph.track(c)
 	go ph.await(ctx, c, sess)
 	return c, nil
@@ -58,6 +69,9 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 	var refused *sipgo.ErrDialogResponse
 	switch {
 	case err == nil:
+	case errors.As(err, &refused) && refused.Res.StatusCode == 487 && c.isCancelling():
+		c.setState(Cancelled, func(c *Call) { c.cancelReason = "cancelled by caller" })
+		return
 	case errors.As(err, &refused):
 		c.setState(Failed, func(c *Call) { c.outcome = outcomeOf(refused.Res) })
 		return

@@ -201,15 +201,25 @@ func (rt *runtime) drain(clTx gosip.ClientTransaction) {
 	}
 }
 
-// cancelBranch sends CANCEL for a forwarded INVITE (RFC 3261 9.1: same Request-URI,
-// Call-ID, From, To, CSeq number and top Via), with a Reason and extra headers.
+// cancelBranch sends CANCEL for a forwarded INVITE, with a Reason and extra headers.
 func (rt *runtime) cancelBranch(out *gosip.Request, reason gosip.Header, extra []gosip.Header) {
-	c := gosip.NewRequest(gosip.CANCEL, *out.Recipient.Clone())
-	c.AppendHeader(gosip.HeaderClone(out.Via()))
-	c.AppendHeader(gosip.HeaderClone(out.From()))
-	c.AppendHeader(gosip.HeaderClone(out.To()))
-	c.AppendHeader(gosip.HeaderClone(out.CallID()))
-	c.AppendHeader(&gosip.CSeqHeader{SeqNo: out.CSeq().SeqNo, MethodName: gosip.CANCEL})
+	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	defer cancel()
+	if err := sendCancel(ctx, rt.cli, out, reason, extra); err != nil {
+		rt.pool.log.Warn("CANCEL not sent", "call_id", callID(out), "err", err)
+	}
+}
+
+// sendCancel sends CANCEL for an INVITE already sent (RFC 3261 9.1: same Request-URI,
+// Call-ID, From, To, CSeq number and top Via), to where the INVITE went, and waits for its
+// answer.
+func sendCancel(ctx context.Context, cli *sipgo.Client, invite *gosip.Request, reason gosip.Header, extra []gosip.Header) error {
+	c := gosip.NewRequest(gosip.CANCEL, *invite.Recipient.Clone())
+	c.AppendHeader(gosip.HeaderClone(invite.Via()))
+	c.AppendHeader(gosip.HeaderClone(invite.From()))
+	c.AppendHeader(gosip.HeaderClone(invite.To()))
+	c.AppendHeader(gosip.HeaderClone(invite.CallID()))
+	c.AppendHeader(&gosip.CSeqHeader{SeqNo: invite.CSeq().SeqNo, MethodName: gosip.CANCEL})
 	mf := gosip.MaxForwardsHeader(70)
 	c.AppendHeader(&mf)
 	if reason != nil {
@@ -218,21 +228,21 @@ func (rt *runtime) cancelBranch(out *gosip.Request, reason gosip.Header, extra [
 	for _, h := range extra {
 		c.AppendHeader(h)
 	}
-	c.SetTransport(out.Transport())
-	c.SetDestination(out.Destination())
-	c.Laddr = out.Laddr
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
-	defer cancel()
-	clTx, err := rt.cli.TransactionRequest(ctx, c, func(*sipgo.Client, *gosip.Request) error { return nil })
+	c.SetTransport(invite.Transport())
+	c.SetDestination(invite.Destination())
+	c.Laddr = invite.Laddr
+	clTx, err := cli.TransactionRequest(ctx, c, func(*sipgo.Client, *gosip.Request) error { return nil })
 	if err != nil {
-		rt.pool.log.Warn("CANCEL not sent", "call_id", callID(out), "err", err)
-		return
+		return err
 	}
 	defer clTx.Terminate()
 	select {
 	case <-clTx.Responses():
+		return nil
 	case <-clTx.Done():
+		return clTx.Err()
 	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

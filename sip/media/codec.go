@@ -32,7 +32,7 @@ func staticCodec(pt uint8) codec {
 	case 8:
 		return pcma
 	case 9:
-		return codec{pt: 9, name: "G722", rate: ClockRate} // 8000 by RFC 3551's famous exception
+		return codec{pt: 9, name: "G722", rate: ClockRate} // sampled at 16 kHz, clocked at 8 (RFC 3551 §4.5.2)
 	case 13:
 		return codec{pt: 13, name: "CN", rate: ClockRate}
 	case 18:

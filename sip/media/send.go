@@ -28,7 +28,7 @@ type sender struct {
 	sent, errors int
 
 	quit   chan struct{} // non-nil while a sendLoop runs; Stop closes it
-	done   chan struct{} // closed when that sendLoop has returned
+	done   chan struct{} // closed when the latest sendLoop has returned
 	closed bool          // Close was called: no sendLoop may start
 }
 
@@ -72,13 +72,14 @@ func (s *Stream) Start(remote netip.AddrPort) {
 func (s *Stream) Stop() {
 	s.txMu.Lock()
 	quit, done := s.tx.quit, s.tx.done
-	s.tx.quit, s.tx.done = nil, nil
+	s.tx.quit = nil // done stays, so that a concurrent Stop waits too
 	s.txMu.Unlock()
-	if quit == nil {
-		return
+	if quit != nil {
+		close(quit)
 	}
-	close(quit)
-	<-done
+	if done != nil {
+		<-done
+	}
 }
 
 // SetPayload makes the stream send another sound, for instance a [Tone] as music

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -206,8 +207,9 @@ func TestSetPayload(t *testing.T) {
 	a, b := listen(t), listen(t)
 	tone := Tone(PayloadPCMU, 400, Ptime) // 400 Hz: 8 periods per packet
 	a.SetPayload(tone)
-	tone[0] ^= 0xFF // the stream keeps its own copy
-	tone[0] ^= 0xFF
+	want := slices.Clone(tone)
+	tone[0] ^= 0xFF // the stream must have kept its own copy
+	tone = want
 	a.Start(b.LocalAddr())
 	waitFor(t, b, a.SSRC(), 3)
 	if got := sourceOf(t, b, a.SSRC()).LastPayload; !bytes.Equal(got, tone) {

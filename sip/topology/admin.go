@@ -2,13 +2,23 @@ package topology
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pickupsim/pickupsim/park"
 )
 
+// poolOf returns the pool a CallParkService names, as the orbit table stores it: trimmed,
+// lower case (DNS ignores case), and without the "ApplicationServer:" of a service ID. The
+// check that the pool exists must look at that name, or a range could be accepted for a
+// pool that routing then cannot find.
+func poolOf(service string) string {
+	s := strings.ToLower(strings.TrimSpace(service))
+	return strings.TrimSpace(strings.TrimPrefix(s, "applicationserver:"))
+}
+
 // NewOrbit is New-CsCallParkOrbit. The owning pool must exist.
 func (d *Deployment) NewOrbit(r park.OrbitRange) error {
-	if _, ok := d.config[r.CallParkService]; !ok && r.CallParkService != "" {
+	if _, ok := d.config[poolOf(r.CallParkService)]; !ok && poolOf(r.CallParkService) != "" {
 		return fmt.Errorf("New-CsCallParkOrbit %s: CallParkService %s: %w", r.Identity, r.CallParkService, unknownPool(r.CallParkService))
 	}
 	if err := d.orbits.New(r); err != nil {
@@ -20,7 +30,7 @@ func (d *Deployment) NewOrbit(r park.OrbitRange) error {
 // SetOrbit is Set-CsCallParkOrbit. A new owning pool must exist.
 func (d *Deployment) SetOrbit(identity string, c park.OrbitChange) error {
 	if c.CallParkService != nil {
-		if _, ok := d.config[*c.CallParkService]; !ok {
+		if _, ok := d.config[poolOf(*c.CallParkService)]; !ok {
 			return fmt.Errorf("Set-CsCallParkOrbit %s: CallParkService %s: %w", identity, *c.CallParkService, unknownPool(*c.CallParkService))
 		}
 	}
@@ -51,8 +61,10 @@ func (d *Deployment) LookupOrbit(number string) (park.OrbitRange, bool) {
 }
 
 // EnableGroupPickup is SEFAUtil /enablegrouppickup:<number>: number must be in a
-// GroupPickup range (as New-CsGroupPickupUserOrbit checks).
+// GroupPickup range (as New-CsGroupPickupUserOrbit checks). URI parameters
+// (";phone-context=...") are not part of the number and are not stored.
 func (d *Deployment) EnableGroupPickup(user, number string) error {
+	number = Dialled(number)
 	if _, ok := d.users[user]; !ok {
 		return fmt.Errorf("enable group pickup: no user named %q in the topology", user)
 	}

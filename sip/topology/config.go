@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/pickupsim/pickupsim/park"
@@ -80,6 +81,11 @@ func (t *Topology) validatePools() error {
 	for _, p := range t.Pools {
 		if p.FQDN == "" {
 			return fmt.Errorf("%w: a pool has no FQDN", ErrInvalidTopology)
+		}
+		if p.FQDN != strings.ToLower(strings.TrimSpace(p.FQDN)) {
+			// The orbit table stores CallParkService in lower case; a pool spelt otherwise
+			// could never be matched with its ranges.
+			return fmt.Errorf("%w: pool FQDN %q must be written in lower case, without spaces", ErrInvalidTopology, p.FQDN)
 		}
 		if _, dup := byFQDN[p.FQDN]; dup {
 			return fmt.Errorf("%w: pool %s is declared twice", ErrInvalidTopology, p.FQDN)

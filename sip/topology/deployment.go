@@ -81,7 +81,7 @@ func (d *Deployment) Warnings() []Warning {
 			out = append(out, Warning(fmt.Sprintf("pool %s has no backup pool: its users have no service during an outage", fqdn)))
 			continue
 		}
-		if p.CPSDisabled || d.config[p.Backup].CPSDisabled {
+		if (p.CPSDisabled || d.config[p.Backup].CPSDisabled) && fqdn < p.Backup { // once per pair
 			out = append(out, Warning(fmt.Sprintf("pool %s: the Call Park application must run in both %s and %s for Group Call Pickup to survive a disaster", fqdn, fqdn, p.Backup)))
 		}
 	}

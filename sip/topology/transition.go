@@ -2,6 +2,7 @@ package topology
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pickupsim/pickupsim/park"
@@ -99,7 +100,13 @@ func (d *Deployment) autoRedirect(pool string, ev Event) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redirecting orbit ranges of %s to %s: %w", pool, backup, err)
 		}
-		d.redirected[pool] = ids
+		// Append, not replace: after an outage during failback the ranges moved by the first
+		// failover are still on the backup, and failback completion must bring them back too.
+		for _, id := range ids {
+			if !slices.Contains(d.redirected[pool], id) {
+				d.redirected[pool] = append(d.redirected[pool], id)
+			}
+		}
 		return ids, nil
 	}
 	var moved []string

@@ -1,0 +1,116 @@
+package scenario
+
+import (
+	"time"
+
+	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip"
+	"github.com/pickupsim/pickupsim/sip/topology"
+)
+
+// Scenario is one loaded scenario file.
+type Scenario struct {
+	Name        string
+	Description string
+	// File is the path the scenario was read from.
+	File string
+	// TopologyFile is the shared topology file it references, "" when inline.
+	TopologyFile string
+	Topology     topology.Topology
+	Steps        []Step
+}
+
+// Kind is a step's verb, as scenario files spell it.
+type Kind string
+
+// The step kinds.
+const (
+	Register         Kind = "register"
+	Call             Kind = "call"
+	Answer           Kind = "answer"
+	Reject           Kind = "reject"
+	Hangup           Kind = "hangup"
+	Pickup           Kind = "pickup"
+	Dial             Kind = "dial"
+	Outage           Kind = "outage"
+	Recover          Kind = "recover"
+	FailOver         Kind = "failover"          // Invoke-CsPoolFailOver
+	FailOverComplete Kind = "failover-complete" // the failover finished
+	FailBack         Kind = "failback"          // Invoke-CsPoolFailBack
+	FailBackComplete Kind = "failback-complete" // the failback finished
+	SetOrbit         Kind = "set-orbit"         // Set-CsCallParkOrbit
+	NewOrbit         Kind = "new-orbit"         // New-CsCallParkOrbit
+	RemoveOrbit      Kind = "remove-orbit"      // Remove-CsCallParkOrbit
+	SetCPS           Kind = "set-cps"           // Set-CsCpsConfiguration
+	EnablePickup     Kind = "enable-pickup"     // SEFAUtil /enablegrouppickup:<n>
+	DisablePickup    Kind = "disable-pickup"    // SEFAUtil /disablegrouppickup
+	Advance          Kind = "advance"           // virtual time
+	Wait             Kind = "wait"              // real time, for media
+	Expect           Kind = "expect"
+)
+
+// Kinds lists every step kind, in the order the README documents them.
+var Kinds = []Kind{Register, Call, Answer, Reject, Hangup, Pickup, Dial, Outage, Recover,
+	FailOver, FailOverComplete, FailBack, FailBackComplete, SetOrbit, NewOrbit, RemoveOrbit,
+	SetCPS, EnablePickup, DisablePickup, Advance, Wait, Expect}
+
+// Step is one line of the timeline. Which fields are set depends on Kind.
+type Step struct {
+	Kind Kind
+	// File and Line locate the step, for reports.
+	File string
+	Line int
+	// Text is the step as written, one line, for reports.
+	Text string
+
+	Users []string // register
+	// From, To and As: call (To is a user), dial (a user or number), pickup (a group number).
+	From, To, As string
+	// Call names the call of answer, reject and hangup; By is the party hanging up.
+	Call, By string
+	Code     int    // reject
+	Reason   string // reject
+	Pool     string // outage, recover, failover..., set-cps (an FQDN)
+	Orbit    park.OrbitRange
+	Identity string           // set-orbit, remove-orbit
+	Change   park.OrbitChange // set-orbit
+	CPS      park.CPSConfig   // set-cps
+	User     string           // enable-pickup, disable-pickup
+	Number   string           // enable-pickup
+	Duration time.Duration    // advance, wait
+	// Error, on an action step, says the action is expected to fail with an error containing
+	// this text; the step fails if the action succeeds.
+	Error  string
+	Expect *Expectation
+}
+
+// Expectation is what an expect step checks. Exactly one subject is set (Call, User, Orbit,
+// Queue or Pool); the other fields are the checks on it, nil or empty when not asked.
+type Expectation struct {
+	Call  string
+	User  string
+	Orbit string
+	Queue string
+	Pool  string
+
+	State       *sip.CallState // the caller's leg of Call
+	CalleeState *sip.CallState // the rung phone's leg of Call
+	Connected   string         // who the caller's leg is connected to
+	// Code, Diagnostic and Warning check a call's final response, or a user's last
+	// registration outcome. Warning is a substring of the Warning text or reason.
+	Code         int
+	Diagnostic   int
+	Warning      string
+	CancelReason string // substring of the callee leg's CANCEL Reason
+	PickedUpBy   string // who picked up the callee leg's call
+	Media        bool   // media flows both ways with no loss
+
+	Mode      *topology.Mode // a user's mode, as its phone read it off the REGISTER answer
+	Registrar string         // the pool FQDN a user's phone is registered on
+
+	Owner  string // an orbit range's CallParkService
+	Length *int   // a queue's length
+
+	Phase *topology.Phase // a pool's disaster-recovery phase
+	Up    *bool           // whether a pool answers
+}
