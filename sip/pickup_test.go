@@ -2,9 +2,12 @@ package sip
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
 func TestGroupCallPickupBeforeAnyFailure(t *testing.T) {
@@ -36,4 +39,84 @@ func TestGroupCallPickupBeforeAnyFailure(t *testing.T) {
 	_, err = pick.WaitState(ctx(t), Ended)
 	require.NoError(t, err)
 	assert.Equal(t, "remote", pick.EndedBy())
+}
+
+func TestSeveralRingingCallsArePickedUpLongestFirst(t *testing.T) {
+	l := newLab(t, labTopology())
+	l.registerAll("alice", "bob", "carol", "dave", "erin")
+	first, _ := l.ring("alice", "bob")
+	l.clock.Advance(2 * time.Second)
+	second, _ := l.ring("dave", "carol")
+	require.Equal(t, 2, l.net.QueueLength("100"))
+
+	// erin is not in group 100 and homed on the other pool: anyone in the enterprise may pick up.
+	l.pickUp("erin", "100", "alice")
+	_, err := first.WaitState(ctx(t), Established)
+	require.NoError(t, err)
+	assert.Equal(t, "erin", first.Remote())
+	assert.Equal(t, Ringing, second.State())
+	assert.Equal(t, 1, l.net.QueueLength("100"))
+}
+
+func TestCallerFromOutsideTheEnterpriseCannotPickUp(t *testing.T) {
+	l := newLab(t, labTopology())
+	l.registerAll("alice", "bob")
+	l.ring("alice", "bob")
+	p1, _ := l.net.Pool(pool01)
+	mallory, err := NewPhone(PhoneConfig{User: "mallory", Domain: "fabrikam.com", Registrars: []string{p1.Addr()}})
+	require.NoError(t, err)
+	t.Cleanup(mallory.Close)
+
+	c, err := mallory.Dial("100")
+	require.NoError(t, err)
+	_, err = c.WaitState(ctx(t), Failed)
+	require.NoError(t, err)
+	assert.Equal(t, 403, c.Outcome().Code)
+	assert.Equal(t, topology.DiagOutsideEnterprise, c.Outcome().Diagnostic)
+	assert.Equal(t, 1, l.net.QueueLength("100"), "the call is still waiting for a colleague")
+}
+
+func TestSpoofedEnterpriseIdentityIsTreatedAsOutside(t *testing.T) {
+	l := newLab(t, labTopology())
+	l.registerAll("alice", "bob", "carol")
+	l.ring("alice", "bob")
+	p1, _ := l.net.Pool(pool01)
+	// A second device claims to be carol without registering from that address.
+	fake, err := NewPhone(PhoneConfig{User: "carol", Domain: l.net.Domain(), Registrars: []string{p1.Addr()}})
+	require.NoError(t, err)
+	t.Cleanup(fake.Close)
+	c, err := fake.Dial("100")
+	require.NoError(t, err)
+	_, err = c.WaitState(ctx(t), Failed)
+	require.NoError(t, err)
+	assert.Equal(t, 403, c.Outcome().Code)
+}
+
+func TestPickupWithNothingRingingIsOrbitNotFound(t *testing.T) {
+	l := newLab(t, labTopology())
+	l.registerAll("carol")
+	o := l.dialFails("carol", "100")
+	assert.Equal(t, 404, o.Code)
+	assert.Equal(t, topology.DiagOrbitNotFound, o.Diagnostic)
+	assert.Equal(t, "Orbit not found", topology.DiagnosticText[o.Diagnostic])
+}
+
+func TestUnknownNumberIsNotFound(t *testing.T) {
+	l := newLab(t, labTopology())
+	l.registerAll("carol")
+	o := l.dialFails("carol", "zed")
+	assert.Equal(t, 404, o.Code)
+	assert.Contains(t, o.Warning, "neither a user nor an orbit")
+}
+
+func TestCalleeAnsweringLeavesTheQueue(t *testing.T) {
+	l := newLab(t, labTopology())
+	l.registerAll("alice", "bob", "carol")
+	out, in := l.ring("alice", "bob")
+	require.NoError(t, in.Answer())
+	_, err := out.WaitState(ctx(t), Established)
+	require.NoError(t, err)
+	assert.Equal(t, "bob", out.Remote())
+	assert.Zero(t, l.net.QueueLength("100"))
+	assert.Equal(t, 404, l.dialFails("carol", "100").Code)
 }

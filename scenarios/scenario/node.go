@@ -128,7 +128,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		d = time.Duration(vals[0])*time.Hour + time.Duration(vals[1])*time.Minute + time.Duration(vals[2])*time.Second
 	} else {
 		v, err := time.ParseDuration(s)
-		if err != nil || (v == 0 && s != "0" && !strings.HasPrefix(s, "0")) {
+		if err != nil {
 			return 0, bad
 		}
 		d = v

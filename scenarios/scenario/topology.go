@@ -1,0 +1,248 @@
+package scenario
+
+import (
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/topology"
+)
+
+// topologyKeys are the keys of a topology mapping, inline or in a topology file.
+var topologyKeys = []string{"domain", "registrarFailoverTimer", "autoRedirectOrbits", "pickupMembersOnly", "pools", "users", "orbits"}
+
+// readTopology reads a topology mapping and checks it, each problem at its line.
+func (r *reader) readTopology(n *yaml.Node) topology.Topology {
+	var t topology.Topology
+	m := r.mapping(n, "topology", topologyKeys...)
+	if m == nil {
+		return t
+	}
+	t.Domain = r.str(m["domain"], "domain")
+	if v := m["registrarFailoverTimer"]; v != nil {
+		t.RegistrarFailoverTimer = r.duration(v, "registrarFailoverTimer")
+	}
+	if v := m["autoRedirectOrbits"]; v != nil {
+		t.AutoRedirectOrbits = r.boolean(v, "autoRedirectOrbits")
+	}
+	if v := m["pickupMembersOnly"]; v != nil {
+		t.PickupMembersOnly = r.boolean(v, "pickupMembersOnly")
+	}
+	pools := r.readPools(m["pools"], n)
+	t.Pools = pools
+	names := poolNames(pools)
+	t.Users = r.readUsers(m["users"], names)
+	t.Orbits = r.readOrbits(m["orbits"], names)
+	for i := range t.Pools {
+		if b := t.Pools[i].Backup; b != "" {
+			t.Pools[i].Backup = names.resolve(b)
+		}
+	}
+	if len(r.errs) == 0 {
+		if _, _, err := topology.New(t); err != nil {
+			r.errorf(n, "%v", err)
+		}
+	}
+	return t
+}
+
+// poolSet resolves pool names: an FQDN, or its first label when that is unambiguous
+// ("pool01" for "pool01.contoso.com").
+type poolSet map[string]bool
+
+func poolNames(pools []topology.Pool) poolSet {
+	s := poolSet{}
+	for _, p := range pools {
+		s[p.FQDN] = true
+	}
+	return s
+}
+
+func (s poolSet) resolve(name string) string {
+	if s[name] {
+		return name
+	}
+	found := ""
+	for f := range s {
+		if strings.HasPrefix(f, name+".") {
+			if found != "" {
+				return ""
+			}
+			found = f
+		}
+	}
+	return found
+}
+
+// pool resolves a pool name at n, reporting an unknown one.
+func (r *reader) pool(n *yaml.Node, names poolSet, what string) string {
+	name := r.str(n, what)
+	if name == "" {
+		return ""
+	}
+	f := names.resolve(name)
+	if f == "" {
+		r.errorf(n, "unknown pool %q in %s (pools: %s)", name, what, strings.Join(sortedKeys(names), ", "))
+	}
+	return f
+}
+
+func (r *reader) readPools(n, parent *yaml.Node) []topology.Pool {
+	if n == nil || n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		r.errorf(orNode(n, parent), "topology needs a list of pools")
+		return nil
+	}
+	var out []topology.Pool
+	for _, pn := range n.Content {
+		m := r.mapping(pn, "pool", "fqdn", "backup", "address", "cpsDisabled", "cps")
+		if m == nil {
+			continue
+		}
+		if !r.require(pn, m, "pool", "fqdn") {
+			continue
+		}
+		p := topology.Pool{FQDN: r.str(m["fqdn"], "fqdn"), Backup: r.str(m["backup"], "backup"), Address: r.str(m["address"], "address")}
+		if v := m["cpsDisabled"]; v != nil {
+			p.CPSDisabled = r.boolean(v, "cpsDisabled")
+		}
+		if v := m["cps"]; v != nil {
+			c := r.readCPS(v, park.DefaultCPSConfig())
+			p.CPS = &c
+		}
+		out = append(out, p)
+	}
+	names := poolNames(out)
+	for i, pn := range n.Content {
+		if i < len(out) && out[i].Backup != "" && names.resolve(out[i].Backup) == "" {
+			r.errorf(pn, "pool %s: unknown backup pool %q", out[i].FQDN, out[i].Backup)
+		}
+	}
+	return out
+}
+
+// cpsKeys are Set-CsCpsConfiguration's parameters, as scenario files spell them.
+var cpsKeys = []string{"callPickupTimeoutThreshold", "maxCallPickupAttempts", "onTimeoutURI", "enableMusicOnHold"}
+
+// readCPS reads CPS settings over base and checks them against Lync's bounds.
+func (r *reader) readCPS(n *yaml.Node, base park.CPSConfig) park.CPSConfig {
+	m := r.mapping(n, "cps settings", cpsKeys...)
+	if m == nil {
+		return base
+	}
+	c := base
+	if v := m["callPickupTimeoutThreshold"]; v != nil {
+		c.CallPickupTimeoutThreshold = r.duration(v, "callPickupTimeoutThreshold")
+	}
+	if v := m["maxCallPickupAttempts"]; v != nil {
+		c.MaxCallPickupAttempts = r.integer(v, "maxCallPickupAttempts")
+	}
+	if v := m["onTimeoutURI"]; v != nil {
+		c.OnTimeoutURI = r.str(v, "onTimeoutURI")
+	}
+	if v := m["enableMusicOnHold"]; v != nil {
+		c.EnableMusicOnHold = r.boolean(v, "enableMusicOnHold")
+	}
+	if err := c.Validate(); err != nil {
+		r.errorf(n, "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return c
+}
+
+func (r *reader) readUsers(n *yaml.Node, pools poolSet) []topology.User {
+	if n == nil {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		r.errorf(n, "users must be a list")
+		return nil
+	}
+	var out []topology.User
+	seen := map[string]bool{}
+	for _, un := range n.Content {
+		m := r.mapping(un, "user", "name", "home", "pickup", "password")
+		if m == nil || !r.require(un, m, "user", "name", "home") {
+			continue
+		}
+		u := topology.User{Name: r.str(m["name"], "name"), HomePool: r.pool(m["home"], pools, "home"),
+			PickupNumber: r.str(m["pickup"], "pickup"), Password: r.str(m["password"], "password")}
+		if seen[u.Name] {
+			r.errorf(un, "user %s is declared twice", u.Name)
+		}
+		seen[u.Name] = true
+		out = append(out, u)
+	}
+	return out
+}
+
+// readOrbits reads the orbit table, checking each range against the rules of
+// New-CsCallParkOrbit (number syntax, lengths, overlaps, sizes) at its own line.
+func (r *reader) readOrbits(n *yaml.Node, pools poolSet) []park.OrbitRange {
+	if n == nil {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		r.errorf(n, "orbits must be a list")
+		return nil
+	}
+	table := park.NewOrbitTable()
+	var out []park.OrbitRange
+	for _, on := range n.Content {
+		o, ok := r.readOrbit(on, pools)
+		if !ok {
+			continue
+		}
+		if err := table.New(o); err != nil {
+			r.errorf(on, "invalid orbit range: %v", err)
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+var orbitKeys = []string{"identity", "start", "end", "service", "type"}
+
+func (r *reader) readOrbit(n *yaml.Node, pools poolSet) (park.OrbitRange, bool) {
+	m := r.mapping(n, "orbit range", orbitKeys...)
+	if m == nil || !r.require(n, m, "orbit range", "identity", "start", "end", "service") {
+		return park.OrbitRange{}, false
+	}
+	o := park.OrbitRange{
+		Identity:         r.str(m["identity"], "identity"),
+		NumberRangeStart: r.str(m["start"], "start"),
+		NumberRangeEnd:   r.str(m["end"], "end"),
+		CallParkService:  r.pool(m["service"], pools, "service"),
+		Type:             park.RangeType(r.str(m["type"], "type")),
+	}
+	if t, ok := rangeType(o.Type); ok {
+		o.Type = t
+	} else {
+		r.errorf(m["type"], "orbit range type %q: want CallPark or GroupPickup", o.Type)
+		return o, false
+	}
+	return o, o.CallParkService != ""
+}
+
+func rangeType(t park.RangeType) (park.RangeType, bool) {
+	switch {
+	case t == "" || strings.EqualFold(string(t), string(park.CallPark)):
+		return park.CallPark, true
+	case strings.EqualFold(string(t), string(park.GroupPickup)):
+		return park.GroupPickup, true
+	}
+	return t, false
+}
+
+func orNode(n, alt *yaml.Node) *yaml.Node {
+	if n != nil {
+		return n
+	}
+	return alt
+}
+
+// describe is a short rendering of an orbit range for messages.
+func describe(o park.OrbitRange) string {
+	return fmt.Sprintf("%s %s-%s on %s", o.Identity, o.NumberRangeStart, o.NumberRangeEnd, o.CallParkService)
+}
