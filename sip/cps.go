@@ -190,6 +190,11 @@ func (rt *runtime) byeBridge(req *gosip.Request, tx gosip.ServerTransaction) boo
 }
 
 func (rt *runtime) byeLeg(leg *sipgo.DialogServerSession) {
+	// A BYE may overtake the other leg's ACK (each request is handled in its own
+	// goroutine); sipgo's Bye then rechecks only every T1, so wait for the ACK here.
+	for i := 0; i < 2000 && leg.LoadState() == gosip.DialogStateEstablished; i++ {
+		time.Sleep(time.Millisecond)
+	}
 	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
 	defer cancel()
 	if err := leg.Bye(ctx); err != nil {
