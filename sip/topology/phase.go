@@ -140,20 +140,24 @@ func explainIllegal(pool string, st poolState, ev Event) error {
 		why = "it is already down"
 	case ev == PoolRecovery && st.up:
 		why = "it is already up"
+	case ev == FailOverStart && st.phase == FailingOver:
+		why = "a failover is already in progress"
+	case ev == FailBackStart && st.phase == FailingBack:
+		why = "a failback is already in progress"
 	case ev == FailOverStart && st.up && st.phase == Normal:
 		why = "it is up and serving its users; the simulator models failover after an unplanned outage, so take it down first"
 	case ev == FailOverStart:
-		why = fmt.Sprintf("it is %s, and failover starts from an outage", st.phase)
+		why = fmt.Sprintf("its phase is %s, and failover starts from an outage", st.phase)
 	case ev == FailOverComplete:
-		why = fmt.Sprintf("it is %s, and only a failover in progress can complete", st.phase)
+		why = fmt.Sprintf("its phase is %s, and only a failover in progress can complete", st.phase)
 	case ev == FailBackStart && st.phase == FailedOver && !st.up:
 		why = "it is still down; failback needs the pool answering again"
 	case ev == FailBackStart:
-		why = fmt.Sprintf("it is %s, and failback needs a completed failover", st.phase)
+		why = fmt.Sprintf("its phase is %s, and failback needs a completed failover", st.phase)
 	case ev == FailBackComplete:
-		why = fmt.Sprintf("it is %s, and only a failback in progress can complete", st.phase)
+		why = fmt.Sprintf("its phase is %s, and only a failback in progress can complete", st.phase)
 	default:
-		why = fmt.Sprintf("it is %s", st.phase)
+		why = fmt.Sprintf("its phase is %s", st.phase)
 	}
 	return fmt.Errorf("%s on %s: %w: %s", ev, pool, ErrIllegalTransition, why)
 }

@@ -27,56 +27,56 @@ var transitionTable = []cell{
 	{state{Normal, true}, PoolOutage, goesTo(Outage, false), ""},
 	{state{Normal, true}, PoolRecovery, nil, "it is already up"},
 	{state{Normal, true}, FailOverStart, nil, "it is up and serving its users"},
-	{state{Normal, true}, FailOverComplete, nil, "it is normal, and only a failover in progress can complete"},
-	{state{Normal, true}, FailBackStart, nil, "it is normal, and failback needs a completed failover"},
-	{state{Normal, true}, FailBackComplete, nil, "it is normal, and only a failback in progress can complete"},
+	{state{Normal, true}, FailOverComplete, nil, "its phase is normal, and only a failover in progress can complete"},
+	{state{Normal, true}, FailBackStart, nil, "its phase is normal, and failback needs a completed failover"},
+	{state{Normal, true}, FailBackComplete, nil, "its phase is normal, and only a failback in progress can complete"},
 
 	// outage, down: P stopped answering, not yet failed over.
 	{state{Outage, false}, PoolOutage, nil, "it is already down"},
 	{state{Outage, false}, PoolRecovery, goesTo(Normal, true), ""},
 	{state{Outage, false}, FailOverStart, goesTo(FailingOver, false), ""},
-	{state{Outage, false}, FailOverComplete, nil, "it is outage, and only a failover in progress can complete"},
-	{state{Outage, false}, FailBackStart, nil, "it is outage, and failback needs a completed failover"},
-	{state{Outage, false}, FailBackComplete, nil, "it is outage, and only a failback in progress can complete"},
+	{state{Outage, false}, FailOverComplete, nil, "its phase is outage, and only a failover in progress can complete"},
+	{state{Outage, false}, FailBackStart, nil, "its phase is outage, and failback needs a completed failover"},
+	{state{Outage, false}, FailBackComplete, nil, "its phase is outage, and only a failback in progress can complete"},
 
 	// failing over, down.
 	{state{FailingOver, false}, PoolOutage, nil, "it is already down"},
 	{state{FailingOver, false}, PoolRecovery, goesTo(FailingOver, true), ""},
-	{state{FailingOver, false}, FailOverStart, nil, "it is failing-over, and failover starts from an outage"},
+	{state{FailingOver, false}, FailOverStart, nil, "a failover is already in progress"},
 	{state{FailingOver, false}, FailOverComplete, goesTo(FailedOver, false), ""},
-	{state{FailingOver, false}, FailBackStart, nil, "it is failing-over, and failback needs a completed failover"},
-	{state{FailingOver, false}, FailBackComplete, nil, "it is failing-over, and only a failback in progress can complete"},
+	{state{FailingOver, false}, FailBackStart, nil, "its phase is failing-over, and failback needs a completed failover"},
+	{state{FailingOver, false}, FailBackComplete, nil, "its phase is failing-over, and only a failback in progress can complete"},
 
 	// failing over, up again: a pool that comes back stays in the failover until failback.
 	{state{FailingOver, true}, PoolOutage, goesTo(FailingOver, false), ""},
 	{state{FailingOver, true}, PoolRecovery, nil, "it is already up"},
-	{state{FailingOver, true}, FailOverStart, nil, "it is failing-over, and failover starts from an outage"},
+	{state{FailingOver, true}, FailOverStart, nil, "a failover is already in progress"},
 	{state{FailingOver, true}, FailOverComplete, goesTo(FailedOver, true), ""},
-	{state{FailingOver, true}, FailBackStart, nil, "it is failing-over, and failback needs a completed failover"},
-	{state{FailingOver, true}, FailBackComplete, nil, "it is failing-over, and only a failback in progress can complete"},
+	{state{FailingOver, true}, FailBackStart, nil, "its phase is failing-over, and failback needs a completed failover"},
+	{state{FailingOver, true}, FailBackComplete, nil, "its phase is failing-over, and only a failback in progress can complete"},
 
 	// failed over, down.
 	{state{FailedOver, false}, PoolOutage, nil, "it is already down"},
 	{state{FailedOver, false}, PoolRecovery, goesTo(FailedOver, true), ""},
-	{state{FailedOver, false}, FailOverStart, nil, "it is failed-over, and failover starts from an outage"},
-	{state{FailedOver, false}, FailOverComplete, nil, "it is failed-over, and only a failover in progress can complete"},
+	{state{FailedOver, false}, FailOverStart, nil, "its phase is failed-over, and failover starts from an outage"},
+	{state{FailedOver, false}, FailOverComplete, nil, "its phase is failed-over, and only a failover in progress can complete"},
 	{state{FailedOver, false}, FailBackStart, nil, "it is still down; failback needs the pool answering again"},
-	{state{FailedOver, false}, FailBackComplete, nil, "it is failed-over, and only a failback in progress can complete"},
+	{state{FailedOver, false}, FailBackComplete, nil, "its phase is failed-over, and only a failback in progress can complete"},
 
 	// failed over, up: ready for Invoke-CsPoolFailBack.
 	{state{FailedOver, true}, PoolOutage, goesTo(FailedOver, false), ""},
 	{state{FailedOver, true}, PoolRecovery, nil, "it is already up"},
-	{state{FailedOver, true}, FailOverStart, nil, "it is failed-over, and failover starts from an outage"},
-	{state{FailedOver, true}, FailOverComplete, nil, "it is failed-over, and only a failover in progress can complete"},
+	{state{FailedOver, true}, FailOverStart, nil, "its phase is failed-over, and failover starts from an outage"},
+	{state{FailedOver, true}, FailOverComplete, nil, "its phase is failed-over, and only a failover in progress can complete"},
 	{state{FailedOver, true}, FailBackStart, goesTo(FailingBack, true), ""},
-	{state{FailedOver, true}, FailBackComplete, nil, "it is failed-over, and only a failback in progress can complete"},
+	{state{FailedOver, true}, FailBackComplete, nil, "its phase is failed-over, and only a failback in progress can complete"},
 
 	// failing back, up.
 	{state{FailingBack, true}, PoolOutage, goesTo(Outage, false), ""},
 	{state{FailingBack, true}, PoolRecovery, nil, "it is already up"},
-	{state{FailingBack, true}, FailOverStart, nil, "it is failing-back, and failover starts from an outage"},
-	{state{FailingBack, true}, FailOverComplete, nil, "it is failing-back, and only a failover in progress can complete"},
-	{state{FailingBack, true}, FailBackStart, nil, "it is failing-back, and failback needs a completed failover"},
+	{state{FailingBack, true}, FailOverStart, nil, "its phase is failing-back, and failover starts from an outage"},
+	{state{FailingBack, true}, FailOverComplete, nil, "its phase is failing-back, and only a failover in progress can complete"},
+	{state{FailingBack, true}, FailBackStart, nil, "a failback is already in progress"},
 	{state{FailingBack, true}, FailBackComplete, goesTo(Normal, true), ""},
 }
 
