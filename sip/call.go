@@ -74,8 +74,8 @@ type Call struct {
 
 	client  *sipgo.DialogClientSession
 	server  *sipgo.DialogServerSession
-	stop    func() // aborts an outgoing call before answer (sends CANCEL)
-	decided chan answerChoice  // incoming: the user's answer or rejection
+	stop    func()            // aborts an outgoing call before answer (sends CANCEL)
+	decided chan answerChoice // incoming: the user's answer or rejection
 }
 
 type answerChoice struct {

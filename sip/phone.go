@@ -19,7 +19,7 @@ import (
 // DefaultRequestTimeout is how long a simulated phone waits for a server before it gives
 // up on it (and, for REGISTER, tries its next registrar). Loopback answers in
 // milliseconds; a pool that stopped answering never does.
-const DefaultRequestTimeout = 600 * time.Millisecond
+const DefaultRequestTimeout = time.Second
 
 // PhoneConfig describes a simulated phone.
 type PhoneConfig struct {
@@ -62,6 +62,8 @@ type Phone struct {
 	order      []*Call
 	incoming   chan *Call
 	closed     bool
+	// transfers holds, per Call-ID, the channel a Park waits on for NOTIFYs (callpark_phone.go).
+	transfers sync.Map
 }
 
 // ErrNotRegistered is returned when no registrar accepted the phone.
@@ -126,6 +128,8 @@ func NewPhone(cfg PhoneConfig) (*Phone, error) {
 	srv.OnInvite(ph.onInvite)
 	srv.OnAck(func(req *gosip.Request, tx gosip.ServerTransaction) { ph.dsrv.ReadAck(req, tx) })
 	srv.OnBye(ph.onBye)
+	srv.OnRefer(ph.onRefer)   // Call Park: blind transfer (callpark_phone.go)
+	srv.OnNotify(ph.onNotify) // Call Park: transfer progress (callpark_phone.go)
 	srv.OnOptions(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
 	})

@@ -106,7 +106,7 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	if to := req.To(); to != nil {
 		if _, tagged := to.Params.Get("tag"); tagged {
-			tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil)) // no re-INVITE support
+			ph.onReInvite(req, tx) // media moved by the Call Park application (callpark_phone.go)
 			return
 		}
 	}

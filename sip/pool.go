@@ -45,6 +45,7 @@ type runtime struct {
 	ringing  map[string]*ringingCall  // calls in queues, by Call-ID
 	cps      *sipgo.DialogServerCache // the Call Park application's legs
 	bridges  map[string]*bridge       // by leg dialog ID
+	parking  *parking                 // the Call Park application's parking lot (callpark.go)
 }
 
 // FQDN returns the pool's name.
@@ -98,6 +99,7 @@ func (p *Pool) start() error {
 		bridges:  map[string]*bridge{},
 	}
 	rt.cps = sipgo.NewDialogServerCache(cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: portN}})
+	rt.parking = newParking(rt)
 	rt.routes()
 	go srv.ServeUDP(udp)
 	go srv.ServeTCP(tcp)

@@ -32,6 +32,10 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		rt.respond(tx, req, &topology.Rejection{Code: 483, Reason: "Too Many Hops"})
 		return
 	}
+	if rt.isParkRequest(req) {
+		rt.park(req, tx) // Call Park (callpark.go)
+		return
+	}
 	p := rt.pool
 	caller := rt.identify(req)
 	dialled := req.Recipient.User
@@ -50,8 +54,7 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	case topology.ToPickup:
 		rt.pickUp(req, tx, caller, route.Number)
 	case topology.ToOrbit:
-		rt.respond(tx, req, &topology.Rejection{Code: 404, Reason: "Not Found", Diagnostic: topology.DiagOrbitNotFound,
-			Warning: fmt.Sprintf("no call is parked on orbit %s", route.Number)})
+		rt.retrieve(req, tx, caller, route.Number) // Call Park (callpark.go)
 	}
 }
 
@@ -268,6 +271,9 @@ func (rt *runtime) onAck(req *gosip.Request, tx gosip.ServerTransaction) {
 // first; otherwise, when a phone sends a request through the pool, it is passed on to
 // its Request-URI (pools do not Record-Route, so this is rare).
 func (rt *runtime) onInDialog(req *gosip.Request, tx gosip.ServerTransaction) {
+	if rt.parking.inDialog(req, tx) { // Call Park legs (callpark.go)
+		return
+	}
 	if rt.byeBridge(req, tx) {
 		return
 	}

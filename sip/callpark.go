@@ -1,0 +1,487 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/media"
+	"github.com/pickupsim/pickupsim/sip/topology"
+)
+
+// Call Park (SPEC section 4) on the Call Park application of a pool.
+//
+// Park is a blind transfer: the parker REFERs the other party (the parkee) to
+// sip:park@POOL; the parkee INVITEs that URI, and the Call Park application answers it
+// with music on hold and the orbit in an X-Park-Orbit header, which the parkee relays to
+// the parker in its NOTIFY sipfrag. Pools do not Record-Route, so the REFER goes phone to
+// phone and the parker never talks to the Call Park application: the parkee's INVITE
+// names the parker in Referred-By, and the application checks that user is registered
+// on this pool out of resiliency mode. Retrieval and ring-back re-INVITE the parkee with
+// the other party's SDP, so media flows phone to phone.
+
+const (
+	// ParkUser is the user part of the park URI, sip:park@POOL_ADDR.
+	ParkUser = "park"
+	// HeaderParkOrbit carries the orbit a call was parked on: in the Call Park
+	// application's 200 to the parkee, and in the parkee's NOTIFY sipfrag to the parker.
+	HeaderParkOrbit = "X-Park-Orbit"
+	// HeaderParkedCall names the conversation being parked (its Call-ID), for double-park
+	// detection: the parker puts it in the Refer-To URI, the parkee's INVITE carries it.
+	HeaderParkedCall = "X-Parked-Call"
+	// RingBackTimeout is how long a ring-back rings the parker before it counts as
+	// unanswered (a choice: Lync does not document it), on the network's clock.
+	RingBackTimeout = 30 * time.Second
+)
+
+// mohHz is the music on hold: a 400 Hz tone, a whole number of periods per packet.
+const mohHz = 400
+
+// parking is the Call Park application's parking lot on one pool, with the SIP legs of
+// the calls it holds. An outage loses all of it.
+type parking struct {
+	rt  *runtime
+	out *sipgo.DialogClientCache // ring-back legs
+
+	mu      sync.Mutex
+	lot     *park.Lot
+	held    map[uint64]*heldCall // by park ID, while on an orbit
+	byLeg   map[string]*heldCall // parkee leg Call-ID, while held or being forwarded
+	bridges map[string]*parkBridge
+	closed  bool
+}
+
+// heldCall is the SIP side of a parked call.
+type heldCall struct {
+	p      park.Parked
+	parkee *sipgo.DialogServerSession
+	offer  []byte // the parkee's SDP offer
+	moh    *media.Stream
+	timer  clock.Timer
+	ring   context.CancelFunc // stops a ring-back in progress
+}
+
+// leg is either side of a connected call: the Call Park application is UAS of a parkee or
+// retriever, UAC of a ring-back.
+type leg interface {
+	ReadBye(*gosip.Request, gosip.ServerTransaction) error
+	Bye(context.Context) error
+}
+
+// parkBridge is a retrieved or rung-back call: a BYE on one leg is passed to the other.
+type parkBridge struct {
+	a, b       leg
+	aID, bID   string
+	parkeeSide string
+}
+
+func newParking(rt *runtime) *parking {
+	// rt.pool.mu is held while a runtime starts: take the address from the listener.
+	host, pn := rt.laddr.IP.String(), rt.laddr.Port
+	pk := &parking{
+		rt:      rt,
+		out:     sipgo.NewDialogClientCache(rt.cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: pn}}),
+		lot:     park.NewLot(nil),
+		held:    map[uint64]*heldCall{},
+		byLeg:   map[string]*heldCall{},
+		bridges: map[string]*parkBridge{},
+	}
+	context.AfterFunc(rt.ctx, pk.shutdown)
+	return pk
+}
+
+// shutdown is the pool's outage: parked calls are lost with it (their timers stop and
+// music on hold goes silent; the parkees learn only when their BYE goes unanswered).
+func (pk *parking) shutdown() {
+	pk.mu.Lock()
+	pk.closed = true
+	held := pk.held
+	pk.held = map[uint64]*heldCall{}
+	pk.byLeg = map[string]*heldCall{}
+	pk.bridges = map[string]*parkBridge{}
+	pk.lot = park.NewLot(nil)
+	pk.mu.Unlock()
+	for _, h := range held {
+		h.release()
+	}
+}
+
+// release stops what a held call runs: its timer, ring-back and music.
+func (h *heldCall) release() {
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+	if h.ring != nil {
+		h.ring()
+	}
+	h.moh.Close()
+}
+
+// isParkRequest reports whether an INVITE asks this pool's Call Park application to park
+// its sender.
+func (rt *runtime) isParkRequest(req *gosip.Request) bool {
+	return req.Recipient.User == ParkUser && rt.isMe(req.Recipient)
+}
+
+// parkRejection turns a parking lot error into the answer Lync gives (SPEC section 6).
+func parkRejection(err error) *topology.Rejection {
+	switch {
+	case errors.Is(err, park.ErrNoFreeOrbit):
+		return &topology.Rejection{Code: 480, Reason: "Temporarily Unavailable", Diagnostic: topology.DiagNoFreeOrbit, Warning: err.Error()}
+	case errors.Is(err, park.ErrDoublePark):
+		return &topology.Rejection{Code: 486, Reason: "Busy Here", Diagnostic: topology.DiagDoublePark, Warning: err.Error()}
+	case errors.Is(err, park.ErrOrbitEmpty):
+		return &topology.Rejection{Code: 404, Reason: "Not Found", Diagnostic: topology.DiagOrbitNotFound, Warning: err.Error()}
+	}
+	return &topology.Rejection{Code: 500, Reason: "Server Internal Error", Diagnostic: topology.DiagGeneralError, Warning: err.Error()}
+}
+
+// parkSettings is what the deployment says about a park request: the CPS settings and
+// orbits of this pool, or why the parker may not park here.
+type parkSettings struct {
+	cfg    park.CPSConfig
+	orbits []string
+	reject *topology.Rejection
+}
+
+func (rt *runtime) parkSettings(parker string) parkSettings {
+	p := rt.pool
+	return decide(p.net, func(d *topology.Deployment, now time.Time) parkSettings {
+		pc, _ := d.PoolConfig(p.fqdn)
+		if pc.CPSDisabled {
+			return parkSettings{reject: &topology.Rejection{Code: 503, Reason: "Service Unavailable", Diagnostic: topology.DiagCannotForward,
+				Warning: fmt.Sprintf("the Call Park application of %s is disabled", p.fqdn)}}
+		}
+		pl, err := d.Place(parker, now)
+		switch {
+		case err != nil:
+			return parkSettings{reject: &topology.Rejection{Code: 403, Reason: "Forbidden", Warning: fmt.Sprintf("the parker %q is not a user of the enterprise", parker)}}
+		case pl.Mode == topology.Resiliency:
+			return parkSettings{reject: &topology.Rejection{Code: 480, Reason: "Temporarily Unavailable",
+				Warning: fmt.Sprintf("%s is in resiliency mode (%s) and cannot park a call", parker, pl.Why)}}
+		case pl.Pool != p.fqdn:
+			return parkSettings{reject: &topology.Rejection{Code: 403, Reason: "Forbidden",
+				Warning: fmt.Sprintf("%s is served by %q, not %s: park on your own pool's Call Park application", parker, pl.Pool, p.fqdn)}}
+		}
+		cfg, _ := d.CPS(p.fqdn)
+		return parkSettings{cfg: cfg, orbits: park.CallParkOrbits(d.Orbits(), p.fqdn)}
+	})
+}
+
+// park answers a parkee's INVITE to sip:park@POOL: it takes an orbit, answers with music
+// on hold and the orbit, and starts the ring-back timer.
+func (rt *runtime) park(req *gosip.Request, tx gosip.ServerTransaction) {
+	pk := rt.parking
+	parker := userOf(req.GetHeader("Referred-By"))
+	if parker == "" {
+		rt.respond(tx, req, &topology.Rejection{Code: 400, Reason: "Bad Request", Diagnostic: topology.DiagGeneralError,
+			Warning: "a park request names its parker in Referred-By (send REFER with Refer-To: sip:park@pool)"})
+		return
+	}
+	if b, ok := rt.lookup(parker); !ok || b.mode == topology.Offline {
+		rt.respond(tx, req, &topology.Rejection{Code: 403, Reason: "Forbidden",
+			Warning: fmt.Sprintf("the parker %s is not registered on %s", parker, rt.pool.fqdn)})
+		return
+	}
+	set := rt.parkSettings(parker)
+	if set.reject != nil {
+		rt.respond(tx, req, set.reject)
+		return
+	}
+	parkee := userOf(req.GetHeader(HeaderAssertedIdentity))
+	if parkee == "" {
+		parkee = req.From().Address.User
+	}
+	key := callID(req)
+	if h := req.GetHeader(HeaderParkedCall); h != nil {
+		if v, err := url.QueryUnescape(h.Value()); err == nil {
+			key = v
+		}
+	}
+	offer, err := media.ParseAudio(req.Body())
+	if err != nil {
+		rt.respond(tx, req, &topology.Rejection{Code: 488, Reason: "Not Acceptable Here", Warning: err.Error()})
+		return
+	}
+	moh, answer, err := rt.musicOnHold(req.Body(), offer, set.cfg.EnableMusicOnHold)
+	if err != nil {
+		rt.respond(tx, req, &topology.Rejection{Code: 488, Reason: "Not Acceptable Here", Warning: err.Error()})
+		return
+	}
+	now := rt.pool.net.clock.Now()
+	pk.mu.Lock()
+	if pk.closed {
+		pk.mu.Unlock()
+		moh.Close()
+		return
+	}
+	pk.lot.SetOrbits(set.orbits)
+	p, err := pk.lot.Park(park.ParkRequest{Key: key, Parker: parker, Parkee: parkee}, set.cfg, now)
+	if err != nil {
+		pk.mu.Unlock()
+		moh.Close()
+		rt.respond(tx, req, parkRejection(err))
+		return
+	}
+	leg, err := rt.cps.ReadInvite(req, tx)
+	if err != nil {
+		pk.lot.Leave(p.Orbit, p.ID)
+		pk.mu.Unlock()
+		moh.Close()
+		return
+	}
+	h := &heldCall{p: p, parkee: leg, offer: req.Body(), moh: moh}
+	pk.held[p.ID] = h
+	pk.byLeg[callID(req)] = h
+	h.timer = pk.schedule(p, set.cfg.CallPickupTimeoutThreshold)
+	pk.mu.Unlock()
+	rt.log("parked", req, "parker", parker, "parkee", parkee, "orbit", p.Orbit)
+	err = leg.Respond(200, "OK", answer,
+		gosip.NewHeader("Content-Type", "application/sdp"),
+		gosip.NewHeader(HeaderParkOrbit, p.Orbit))
+	if err != nil {
+		rt.pool.log.Warn("park: parkee leg not confirmed", "orbit", p.Orbit, "err", err)
+		pk.leave(p, callID(req))
+	}
+}
+
+// musicOnHold opens the RTP stream a parkee is answered with; it plays a tone when music
+// on hold is enabled, and is silent (sends nothing) otherwise.
+func (rt *runtime) musicOnHold(offerSDP []byte, offer media.Audio, enabled bool) (*media.Stream, []byte, error) {
+	moh, err := media.Listen(rt.laddr.IP.String())
+	if err != nil {
+		return nil, nil, err
+	}
+	answer, err := media.Answer(offerSDP, moh.LocalAddr(), uint64(rt.pool.net.clock.Now().UnixNano()))
+	if err != nil {
+		moh.Close()
+		return nil, nil, err
+	}
+	if enabled {
+		a, _ := media.ParseAudio(answer)
+		pt := media.PayloadPCMU
+		if len(a.Payloads) > 0 {
+			pt = a.Payloads[0]
+		}
+		moh.SetPayloadType(pt)
+		moh.SetPayload(media.Tone(pt, mohHz, time.Second))
+		moh.Start(offer.Addr)
+	}
+	return moh, answer, nil
+}
+
+// schedule starts the ring-back timer of p on the network's clock. The callback only
+// starts a goroutine: a virtual clock runs it inside Advance.
+func (pk *parking) schedule(p park.Parked, after time.Duration) clock.Timer {
+	return pk.rt.pool.net.clock.AfterFunc(after, func() { go pk.ringBack(p.Orbit, p.ID) })
+}
+
+// leave frees p's orbit and stops what it runs (the parkee hung up or its leg failed).
+func (pk *parking) leave(p park.Parked, legID string) {
+	pk.mu.Lock()
+	h := pk.held[p.ID]
+	pk.lot.Leave(p.Orbit, p.ID)
+	delete(pk.held, p.ID)
+	delete(pk.byLeg, legID)
+	pk.mu.Unlock()
+	if h != nil {
+		h.release()
+	}
+}
+
+// retrieve connects whoever dialled an orbit to the call parked there: the parkee is
+// re-INVITEd with the retriever's offer, and the retriever answered with the parkee's
+// media (SPEC section 4).
+func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, caller topology.Caller, orbit string) {
+	pk := rt.parking
+	pk.mu.Lock()
+	p, err := pk.lot.Retrieve(orbit)
+	var h *heldCall
+	if err == nil {
+		h = pk.held[p.ID]
+		delete(pk.held, p.ID)
+		delete(pk.byLeg, callID(h.parkee.InviteRequest))
+	}
+	pk.mu.Unlock()
+	if err != nil {
+		rt.respond(tx, req, parkRejection(fmt.Errorf("no call is parked on orbit %s: %w", orbit, park.ErrOrbitEmpty)))
+		return
+	}
+	h.release()
+	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	defer cancel()
+	parkeeAnswer, err := pk.reinvite(ctx, h.parkee, req.Body(), caller.User)
+	if err != nil {
+		go rt.byeLeg(h.parkee)
+		rt.respond(tx, req, &topology.Rejection{Code: 480, Reason: "Temporarily Unavailable", Diagnostic: topology.DiagGeneralError,
+			Warning: fmt.Sprintf("the call parked on orbit %s could not be reconnected: %v", orbit, err)})
+		return
+	}
+	answer, err := media.Bridge(req.Body(), parkeeAnswer, uint64(rt.pool.net.clock.Now().UnixNano()))
+	if err != nil {
+		go rt.byeLeg(h.parkee)
+		rt.respond(tx, req, &topology.Rejection{Code: 488, Reason: "Not Acceptable Here", Warning: err.Error()})
+		return
+	}
+	retriever, err := rt.cps.ReadInvite(req, tx)
+	if err != nil {
+		go rt.byeLeg(h.parkee)
+		return
+	}
+	pk.bridge(h.parkee, callID(h.parkee.InviteRequest), retriever, callID(req))
+	rt.log("retrieved", req, "orbit", orbit, "retriever", caller.User, "parkee", p.Parkee)
+	err = retriever.Respond(200, "OK", answer,
+		gosip.NewHeader("Content-Type", "application/sdp"),
+		gosip.NewHeader(HeaderAssertedIdentity, rt.identityOf(p.Parkee)))
+	if err != nil {
+		rt.pool.log.Warn("retrieve: retriever leg not confirmed", "orbit", orbit, "err", err)
+	}
+}
+
+// bridge records two connected legs, so that a BYE on one ends the other.
+func (pk *parking) bridge(a leg, aID string, b leg, bID string) {
+	br := &parkBridge{a: a, b: b, aID: aID, bID: bID}
+	pk.mu.Lock()
+	pk.bridges[aID] = br
+	pk.bridges[bID] = br
+	pk.mu.Unlock()
+}
+
+// reinvite sends the parkee a re-INVITE with sdp as offer, naming who it is now connected
+// to, ACKs the answer and returns the parkee's SDP.
+func (pk *parking) reinvite(ctx context.Context, parkee *sipgo.DialogServerSession, sdp []byte, party string) ([]byte, error) {
+	target := *parkee.InviteRequest.Contact().Address.Clone()
+	req := gosip.NewRequest(gosip.INVITE, target)
+	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	if party != "" {
+		req.AppendHeader(gosip.NewHeader(HeaderAssertedIdentity, pk.rt.identityOf(party)))
+	}
+	req.SetBody(sdp)
+	tx, err := parkee.TransactionRequest(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			if !res.IsSuccess() {
+				return nil, fmt.Errorf("re-INVITE refused: %d %s", res.StatusCode, res.Reason)
+			}
+			ack := gosip.NewRequest(gosip.ACK, target)
+			if err := parkee.WriteRequest(ack); err != nil {
+				return nil, fmt.Errorf("ACK of re-INVITE: %w", err)
+			}
+			return res.Body(), nil
+		case <-tx.Done():
+			return nil, fmt.Errorf("re-INVITE unanswered: %w", tx.Err())
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// inDialog handles the in-dialog requests of Call Park legs: a BYE from a parkee frees its
+// orbit, a BYE on a retrieved or rung-back call is passed to the other party, and NOTIFYs
+// of a transfer to OnTimeoutURI end the parkee's leg when final. It reports whether the
+// request was one of those.
+func (pk *parking) inDialog(req *gosip.Request, tx gosip.ServerTransaction) bool {
+	id := callID(req)
+	pk.mu.Lock()
+	h := pk.byLeg[id]
+	br := pk.bridges[id]
+	pk.mu.Unlock()
+	switch {
+	case h != nil && req.Method == gosip.BYE:
+		// Free the orbit before answering, so whoever sees the 200 sees the orbit free.
+		pk.rt.log("parkee hung up", req, "orbit", h.p.Orbit)
+		pk.leave(h.p, id)
+		if err := h.parkee.ReadBye(req, tx); err != nil {
+			pk.rt.pool.log.Debug("park: parkee BYE", "err", err)
+		}
+		return true
+	case h != nil && req.Method == gosip.NOTIFY:
+		tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
+		if st := req.GetHeader("Subscription-State"); st != nil && strings.HasPrefix(strings.TrimSpace(st.Value()), "terminated") {
+			pk.mu.Lock()
+			delete(pk.byLeg, id)
+			pk.mu.Unlock()
+			go pk.rt.byeLeg(h.parkee)
+		}
+		return true
+	case br != nil && req.Method == gosip.BYE:
+		this, other, otherID := br.a, br.b, br.bID
+		if id == br.bID {
+			this, other, otherID = br.b, br.a, br.aID
+		}
+		pk.mu.Lock()
+		delete(pk.bridges, id)
+		delete(pk.bridges, otherID)
+		pk.mu.Unlock()
+		if err := this.ReadBye(req, tx); err != nil {
+			pk.rt.pool.log.Debug("park: BYE on bridged leg", "err", err)
+		}
+		go func() {
+			ctx, cancel := context.WithTimeout(pk.rt.ctx, 5*time.Second)
+			defer cancel()
+			other.Bye(ctx)
+		}()
+		return true
+	}
+	return false
+}
+
+// check verifies the parking lot and that its SIP legs match it: every parked call has
+// exactly one held leg and every held leg is parked.
+func (pk *parking) check() error {
+	pk.mu.Lock()
+	defer pk.mu.Unlock()
+	errs := []error{pk.lot.Check()}
+	calls := pk.lot.Calls()
+	for _, p := range calls {
+		if h, ok := pk.held[p.ID]; !ok || h.p.Orbit != p.Orbit {
+			errs = append(errs, fmt.Errorf("orbit %s holds call %d, which has no parkee leg", p.Orbit, p.ID))
+		}
+	}
+	if len(pk.held) != len(calls) {
+		errs = append(errs, fmt.Errorf("%d parkee legs held for %d parked calls", len(pk.held), len(calls)))
+	}
+	return errors.Join(errs...)
+}
+
+// CheckParking verifies the parking lot invariant of every pool that answers: every orbit
+// is free or held by exactly one live parked call. Tests run it after every park test.
+func (n *Network) CheckParking() error {
+	var errs []error
+	for fqdn, p := range n.pools {
+		if rt := p.runtime(); rt != nil {
+			if err := rt.parking.check(); err != nil {
+				errs = append(errs, fmt.Errorf("pool %s: %w", fqdn, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ParkedCalls returns the calls parked on a pool now (none while it is down).
+func (p *Pool) ParkedCalls() []park.Parked {
+	rt := p.runtime()
+	if rt == nil {
+		return nil
+	}
+	rt.parking.mu.Lock()
+	defer rt.parking.mu.Unlock()
+	return rt.parking.lot.Calls()
+}

@@ -1,0 +1,338 @@
+package sip
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/pickupsim/pickupsim/sip/media"
+)
+
+// The phone's half of Call Park: parking by blind transfer (RFC 3515 REFER), following
+// a REFER as the transferee, and taking a re-INVITE that moves the media (which the Call
+// Park application sends on retrieval and ring-back).
+
+// referTimeout bounds how long a transferee waits for the transfer target to answer, and
+// a parker for the final NOTIFY.
+const referTimeout = 32 * time.Second
+
+// ParkError is a park the Call Park application refused: its final response, relayed by
+// the parkee in the NOTIFY sipfrag (code, Warning and ms-diagnostics).
+type ParkError struct{ Outcome Outcome }
+
+func (e *ParkError) Error() string { return "park refused: " + e.Outcome.String() }
+
+// referStatus is one NOTIFY of a transfer: the sipfrag's status and headers.
+type referStatus struct {
+	outcome Outcome
+	orbit   string
+}
+
+// Park parks an established call on the Call Park application of the pool the phone is
+// registered on, by a blind transfer: a REFER to the other party with
+// Refer-To: <sip:park@POOL?X-Parked-Call=CALL-ID>. The other party (the parkee) calls the
+// park URI; the Call Park application answers it with the orbit in an X-Park-Orbit header,
+// which the parkee relays in its NOTIFY sipfrag. On success the phone hangs up its leg, as
+// a transferor does, and returns the orbit. A refusal is a *ParkError.
+func (ph *Phone) Park(ctx context.Context, c *Call) (string, error) {
+	if s := c.State(); s != Established {
+		return "", fmt.Errorf("%s: park call %s: the call is %s, not established", ph.user, c.Dialled, s)
+	}
+	reg, _ := ph.Registrar()
+	if reg == "" {
+		return "", fmt.Errorf("%s: park call %s: %w", ph.user, c.Dialled, ErrNotRegistered)
+	}
+	ch := make(chan referStatus, 8)
+	ph.transfers.Store(c.ID, ch)
+	defer ph.transfers.Delete(c.ID)
+
+	referTo := fmt.Sprintf("<sip:%s@%s?%s=%s>", ParkUser, reg, HeaderParkedCall, url.QueryEscape(c.ID))
+	req := gosip.NewRequest(gosip.REFER, c.peerTarget())
+	req.AppendHeader(gosip.NewHeader("Refer-To", referTo))
+	req.AppendHeader(gosip.NewHeader("Referred-By", fmt.Sprintf("<sip:%s@%s>", ph.user, ph.domain)))
+	res, err := c.do(ctx, req)
+	if err != nil {
+		return "", fmt.Errorf("%s: park call %s: REFER: %w", ph.user, c.Dialled, err)
+	}
+	if res.StatusCode/100 != 2 {
+		return "", &ParkError{Outcome: outcomeOf(res)}
+	}
+	for {
+		select {
+		case st := <-ch:
+			switch {
+			case st.outcome.Code < 200:
+				continue
+			case st.outcome.Code >= 300:
+				return "", &ParkError{Outcome: st.outcome}
+			}
+			if err := c.Hangup(ctx); err != nil {
+				return st.orbit, fmt.Errorf("%s: parked on %s, but hanging up the transferred call failed: %w", ph.user, st.orbit, err)
+			}
+			return st.orbit, nil
+		case <-ctx.Done():
+			return "", fmt.Errorf("%s: park call %s: no final NOTIFY: %w", ph.user, c.Dialled, ctx.Err())
+		}
+	}
+}
+
+// peerTarget is the remote target of the call's dialog (RFC 3261 12.1: the Contact of
+// the other side).
+func (c *Call) peerTarget() gosip.Uri {
+	if c.client != nil {
+		if ct := c.client.InviteResponse.Contact(); ct != nil {
+			return *ct.Address.Clone()
+		}
+		return *c.client.InviteRequest.Recipient.Clone()
+	}
+	return *c.server.InviteRequest.Contact().Address.Clone()
+}
+
+// do sends an in-dialog request on the call and waits for its final response.
+func (c *Call) do(ctx context.Context, req *gosip.Request) (*gosip.Response, error) {
+	if c.client != nil {
+		return c.client.Do(ctx, req)
+	}
+	return c.server.Do(ctx, req)
+}
+
+// onRefer accepts a REFER on an established call (RFC 3515 2.4): 202, then the phone calls
+// the Refer-To target and reports progress to the referrer in NOTIFYs.
+func (ph *Phone) onRefer(req *gosip.Request, tx gosip.ServerTransaction) {
+	c := ph.call(callID(req))
+	if c == nil || c.State() != Established {
+		tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	rt := req.ReferTo()
+	if rt == nil {
+		tx.Respond(gosip.NewResponseFromRequest(req, 400, "Bad Request", nil))
+		return
+	}
+	tx.Respond(gosip.NewResponseFromRequest(req, 202, "Accepted", nil))
+	var referredBy string
+	if h := req.GetHeader("Referred-By"); h != nil {
+		referredBy = h.Value()
+	}
+	go ph.followRefer(c, *rt.Address.Clone(), referredBy)
+}
+
+// followRefer places the referred call and NOTIFYs the referrer of its outcome.
+func (ph *Phone) followRefer(c *Call, target gosip.Uri, referredBy string) {
+	ph.notifyRefer(c, "SIP/2.0 100 Trying\r\n", false)
+	nc, err := ph.referredCall(target, referredBy)
+	if err != nil {
+		ph.notifyRefer(c, "SIP/2.0 503 Service Unavailable\r\n", true)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), referTimeout)
+	defer cancel()
+	nc.WaitState(ctx, Established, Failed, Cancelled, Ended)
+	ph.notifyRefer(c, sipfragOf(nc), true)
+}
+
+// referredCall calls target for a REFER: Refer-To URI headers become request headers
+// (RFC 3261 19.1.5), Referred-By is copied (RFC 3892). A target in the phone's own domain
+// goes through the registrar; one with an address of its own goes straight there.
+func (ph *Phone) referredCall(target gosip.Uri, referredBy string) (*Call, error) {
+	var extra []gosip.Header
+	if target.Headers != nil {
+		for _, kv := range target.Headers {
+			v, err := url.QueryUnescape(kv.V)
+			if err != nil {
+				v = kv.V
+			}
+			extra = append(extra, gosip.NewHeader(kv.K, v))
+		}
+		target.Headers = nil
+	}
+	if referredBy != "" {
+		extra = append(extra, gosip.NewHeader("Referred-By", referredBy))
+	}
+	dest := target.HostPort()
+	if strings.EqualFold(target.Host, ph.domain) {
+		dest = ph.outboundProxy()
+	}
+	return ph.dialURI(target, dest, extra...)
+}
+
+// dialURI is Dial for a full Request-URI, sent to dest.
+func (ph *Phone) dialURI(target gosip.Uri, dest string, extra ...gosip.Header) (*Call, error) {
+	stream, err := newStream(ph.ip)
+	if err != nil {
+		return nil, err
+	}
+	aor := gosip.Uri{Scheme: "sip", User: ph.user, Host: ph.domain}
+	req := gosip.NewRequest(gosip.INVITE, target)
+	req.AppendHeader(&gosip.FromHeader{DisplayName: ph.user, Address: aor, Params: gosip.HeaderParams{{K: "tag", V: gosip.GenerateTagN(10)}}})
+	req.AppendHeader(&gosip.ToHeader{Address: target})
+	for _, h := range extra {
+		req.AppendHeader(h)
+	}
+	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(media.Offer(stream.LocalAddr(), uint64(time.Now().UnixNano())))
+	req.SetDestination(dest)
+	ctx, stop := context.WithCancel(context.Background())
+	sess, err := ph.dcli.WriteInvite(ctx, req)
+	if err != nil {
+		stop()
+		stream.Close()
+		return nil, fmt.Errorf("%s calling %s: %w", ph.user, target.String(), err)
+	}
+	c := newCall(ph, callID(req), true, target.User, stream)
+	c.client = sess
+	c.stop = stop
+	ph.track(c)
+	go ph.await(ctx, c, sess)
+	return c, nil
+}
+
+// sipfragOf renders how a referred call went as a message/sipfrag (RFC 3420): the status
+// line, plus the headers a parker needs (the orbit, or why the park was refused).
+func sipfragOf(c *Call) string {
+	var b strings.Builder
+	switch c.State() {
+	case Established, Ended:
+		b.WriteString("SIP/2.0 200 OK\r\n")
+		if h := c.client.InviteResponse.GetHeader(HeaderParkOrbit); h != nil {
+			fmt.Fprintf(&b, "%s: %s\r\n", HeaderParkOrbit, h.Value())
+		}
+	case Failed:
+		o := c.Outcome()
+		fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", o.Code, o.Reason)
+		if o.Warning != "" {
+			fmt.Fprintf(&b, "Warning: %s\r\n", warningHeader(c.phone.user, o.Warning).Value())
+		}
+		if o.Diagnostic != 0 {
+			fmt.Fprintf(&b, "%s: %s\r\n", HeaderDiagnostics, diagnosticsHeader(o.Diagnostic, "referred call").Value())
+		}
+	default:
+		b.WriteString("SIP/2.0 487 Request Terminated\r\n")
+	}
+	return b.String()
+}
+
+// notifyRefer sends a NOTIFY of the implicit refer subscription (RFC 3515 2.4.4).
+func (ph *Phone) notifyRefer(c *Call, frag string, final bool) {
+	req := gosip.NewRequest(gosip.NOTIFY, c.peerTarget())
+	req.AppendHeader(gosip.NewHeader("Event", "refer"))
+	state := "active;expires=60"
+	if final {
+		state = "terminated;reason=noresource"
+	}
+	req.AppendHeader(gosip.NewHeader("Subscription-State", state))
+	req.AppendHeader(gosip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
+	req.SetBody([]byte(frag))
+	ctx, cancel := context.WithTimeout(context.Background(), ph.timeout)
+	defer cancel()
+	if _, err := c.do(ctx, req); err != nil && final {
+		// The referrer may have hung up already; a transfer does not depend on it.
+		return
+	}
+}
+
+// onNotify takes a NOTIFY of a transfer this phone started, and hands its sipfrag to Park.
+func (ph *Phone) onNotify(req *gosip.Request, tx gosip.ServerTransaction) {
+	if ph.call(callID(req)) == nil {
+		tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
+	st, err := parseSipfrag(req.Body())
+	if err != nil {
+		return
+	}
+	if v, ok := ph.transfers.Load(callID(req)); ok {
+		select {
+		case v.(chan referStatus) <- st:
+		default:
+		}
+	}
+}
+
+// parseSipfrag reads a message/sipfrag status line and headers.
+func parseSipfrag(body []byte) (referStatus, error) {
+	sc := bufio.NewScanner(strings.NewReader(string(body)))
+	if !sc.Scan() {
+		return referStatus{}, errors.New("empty sipfrag")
+	}
+	parts := strings.SplitN(strings.TrimSpace(sc.Text()), " ", 3)
+	if len(parts) < 2 || !strings.HasPrefix(parts[0], "SIP/") {
+		return referStatus{}, fmt.Errorf("sipfrag status line %q", sc.Text())
+	}
+	code, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return referStatus{}, fmt.Errorf("sipfrag status code %q", parts[1])
+	}
+	st := referStatus{outcome: Outcome{Code: code}}
+	if len(parts) == 3 {
+		st.outcome.Reason = parts[2]
+	}
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		value = strings.TrimSpace(value)
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case strings.ToLower(HeaderParkOrbit):
+			st.orbit = value
+		case "warning":
+			st.outcome.Warning = warningText(value)
+		case strings.ToLower(HeaderDiagnostics):
+			if i := strings.IndexByte(value, ';'); i >= 0 {
+				value = value[:i]
+			}
+			st.outcome.Diagnostic, _ = strconv.Atoi(value)
+		}
+	}
+	return st, nil
+}
+
+// onReInvite takes a re-INVITE on an established call (RFC 3261 14.2): the other side
+// moves the media (the Call Park application connecting a retriever or the parker). The
+// phone answers from its own RTP socket and sends to the new address; a
+// P-Asserted-Identity names the party now connected.
+func (ph *Phone) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
+	c := ph.call(callID(req))
+	if c == nil || c.State() != Established {
+		tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	offer, err := media.ParseAudio(req.Body())
+	if err != nil {
+		tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
+		return
+	}
+	answer, err := media.Answer(req.Body(), c.Media.LocalAddr(), uint64(time.Now().UnixNano()))
+	if err != nil {
+		tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
+		return
+	}
+	c.Media.Start(offer.Addr)
+	remote := userOf(req.GetHeader(HeaderAssertedIdentity))
+	c.setState(Established, func(c *Call) {
+		c.remoteMedia = offer.Addr
+		if remote != "" {
+			c.remote = remote
+		}
+	})
+	res := gosip.NewResponseFromRequest(req, 200, "OK", answer)
+	res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	res.AppendHeader(&gosip.ContactHeader{Address: ph.contactURI()})
+	tx.Respond(res)
+}
+
+// contactURI is the phone's own address as a SIP URI.
+func (ph *Phone) contactURI() gosip.Uri {
+	var u gosip.Uri
+	gosip.ParseUri(fmt.Sprintf("sip:%s@%s", ph.user, ph.addr), &u)
+	return u
+}

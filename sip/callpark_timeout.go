@@ -1,0 +1,183 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/topology"
+)
+
+// Ring-back (SPEC section 4; [MS-SIPAPP] 3.1.5.10): a call nobody retrieves within
+// CallPickupTimeoutThreshold rings its parker. Answered, the parker is connected to the
+// parkee; unanswered within RingBackTimeout, it counts as one attempt: after
+// MaxCallPickupAttempts the parkee is transferred (REFER) to OnTimeoutURI, or hung up
+// with ms-diagnostics 35013 when none is set.
+
+// ringBack runs when the ring-back timer of call id on orbit falls due.
+func (pk *parking) ringBack(orbit string, id uint64) {
+	rt := pk.rt
+	if rt.ctx.Err() != nil {
+		return
+	}
+	pk.mu.Lock()
+	p, ok := pk.lot.Expire(orbit, id)
+	h := pk.held[id]
+	if !ok || h == nil {
+		pk.mu.Unlock()
+		return
+	}
+	ctx, cancel := context.WithCancel(rt.ctx)
+	h.ring = cancel
+	pk.mu.Unlock()
+	defer cancel()
+	stop := rt.pool.net.clock.AfterFunc(RingBackTimeout, cancel)
+	sess, err := pk.dialParker(ctx, p, h)
+	stop.Stop()
+	if err == nil {
+		pk.ringBackAnswered(p, h, sess)
+		return
+	}
+	pk.ringBackFailed(p, h, err)
+}
+
+// dialParker rings the parker's registration with the parkee's offer, and returns the
+// answered (and acknowledged) leg.
+func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall) (*sipgo.DialogClientSession, error) {
+	rt := pk.rt
+	b, ok := rt.lookup(p.Parker)
+	if !ok {
+		return nil, fmt.Errorf("the parker %s is not registered on %s", p.Parker, rt.pool.fqdn)
+	}
+	domain := rt.pool.net.domain
+	req := gosip.NewRequest(gosip.INVITE, *b.contact.Clone())
+	req.AppendHeader(&gosip.FromHeader{DisplayName: "Call Park", Address: gosip.Uri{Scheme: "sip", User: ParkUser, Host: domain},
+		Params: gosip.HeaderParams{{K: "tag", V: gosip.GenerateTagN(10)}}})
+	req.AppendHeader(&gosip.ToHeader{Address: gosip.Uri{Scheme: "sip", User: p.Parker, Host: domain}})
+	req.AppendHeader(gosip.NewHeader(HeaderAssertedIdentity, rt.identityOf(p.Parkee)))
+	req.AppendHeader(gosip.NewHeader(HeaderParkOrbit, p.Orbit))
+	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(h.offer)
+	req.SetDestination(b.contact.HostPort())
+	req.Laddr = rt.laddr
+	sess, err := pk.out.WriteInvite(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := sess.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+		sess.Close()
+		return nil, err
+	}
+	ackCtx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	defer cancel()
+	if err := sess.Ack(ackCtx); err != nil {
+		sess.Close()
+		return nil, err
+	}
+	return sess, nil
+}
+
+// ringBackAnswered connects the parker who answered to the parkee, freeing the orbit. If
+// the call was retrieved meanwhile, the parker's leg is hung up.
+func (pk *parking) ringBackAnswered(p park.Parked, h *heldCall, sess *sipgo.DialogClientSession) {
+	rt := pk.rt
+	pk.mu.Lock()
+	_, still := pk.lot.Leave(p.Orbit, p.ID)
+	if still {
+		delete(pk.held, p.ID)
+		delete(pk.byLeg, callID(h.parkee.InviteRequest))
+	}
+	pk.mu.Unlock()
+	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	defer cancel()
+	if !still {
+		sess.Bye(ctx)
+		return
+	}
+	h.moh.Close()
+	if _, err := pk.reinvite(ctx, h.parkee, sess.InviteResponse.Body(), p.Parker); err != nil {
+		rt.pool.log.Warn("ring-back: parkee could not be reconnected", "orbit", p.Orbit, "err", err)
+		sess.Bye(ctx)
+		go rt.byeLeg(h.parkee)
+		return
+	}
+	pk.bridge(h.parkee, callID(h.parkee.InviteRequest), sess, callID(sess.InviteRequest))
+	rt.pool.log.Info("ring-back answered", "orbit", p.Orbit, "parker", p.Parker, "parkee", p.Parkee)
+}
+
+// ringBackFailed counts an unanswered ring-back and carries out what the lot decides.
+func (pk *parking) ringBackFailed(p park.Parked, h *heldCall, why error) {
+	rt := pk.rt
+	if rt.ctx.Err() != nil {
+		return
+	}
+	cfg := decide(rt.pool.net, func(d *topology.Deployment, _ time.Time) park.CPSConfig {
+		c, _ := d.CPS(rt.pool.fqdn)
+		return c
+	})
+	now := rt.pool.net.clock.Now()
+	legID := callID(h.parkee.InviteRequest)
+	pk.mu.Lock()
+	d, ok := pk.lot.RingBackFailed(p.Orbit, p.ID, cfg, now)
+	if !ok {
+		pk.mu.Unlock()
+		return
+	}
+	h.ring = nil
+	switch d.Action {
+	case park.Repark:
+		h.p = d.Call
+		h.timer = pk.schedule(d.Call, cfg.CallPickupTimeoutThreshold)
+	case park.Forward:
+		delete(pk.held, p.ID) // byLeg keeps the leg until the transfer's final NOTIFY
+	case park.Disconnect:
+		delete(pk.held, p.ID)
+		delete(pk.byLeg, legID)
+	}
+	pk.mu.Unlock()
+	rt.pool.log.Info("ring-back unanswered", "orbit", p.Orbit, "attempt", d.Call.RingBacks, "action", d.Action.String(), "why", why)
+	switch d.Action {
+	case park.Forward:
+		h.moh.Close()
+		pk.forward(h, d)
+	case park.Disconnect:
+		h.moh.Close()
+		pk.disconnect(h.parkee)
+	}
+}
+
+// forward transfers the parkee to OnTimeoutURI with a REFER; the parkee's final NOTIFY
+// ends its leg (inDialog). A refused REFER hangs the parkee up.
+func (pk *parking) forward(h *heldCall, d park.TimeoutDecision) {
+	rt := pk.rt
+	req := gosip.NewRequest(gosip.REFER, *h.parkee.InviteRequest.Contact().Address.Clone())
+	req.AppendHeader(gosip.NewHeader("Refer-To", "<"+d.Target+">"))
+	req.AppendHeader(gosip.NewHeader("Referred-By", rt.identityOf(d.Call.Parker)))
+	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	defer cancel()
+	res, err := h.parkee.Do(ctx, req)
+	if err != nil || res.StatusCode/100 != 2 {
+		rt.pool.log.Warn("park timeout: transfer to OnTimeoutURI refused", "orbit", d.Call.Orbit, "target", d.Target, "err", err)
+		pk.mu.Lock()
+		delete(pk.byLeg, callID(h.parkee.InviteRequest))
+		pk.mu.Unlock()
+		pk.disconnect(h.parkee)
+	}
+}
+
+// disconnect hangs up a parkee whose park time expired (ms-diagnostics 35013).
+func (pk *parking) disconnect(parkee *sipgo.DialogServerSession) {
+	rt := pk.rt
+	bye := gosip.NewRequest(gosip.BYE, *parkee.InviteRequest.Contact().Address.Clone())
+	bye.AppendHeader(diagnosticsHeader(topology.DiagParkTimeExpired, rt.pool.fqdn))
+	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	defer cancel()
+	if err := parkee.WriteBye(ctx, bye); err != nil {
+		rt.pool.log.Debug("park timeout: BYE to parkee failed", "err", err)
+	}
+	parkee.Close()
+}
