@@ -38,11 +38,14 @@ type Network struct {
 	mu     sync.Mutex
 	deploy *topology.Deployment
 
-	pools  map[string]*Pool // by FQDN
+	poolsMu sync.Mutex
+	pools   map[string]*Pool // by FQDN; pools are added and removed when a pool is replaced
 	byAddr sync.Map         // "ip:port" -> *Pool, to recognise requests from peer pools
 
 	phonesMu sync.Mutex
 	phones   []*Phone
+
+	changes changeHub // observers of changes (events.go)
 }
 
 // Start builds the deployment from cfg and starts every pool. It returns the topology's
@@ -95,7 +98,13 @@ func (n *Network) Close() {
 	for _, ph := range phones {
 		ph.Close()
 	}
+	n.poolsMu.Lock()
+	pools := make([]*Pool, 0, len(n.pools))
 	for _, p := range n.pools {
+		pools = append(pools, p)
+	}
+	n.poolsMu.Unlock()
+	for _, p := range pools {
 		p.stop()
 	}
 }
@@ -108,6 +117,8 @@ func (n *Network) Domain() string { return n.domain }
 
 // Pool returns a pool by FQDN.
 func (n *Network) Pool(fqdn string) (*Pool, bool) {
+	n.poolsMu.Lock()
+	defer n.poolsMu.Unlock()
 	p, ok := n.pools[fqdn]
 	return p, ok
 }
@@ -154,7 +165,7 @@ func (n *Network) CompleteFailBack(pool string) error {
 
 // apply runs a disaster-recovery event through the model and carries out its decisions.
 func (n *Network) apply(pool string, ev topology.Event) error {
-	p, ok := n.pools[pool]
+	p, ok := n.Pool(pool)
 	if !ok {
 		return fmt.Errorf("%s on %q: %w", ev, pool, ErrUnknownPool)
 	}
@@ -174,10 +185,11 @@ func (n *Network) apply(pool string, ev topology.Event) error {
 		}
 	}
 	for _, so := range tr.SignOut {
-		if sp, ok := n.pools[so.Pool]; ok {
+		if sp, ok := n.Pool(so.Pool); ok {
 			sp.signOut(so.Users)
 		}
 	}
+	n.emit(Change{Kind: ChangePhase, Pool: pool, Detail: fmt.Sprintf("%s: %s -> %s", ev, tr.From, tr.To)})
 	return nil
 }
 
@@ -250,7 +262,11 @@ func (n *Network) Pools() []PoolStatus {
 	var out []PoolStatus
 	for _, fqdn := range n.deploy.Pools() {
 		ph, up, _ := n.deploy.Phase(fqdn)
-		out = append(out, PoolStatus{FQDN: fqdn, Address: n.pools[fqdn].Addr(), Phase: ph, Up: up})
+		addr := ""
+		if p, ok := n.Pool(fqdn); ok {
+			addr = p.Addr()
+		}
+		out = append(out, PoolStatus{FQDN: fqdn, Address: addr, Phase: ph, Up: up})
 	}
 	return out
 }
@@ -271,7 +287,7 @@ func (n *Network) QueueLength(number string) int {
 	if !ok {
 		return 0
 	}
-	p, ok := n.pools[r.CallParkService]
+	p, ok := n.Pool(r.CallParkService)
 	if !ok {
 		return 0
 	}

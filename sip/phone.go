@@ -71,16 +71,9 @@ var ErrNotRegistered = errors.New("no registrar accepted the registration")
 
 // NewPhone creates a phone for an enterprise user, with its home pool and backup registrar.
 func (n *Network) NewPhone(user string) (*Phone, error) {
-	u, ok := n.userExists(user)
-	if !ok {
-		return nil, fmt.Errorf("new phone: no user named %q in the topology", user)
-	}
-	regs := []string{n.pools[u.HomePool].Addr()}
-	n.mu.Lock()
-	pc, _ := n.deploy.PoolConfig(u.HomePool)
-	n.mu.Unlock()
-	if pc.Backup != "" {
-		regs = append(regs, n.pools[pc.Backup].Addr())
+	regs, err := n.Registrars(user)
+	if err != nil {
+		return nil, fmt.Errorf("new phone: %w", err)
 	}
 	ph, err := NewPhone(PhoneConfig{User: user, Domain: n.domain, Registrars: regs, IP: n.ip})
 	if err != nil {

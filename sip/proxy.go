@@ -47,7 +47,11 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	case topology.Rejected:
 		rt.respond(tx, req, route.Reject)
 	case topology.ToPool:
-		peer := p.net.pools[route.Pool]
+		peer, ok := p.net.Pool(route.Pool)
+		if !ok {
+			rt.respond(tx, req, &topology.Rejection{Code: 503, Reason: "Service Unavailable", Warning: route.Pool + " is not running"})
+			return
+		}
 		rt.forward(req, tx, caller, target{uri: req.Recipient, addr: peer.Addr(), transport: "udp"}, nil)
 	case topology.ToUser:
 		rt.ringUser(req, tx, caller, route.User)

@@ -43,7 +43,7 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 	if !d.Accept {
 		res := rejectionResponse(req, d.Reject, p.fqdn)
 		if d.Redirect != "" {
-			if to, ok := p.net.pools[d.Redirect]; ok {
+			if to, ok := p.net.Pool(d.Redirect); ok {
 				host, port, _ := net.SplitHostPort(to.Addr())
 				pn, _ := strconv.Atoi(port)
 				res.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", Host: host, Port: pn}})

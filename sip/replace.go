@@ -1,0 +1,133 @@
+package sip
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/pickupsim/pickupsim/sip/topology"
+)
+
+// AddPool deploys a new pool (Topology Builder) and starts its SIP server. Its Call Park
+// application starts with default settings: after replacing a pool they must be set again.
+func (n *Network) AddPool(p topology.Pool) error {
+	n.mu.Lock()
+	err := n.deploy.AddPool(p)
+	n.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	pool := &Pool{fqdn: p.FQDN, net: n, addr: p.Address, log: n.log.With("pool", p.FQDN)}
+	if pool.addr == "" {
+		pool.addr = net.JoinHostPort(n.ip, "0")
+	}
+	if err := pool.start(); err != nil {
+		return fmt.Errorf("starting pool %s: %w", p.FQDN, err)
+	}
+	n.poolsMu.Lock()
+	n.pools[p.FQDN] = pool
+	n.poolsMu.Unlock()
+	return nil
+}
+
+// RemovePool takes a failed pool out of the topology (it must be down, its users moved).
+// Orbit ranges still pointing at it are reported by Warnings until reassigned.
+func (n *Network) RemovePool(fqdn string) error {
+	n.mu.Lock()
+	err := n.deploy.RemovePool(fqdn)
+	n.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	n.poolsMu.Lock()
+	p := n.pools[fqdn]
+	delete(n.pools, fqdn)
+	n.poolsMu.Unlock()
+	if p != nil {
+		p.stop()
+		n.byAddr.Delete(p.Addr())
+	}
+	for _, w := range n.Warnings() {
+		n.log.Warn("topology", "warning", string(w))
+	}
+	return nil
+}
+
+// MoveUsers is Move-CsUser -Force for every user homed on from; their phones learn their
+// new registrars (as clients do from DNS and in-band provisioning).
+func (n *Network) MoveUsers(from, to string) ([]string, error) {
+	n.mu.Lock()
+	moved, err := n.deploy.MoveUsers(from, to)
+	n.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	n.refreshRegistrars()
+	return moved, nil
+}
+
+// ReassignOrbits runs Set-CsCallParkOrbit -CallParkService to on every range of from.
+func (n *Network) ReassignOrbits(from, to string) ([]string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.deploy.ReassignOrbits(from, to)
+}
+
+// PairPools makes two pools each other's backup registrar.
+func (n *Network) PairPools(a, b string) error {
+	n.mu.Lock()
+	err := n.deploy.PairPools(a, b)
+	n.mu.Unlock()
+	if err == nil {
+		n.refreshRegistrars()
+	}
+	return err
+}
+
+// Warnings lists what is legal but will surprise the administrator, such as orbit ranges
+// pointing at a pool that no longer exists.
+func (n *Network) Warnings() []topology.Warning {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.deploy.Warnings()
+}
+
+// Registrars returns the addresses a user's phone registers with: its home pool, then the
+// home pool's backup.
+func (n *Network) Registrars(user string) ([]string, error) {
+	n.mu.Lock()
+	u, ok := n.deploy.User(user)
+	var backup string
+	if ok {
+		pc, _ := n.deploy.PoolConfig(u.HomePool)
+		backup = pc.Backup
+	}
+	n.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("no user named %q in the topology", user)
+	}
+	var regs []string
+	for _, fqdn := range []string{u.HomePool, backup} {
+		if p, ok := n.Pool(fqdn); ok && fqdn != "" {
+			regs = append(regs, p.Addr())
+		}
+	}
+	return regs, nil
+}
+
+func (n *Network) refreshRegistrars() {
+	n.phonesMu.Lock()
+	phones := append([]*Phone(nil), n.phones...)
+	n.phonesMu.Unlock()
+	for _, ph := range phones {
+		if regs, err := n.Registrars(ph.user); err == nil {
+			ph.SetRegistrars(regs)
+		}
+	}
+}
+
+// SetRegistrars changes the registrars the phone tries, in order.
+func (ph *Phone) SetRegistrars(addrs []string) {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	ph.regs = append([]string(nil), addrs...)
+}
