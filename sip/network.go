@@ -40,7 +40,7 @@ type Network struct {
 
 	poolsMu sync.Mutex
 	pools   map[string]*Pool // by FQDN; pools are added and removed when a pool is replaced
-	byAddr sync.Map         // "ip:port" -> *Pool, to recognise requests from peer pools
+	byAddr  sync.Map         // "ip:port" -> *Pool, to recognise requests from peer pools
 
 	phonesMu sync.Mutex
 	phones   []*Phone
