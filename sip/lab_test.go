@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/park"
@@ -55,6 +56,8 @@ func newLab(t *testing.T, topo topology.Topology) *lab {
 	n, _, err := Start(Config{Topology: topo, Clock: vc})
 	require.NoError(t, err)
 	t.Cleanup(n.Close)
+	// After every test: no orbit leaked (each free, or held by exactly one parked call).
+	t.Cleanup(func() { assert.NoError(t, n.CheckParking(), "parking lot invariant") })
 	l := &lab{t: t, net: n, clock: vc, phones: map[string]*Phone{}}
 	for _, u := range topo.Users {
 		ph, err := n.NewPhone(u.Name)

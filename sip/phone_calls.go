@@ -19,26 +19,34 @@ func (ph *Phone) Dial(target string) (*Call, error) {
 	if proxy == "" {
 		return nil, fmt.Errorf("%s: no registrar to send the call to", ph.user)
 	}
+	return ph.dialURI(gosip.Uri{Scheme: "sip", User: target, Host: ph.domain}, proxy)
+}
+
+// dialURI calls a full Request-URI, sending the INVITE to dest.
+func (ph *Phone) dialURI(target gosip.Uri, dest string, extra ...gosip.Header) (*Call, error) {
 	stream, err := newStream(ph.ip)
 	if err != nil {
 		return nil, err
 	}
 	aor := gosip.Uri{Scheme: "sip", User: ph.user, Host: ph.domain}
-	req := gosip.NewRequest(gosip.INVITE, gosip.Uri{Scheme: "sip", User: target, Host: ph.domain})
+	req := gosip.NewRequest(gosip.INVITE, target)
 	req.AppendHeader(&gosip.FromHeader{DisplayName: ph.user, Address: aor, Params: gosip.HeaderParams{{K: "tag", V: gosip.GenerateTagN(10)}}})
-	req.AppendHeader(&gosip.ToHeader{Address: req.Recipient})
+	req.AppendHeader(&gosip.ToHeader{Address: target})
+	for _, h := range extra {
+		req.AppendHeader(h)
+	}
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(media.Offer(stream.LocalAddr(), uint64(time.Now().UnixNano())))
-	req.SetDestination(proxy)
+	req.SetDestination(dest)
 
 	ctx, stop := context.WithCancel(context.Background())
 	sess, err := ph.dcli.WriteInvite(ctx, req)
 	if err != nil {
 		stop()
 		stream.Close()
-		return nil, fmt.Errorf("%s dialling %s: %w", ph.user, target, err)
+		return nil, fmt.Errorf("%s calling %s: %w", ph.user, target.String(), err)
 	}
-	c := newCall(ph, callID(req), true, target, stream)
+	c := newCall(ph, callID(req), true, target.User, stream)
 	c.client = sess
 	// sipgo's own CANCEL goes to the Request-URI's domain; a phone behind an outbound
 	// proxy sends it where the INVITE went.

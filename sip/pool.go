@@ -175,15 +175,15 @@ func (p *Pool) queueLength(number string) int {
 // routes registers the SIP handlers. sipgo's handler map has no lock: this runs before
 // serving.
 func (rt *runtime) routes() {
-	rt.srv.OnRegister(rt.onRegister)
-	rt.srv.OnInvite(rt.onInvite)
+	rt.srv.OnRegister(rt.observe(rt.onRegister)) // observe: events.go
+	rt.srv.OnInvite(rt.observe(rt.onInvite))
 	rt.srv.OnAck(rt.onAck)
-	rt.srv.OnBye(rt.onInDialog)
+	rt.srv.OnBye(rt.observe(rt.onInDialog))
 	rt.srv.OnOptions(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
 	for _, m := range []gosip.RequestMethod{gosip.INFO, gosip.UPDATE, gosip.REFER, gosip.NOTIFY, gosip.MESSAGE} {
-		rt.srv.OnRequest(m, rt.onInDialog)
+		rt.srv.OnRequest(m, rt.observe(rt.onInDialog))
 	}
 }
 

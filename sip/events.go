@@ -1,0 +1,166 @@
+package sip
+
+import (
+	"sync"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/pickup"
+	"github.com/pickupsim/pickupsim/sip/topology"
+)
+
+// ChangeKind says what a Change reports.
+type ChangeKind string
+
+// The kinds of change a Network reports to its observers.
+const (
+	// ChangeResponse: a pool sent a final response (2xx to 6xx) to a request.
+	ChangeResponse ChangeKind = "response"
+	// ChangePhase: a disaster-recovery event moved a pool to another phase.
+	ChangePhase ChangeKind = "phase"
+	// ChangeConfig: the administrator changed the orbit table, pickup groups or CPS settings.
+	ChangeConfig ChangeKind = "config"
+)
+
+// Change is one thing that happened in a Network, for status pages and metrics. It is a
+// report, not a decision: observers cannot alter what the pool does.
+type Change struct {
+	Kind ChangeKind
+	Pool string
+	// Response fields: the request's method, the response's code, and what the pool put in
+	// its Warning and ms-diagnostics headers.
+	Method     string
+	Code       int
+	Warning    string
+	Diagnostic int
+	// User is the To user of a REGISTER, Dialled the Request-URI user of an INVITE.
+	User    string
+	Dialled string
+	// FromPhone is true when the request came from a phone rather than a peer pool, so a
+	// call relayed by two pools is counted once.
+	FromPhone bool
+	// Pickup is true for an INVITE that dials a Group Call Pickup number.
+	Pickup bool
+	// Detail describes a phase or configuration change in words.
+	Detail string
+}
+
+// changeHub fans changes out to observers.
+type changeHub struct {
+	mu   sync.Mutex
+	next int
+	subs map[int]func(Change)
+}
+
+// OnChange registers f to be called for every change, until the returned function is
+// called. f runs synchronously on the goroutine that made the change (a SIP handler or a
+// cmdlet), never under the network's locks: it must return quickly and must not block.
+func (n *Network) OnChange(f func(Change)) (cancel func()) {
+	h := &n.changes
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.subs == nil {
+		h.subs = map[int]func(Change){}
+	}
+	id := h.next
+	h.next++
+	h.subs[id] = f
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.subs, id)
+	}
+}
+
+// NotifyConfigChanged reports an administrator's change made outside the SIP network
+// (through Network's cmdlet methods), so observers refresh.
+func (n *Network) NotifyConfigChanged(detail string) {
+	n.emit(Change{Kind: ChangeConfig, Detail: detail})
+}
+
+func (n *Network) emit(c Change) {
+	h := &n.changes
+	h.mu.Lock()
+	subs := make([]func(Change), 0, len(h.subs))
+	for _, f := range h.subs {
+		subs = append(subs, f)
+	}
+	h.mu.Unlock()
+	for _, f := range subs {
+		f(c)
+	}
+}
+
+// observe wraps a SIP handler so that every final response it sends is reported.
+func (rt *runtime) observe(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *gosip.Request, tx gosip.ServerTransaction) {
+		h(req, &observedTx{ServerTransaction: tx, rt: rt, req: req})
+	}
+}
+
+// observedTx is a server transaction that reports the final responses sent on it.
+type observedTx struct {
+	gosip.ServerTransaction
+	rt  *runtime
+	req *gosip.Request
+}
+
+// Respond sends res and reports it when final.
+func (o *observedTx) Respond(res *gosip.Response) error {
+	err := o.ServerTransaction.Respond(res)
+	if res.StatusCode >= 200 {
+		o.rt.pool.net.emit(o.rt.responseChange(o.req, res))
+	}
+	return err
+}
+
+func (rt *runtime) responseChange(req *gosip.Request, res *gosip.Response) Change {
+	n := rt.pool.net
+	c := Change{Kind: ChangeResponse, Pool: rt.pool.fqdn, Method: string(req.Method), Code: res.StatusCode,
+		FromPhone: n.poolAt(req.Source()) == nil}
+	o := outcomeOf(res)
+	c.Warning, c.Diagnostic = o.Warning, o.Diagnostic
+	switch req.Method {
+	case gosip.REGISTER:
+		if to := req.To(); to != nil {
+			c.User = to.Address.User
+		}
+	case gosip.INVITE:
+		c.Dialled = topology.Dialled(req.Recipient.User)
+		n.mu.Lock()
+		r, ok := n.deploy.LookupOrbit(c.Dialled)
+		n.mu.Unlock()
+		c.Pickup = ok && r.Type == park.GroupPickup
+	}
+	return c
+}
+
+// ActiveCalls returns how many calls the pool's Call Park application bridges now
+// (picked-up calls); calls proxied phone to phone are not held by any pool.
+func (p *Pool) ActiveCalls() int {
+	rt := p.runtime()
+	if rt == nil {
+		return 0
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return len(rt.bridges) / 2
+}
+
+// Queued returns the calls in the pool's Group Call Pickup queues, by number, longest
+// ringing first.
+func (p *Pool) Queued() map[string][]pickup.Call {
+	out := map[string][]pickup.Call{}
+	rt := p.runtime()
+	if rt == nil {
+		return out
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for _, number := range rt.queues.Numbers() {
+		out[number] = rt.queues.Calls(number)
+	}
+	return out
+}
