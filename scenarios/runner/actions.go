@@ -1,0 +1,225 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pickupsim/pickupsim/scenarios/scenario"
+	"github.com/pickupsim/pickupsim/sip"
+)
+
+// do carries out one step; it returns what happened and the action's error.
+func (r *run) do(st scenario.Step) (string, error) {
+	switch st.Kind {
+	case scenario.Register:
+		return r.register(st)
+	case scenario.Call, scenario.Dial, scenario.Pickup:
+		return r.dial(st)
+	case scenario.Answer, scenario.Reject:
+		return r.answer(st)
+	case scenario.Hangup:
+		return r.hangup(st)
+	case scenario.Advance:
+		fired := r.clock.Advance(st.Duration)
+		return fmt.Sprintf("virtual clock +%s (%d timers fired)", st.Duration, fired), nil
+	case scenario.Wait:
+		time.Sleep(st.Duration)
+		return fmt.Sprintf("waited %s", st.Duration), nil
+	case scenario.Expect:
+		return r.expect(st), nil
+	default:
+		return r.admin(st)
+	}
+}
+
+// admin runs an administrator's cmdlet or a pool event.
+func (r *run) admin(st scenario.Step) (string, error) {
+	n := r.net
+	var err error
+	detail := ""
+	switch st.Kind {
+	case scenario.Outage:
+		err, detail = n.Outage(st.Pool), st.Pool+" stopped answering"
+	case scenario.Recover:
+		err, detail = n.Recover(st.Pool), st.Pool+" answers again"
+	case scenario.FailOver:
+		err, detail = n.InvokeFailOver(st.Pool), "Invoke-CsPoolFailOver -PoolFqdn "+st.Pool
+	case scenario.FailOverComplete:
+		err, detail = n.CompleteFailOver(st.Pool), "failover of "+st.Pool+" complete"
+	case scenario.FailBack:
+		err, detail = n.InvokeFailBack(st.Pool), "Invoke-CsPoolFailBack -PoolFqdn "+st.Pool
+	case scenario.FailBackComplete:
+		err, detail = n.CompleteFailBack(st.Pool), "failback of "+st.Pool+" complete"
+	case scenario.NewOrbit:
+		o := st.Orbit
+		err = n.NewCallParkOrbit(o)
+		detail = fmt.Sprintf("New-CsCallParkOrbit -Identity %s -NumberRangeStart %s -NumberRangeEnd %s -CallParkService %s -Type %s",
+			o.Identity, o.NumberRangeStart, o.NumberRangeEnd, o.CallParkService, o.Type)
+	case scenario.SetOrbit:
+		err, detail = n.SetCallParkOrbit(st.Identity, st.Change), "Set-CsCallParkOrbit -Identity "+st.Identity+changeText(st)
+	case scenario.RemoveOrbit:
+		err, detail = n.RemoveCallParkOrbit(st.Identity), "Remove-CsCallParkOrbit -Identity "+st.Identity
+	case scenario.SetCPS:
+		err = n.SetCpsConfiguration(st.Pool, st.CPS)
+		detail = fmt.Sprintf("Set-CsCpsConfiguration %s -CallPickupTimeoutThreshold %s -MaxCallPickupAttempts %d",
+			st.Pool, st.CPS.CallPickupTimeoutThreshold, st.CPS.MaxCallPickupAttempts)
+	case scenario.EnablePickup:
+		err, detail = n.EnableGroupPickup(st.User, st.Number), fmt.Sprintf("SEFAUtil sip:%s /enablegrouppickup:%s", st.User, st.Number)
+	case scenario.DisablePickup:
+		err, detail = n.DisableGroupPickup(st.User), fmt.Sprintf("SEFAUtil sip:%s /disablegrouppickup", st.User)
+	default:
+		return "", fmt.Errorf("step kind %s is not implemented", st.Kind)
+	}
+	return detail, err
+}
+
+func changeText(st scenario.Step) string {
+	c := st.Change
+	var b strings.Builder
+	if c.NumberRangeStart != nil {
+		b.WriteString(" -NumberRangeStart " + *c.NumberRangeStart)
+	}
+	if c.NumberRangeEnd != nil {
+		b.WriteString(" -NumberRangeEnd " + *c.NumberRangeEnd)
+	}
+	if c.CallParkService != nil {
+		b.WriteString(" -CallParkService " + *c.CallParkService)
+	}
+	if c.Type != nil {
+		b.WriteString(" -Type " + string(*c.Type))
+	}
+	return b.String()
+}
+
+// register registers each user's phone: home pool, then backup registrar, following 301.
+// Phones register concurrently, as real phones do after an outage, so a dead home pool
+// costs one request timeout per step rather than one per user.
+func (r *run) register(st scenario.Step) (string, error) {
+	regs := make([]registration, len(st.Users))
+	var wg sync.WaitGroup
+	for i, u := range st.Users {
+		wg.Go(func() {
+			ctx, cancel := r.ctx()
+			defer cancel()
+			reg, err := r.phones[u].Register(ctx)
+			regs[i] = registration{reg: reg, err: err}
+		})
+	}
+	wg.Wait()
+	var parts, errs []string
+	for i, u := range st.Users {
+		reg := regs[i]
+		r.regs[u] = reg
+		if reg.err != nil {
+			errs = append(errs, reg.err.Error())
+			parts = append(parts, fmt.Sprintf("%s not registered (%s)", u, reg.reg.Outcome))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s registered on %s in %s mode", u, r.poolAt(reg.reg.Registrar), reg.reg.Mode))
+	}
+	detail := strings.Join(parts, "; ")
+	if len(errs) > 0 {
+		return detail, errors.New(strings.Join(errs, "; "))
+	}
+	return detail, nil
+}
+
+// poolAt names the pool listening on addr.
+func (r *run) poolAt(addr string) string {
+	for _, ps := range r.net.Pools() {
+		if ps.Address == addr {
+			return ps.FQDN
+		}
+	}
+	return addr
+}
+
+// dial places a call (to a user), a dial (to anything) or a pickup (to a group number),
+// and waits until it rings, is answered or is refused.
+func (r *run) dial(st scenario.Step) (string, error) {
+	out, err := r.phones[st.From].Dial(st.To)
+	if err != nil {
+		return "", err
+	}
+	nc := &namedCall{from: st.From, to: st.To, caller: out}
+	if st.As != "" {
+		r.calls[st.As] = nc
+	}
+	ctx, cancel := r.ctx()
+	defer cancel()
+	state, _ := out.WaitState(ctx, sip.Ringing, sip.Established, sip.Failed, sip.Cancelled, sip.Ended)
+	if ph, ok := r.phones[st.To]; ok && state == sip.Ringing {
+		nc.callee = incomingLeg(ph, out.ID)
+	}
+	detail := fmt.Sprintf("%s dialled %s: %s", st.From, st.To, state)
+	switch state {
+	case sip.Established:
+		detail += ", connected to " + out.Remote()
+	case sip.Failed:
+		detail += ", " + out.Outcome().String()
+	}
+	return detail, nil
+}
+
+// incomingLeg finds the leg of call id that rings ph. The rung phone tracks the call
+// before it sends 180, so it is there once the caller hears ringing.
+func incomingLeg(ph *sip.Phone, id string) *sip.Call {
+	for _, c := range ph.Calls() {
+		if !c.Outgoing && c.ID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// answer answers or rejects the ringing leg of a named call, and waits for the caller to
+// see it.
+func (r *run) answer(st scenario.Step) (string, error) {
+	nc := r.calls[st.Call]
+	if nc.callee == nil {
+		return "", fmt.Errorf("call %s (%s to %s) did not ring a phone: nothing to %s", st.Call, nc.from, nc.to, st.Kind)
+	}
+	var err error
+	want := sip.Established
+	if st.Kind == scenario.Answer {
+		err = nc.callee.Answer()
+	} else {
+		err = nc.callee.Reject(st.Code, st.Reason)
+		want = sip.Failed
+	}
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := r.ctx()
+	defer cancel()
+	if _, err := nc.caller.WaitState(ctx, want); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s %sed call %s from %s", nc.to, st.Kind, st.Call, nc.from), nil
+}
+
+// hangup ends a named call from one party's side (the dialling phone by default).
+func (r *run) hangup(st scenario.Step) (string, error) {
+	nc := r.calls[st.Call]
+	leg, who := nc.caller, nc.from
+	if st.By != "" && st.By != nc.from {
+		if st.By != nc.to || nc.callee == nil {
+			return "", fmt.Errorf("%s is not a party of call %s (%s to %s)", st.By, st.Call, nc.from, nc.to)
+		}
+		leg, who = nc.callee, nc.to
+	}
+	before := leg.State()
+	ctx, cancel := r.ctx()
+	defer cancel()
+	if err := leg.Hangup(ctx); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s hung up call %s (was %s, now %s)", who, st.Call, before, leg.State()), nil
+}
+
+func contains(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}

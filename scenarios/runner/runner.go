@@ -1,0 +1,168 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/pickupsim/pickupsim/scenarios/scenario"
+	"github.com/pickupsim/pickupsim/sip"
+	"github.com/pickupsim/pickupsim/sip/clock"
+)
+
+// Epoch is where every replay's virtual clock starts, so two replays of one scenario see
+// the same times.
+var Epoch = time.Date(2013, 2, 1, 9, 0, 0, 0, time.UTC)
+
+// Options tune a replay. The zero value is fine.
+type Options struct {
+	// Logger receives the network's structured logs; nil discards them.
+	Logger *slog.Logger
+	// Settle bounds how long a call, dial or pickup step waits for the call to ring, be
+	// answered or be refused (real time). Zero means 3 s.
+	Settle time.Duration
+	// Eventually bounds how long an expect step waits for asynchronous SIP to reach the
+	// expected state before it records a failure (real time). Zero means 2 s.
+	Eventually time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Settle == 0 {
+		o.Settle = 3 * time.Second
+	}
+	if o.Eventually == 0 {
+		o.Eventually = 2 * time.Second
+	}
+	return o
+}
+
+// RunFile loads and replays one file. A malformed file gives a failed Result whose Error
+// lists every problem, file:line each; nothing runs.
+func RunFile(path string, opts Options) Result {
+	sc, err := scenario.LoadFile(path)
+	if err != nil {
+		return Result{Name: path, File: path, Error: err.Error()}
+	}
+	return Run(sc, opts)
+}
+
+// run is the state of one replay.
+type run struct {
+	sc     *scenario.Scenario
+	opts   Options
+	net    *sip.Network
+	clock  *clock.Virtual
+	phones map[string]*sip.Phone
+	regs   map[string]registration
+	calls  map[string]*namedCall
+	res    *Result
+	step   *StepResult
+	rec    *recorder
+}
+
+// registration is a user's last REGISTER round.
+type registration struct {
+	reg sip.Registration
+	err error
+}
+
+// namedCall is a call a step named with `as`: the dialling phone's leg, and the rung
+// phone's leg when the call rang a user.
+type namedCall struct {
+	from, to string
+	caller   *sip.Call
+	callee   *sip.Call
+}
+
+// Run replays a loaded scenario.
+func Run(sc *scenario.Scenario, opts Options) Result {
+	enableTracing()
+	opts = opts.withDefaults()
+	started := time.Now()
+	res := Result{Name: sc.Name, Description: sc.Description, File: sc.File}
+	vc := clock.NewVirtual(Epoch)
+	n, warnings, err := sip.Start(sip.Config{Topology: sc.Topology, Clock: vc, Logger: opts.Logger})
+	if err != nil {
+		res.Error = fmt.Sprintf("%s: starting the network: %v", sc.File, err)
+		return res
+	}
+	defer n.Close()
+	for _, w := range warnings {
+		res.Warnings = append(res.Warnings, string(w))
+	}
+	r := &run{sc: sc, opts: opts, net: n, clock: vc, phones: map[string]*sip.Phone{},
+		regs: map[string]registration{}, calls: map[string]*namedCall{}, res: &res,
+		rec: &recorder{start: started, names: map[string]string{}}}
+	if err := r.wire(); err != nil {
+		res.Error = fmt.Sprintf("%s: %v", sc.File, err)
+		return res
+	}
+	defer theHub.unregister(r.rec)
+	for i, st := range sc.Steps {
+		r.rec.setStep(i)
+		r.runStep(st, started)
+	}
+	res.Wall = time.Since(started)
+	res.Simulated = vc.Now().Sub(Epoch)
+	res.Messages = r.rec.messages()
+	res.Passed = len(res.Failures) == 0
+	return res
+}
+
+// wire creates a phone per user and names every address for the trace.
+func (r *run) wire() error {
+	var addrs []string
+	for _, ps := range r.net.Pools() {
+		r.res.Lanes = append(r.res.Lanes, Lane{Name: ps.FQDN, Addr: ps.Address, Pool: true})
+		r.rec.names[ps.Address] = ps.FQDN
+		addrs = append(addrs, ps.Address)
+	}
+	for _, u := range r.sc.Topology.Users {
+		ph, err := r.net.NewPhone(u.Name)
+		if err != nil {
+			return err
+		}
+		r.phones[u.Name] = ph
+		r.res.Lanes = append(r.res.Lanes, Lane{Name: u.Name, Addr: ph.Addr()})
+		r.rec.names[ph.Addr()] = u.Name
+		addrs = append(addrs, ph.Addr())
+	}
+	theHub.register(r.rec, addrs...)
+	return nil
+}
+
+// runStep runs one step and records its result.
+func (r *run) runStep(st scenario.Step, started time.Time) {
+	t0 := time.Now()
+	r.res.Steps = append(r.res.Steps, StepResult{Line: st.Line, Kind: st.Kind, Text: st.Text,
+		Start: t0.Sub(started), SimTime: r.clock.Now().Sub(Epoch)})
+	r.step = &r.res.Steps[len(r.res.Steps)-1]
+	detail, err := r.do(st)
+	switch {
+	case st.Kind == scenario.Expect:
+	case st.Error != "" && err == nil:
+		r.fail(st, fmt.Sprintf("an error containing %q", st.Error), "success: "+detail)
+	case st.Error != "" && !contains(err.Error(), st.Error):
+		r.fail(st, fmt.Sprintf("an error containing %q", st.Error), err.Error())
+	case st.Error == "" && err != nil:
+		r.fail(st, "success", err.Error())
+	case err != nil:
+		detail = "failed as expected: " + err.Error()
+	}
+	r.step.Detail = detail
+	r.step.Elapsed = time.Since(t0)
+	r.step.Passed = len(r.step.Failures) == 0
+}
+
+// fail records a failure at st.
+func (r *run) fail(st scenario.Step, expected, actual string) {
+	f := Failure{File: st.File, Line: st.Line, Step: string(st.Kind), Expected: expected, Actual: actual}
+	r.step.Failures = append(r.step.Failures, f)
+	r.res.Failures = append(r.res.Failures, f)
+}
+
+// ctx bounds one SIP exchange of a step.
+func (r *run) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), r.opts.Settle)
+}

@@ -1,0 +1,149 @@
+package scenario
+
+import (
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pickupsim/pickupsim/sip"
+	"github.com/pickupsim/pickupsim/sip/topology"
+)
+
+// maxWait bounds a wait step: it costs real time.
+const maxWait = 10 * time.Second
+
+// expectKeys are the keys of an expect step: one subject, then checks.
+var expectKeys = []string{"call", "user", "orbit", "queue", "pool",
+	"state", "callee-state", "connected", "code", "diagnostic", "warning", "cancel-reason", "picked-up-by", "media",
+	"mode", "registrar", "owner", "length", "phase", "up"}
+
+// checksBySubject lists the checks each subject allows.
+var checksBySubject = map[string][]string{
+	"call":  {"state", "callee-state", "connected", "code", "diagnostic", "warning", "cancel-reason", "picked-up-by", "media"},
+	"user":  {"mode", "registrar", "code", "diagnostic", "warning"},
+	"orbit": {"owner"},
+	"queue": {"length"},
+	"pool":  {"phase", "up"},
+}
+
+// readExpect: {call: c1, state: established, connected: carol, media: flowing} and so on.
+func readExpect(c *checker, n *yaml.Node, s *Step) {
+	m := c.mapping(n, "expect step", expectKeys...)
+	if m == nil {
+		return
+	}
+	e := &Expectation{}
+	s.Expect = e
+	subject := ""
+	for _, k := range []string{"call", "user", "orbit", "queue", "pool"} {
+		if m[k] == nil {
+			continue
+		}
+		if subject != "" {
+			c.errorf(m[k], "expect has two subjects, %s and %s: use one expect step for each", subject, k)
+			return
+		}
+		subject = k
+	}
+	if subject == "" {
+		c.errorf(n, "expect needs a subject: call, user, orbit, queue or pool")
+		return
+	}
+	allowed := map[string]bool{subject: true}
+	for _, k := range checksBySubject[subject] {
+		allowed[k] = true
+	}
+	checks := 0
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if !allowed[k.Value] {
+			c.errorf(k, "expect on a %s cannot check %q (it checks %s)", subject, k.Value, strings.Join(checksBySubject[subject], ", "))
+		} else if k.Value != subject {
+			checks++
+		}
+	}
+	if checks == 0 {
+		c.errorf(n, "expect on a %s checks nothing: add one of %s", subject, strings.Join(checksBySubject[subject], ", "))
+	}
+	switch subject {
+	case "call":
+		e.Call = c.call(m["call"], "call")
+	case "user":
+		e.User = c.user(m["user"], "user")
+	case "orbit":
+		e.Orbit = c.str(m["orbit"], "orbit")
+		if _, ok := c.orbits.Get(e.Orbit); !ok {
+			c.errorf(m["orbit"], "unknown orbit range %q at this point", e.Orbit)
+		}
+	case "queue":
+		e.Queue = c.str(m["queue"], "queue")
+	case "pool":
+		e.Pool = c.pool(m["pool"], c.pools, "pool")
+	}
+	c.readChecks(m, e)
+}
+
+func (c *checker) readChecks(m map[string]*yaml.Node, e *Expectation) {
+	e.State = c.callState(m["state"], "state")
+	e.CalleeState = c.callState(m["callee-state"], "callee-state")
+	if v := m["connected"]; v != nil {
+		e.Connected = c.user(v, "connected")
+	}
+	if v := m["code"]; v != nil {
+		e.Code = c.integer(v, "code")
+	}
+	if v := m["diagnostic"]; v != nil {
+		e.Diagnostic = c.integer(v, "diagnostic")
+	}
+	e.Warning = c.str(m["warning"], "warning")
+	e.CancelReason = c.str(m["cancel-reason"], "cancel-reason")
+	if v := m["picked-up-by"]; v != nil {
+		e.PickedUpBy = c.user(v, "picked-up-by")
+	}
+	if v := m["media"]; v != nil {
+		if s := c.str(v, "media"); s != "flowing" {
+			c.errorf(v, "media %q: the only media check is \"flowing\" (packets both ways, none lost)", s)
+		}
+		e.Media = true
+	}
+	if v := m["mode"]; v != nil {
+		md, err := topology.ParseMode(c.str(v, "mode"))
+		if err != nil {
+			c.errorf(v, "%v", err)
+		}
+		e.Mode = &md
+	}
+	if v := m["registrar"]; v != nil {
+		e.Registrar = c.pool(v, c.pools, "registrar")
+	}
+	if v := m["owner"]; v != nil {
+		e.Owner = c.pool(v, c.pools, "owner")
+	}
+	if v := m["length"]; v != nil {
+		l := c.integer(v, "length")
+		e.Length = &l
+	}
+	if v := m["phase"]; v != nil {
+		p, err := topology.ParsePhase(c.str(v, "phase"))
+		if err != nil {
+			c.errorf(v, "%v", err)
+		}
+		e.Phase = &p
+	}
+	if v := m["up"]; v != nil {
+		b := c.boolean(v, "up")
+		e.Up = &b
+	}
+}
+
+func (c *checker) callState(n *yaml.Node, what string) *sip.CallState {
+	if n == nil {
+		return nil
+	}
+	st, err := sip.ParseCallState(c.str(n, what))
+	if err != nil {
+		c.errorf(n, "%s: %v", what, err)
+	}
+	return &st
+}

@@ -1,0 +1,158 @@
+package scenario
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pickupsim/pickupsim/sip"
+	"github.com/pickupsim/pickupsim/sip/topology"
+)
+
+// header is a valid inline topology; tests append steps after it (steps start at line 13).
+const header = `name: t
+topology:
+  pools:
+    - {fqdn: pool01.contoso.com, backup: pool02.contoso.com}
+    - {fqdn: pool02.contoso.com, backup: pool01.contoso.com}
+  users:
+    - {name: alice, home: pool01}
+    - {name: bob, home: pool01, pickup: 100}
+  orbits:
+    - {identity: g1, start: 100, end: 199, service: pool01, type: GroupPickup}
+    - {identity: p1, start: 7000, end: 7099, service: pool01}
+steps:
+`
+
+func parse(t *testing.T, body string) (*Scenario, error) {
+	t.Helper()
+	return Parse("s.yaml", []byte(body))
+}
+
+// Every step kind parses, with the example of the README.
+func TestEveryStepKindParses(t *testing.T) {
+	sc, err := parse(t, header+`  - register: [alice, bob]
+  - call: {from: alice, to: bob, as: c1}
+  - answer: c1
+  - reject: {call: c1, code: 603, reason: Decline}
+  - hangup: {call: c1, by: bob}
+  - pickup: {from: alice, to: 100, as: p1}
+  - dial: {from: alice, to: 7000, as: d1}
+  - outage: pool01
+  - recover: pool01
+  - failover: {pool: pool01.contoso.com, error: not allowed}
+  - failover-complete: pool01
+  - failback: pool01
+  - failback-complete: pool01
+  - set-orbit: {identity: g1, service: pool02}
+  - new-orbit: {identity: g2, start: 300, end: 399, service: pool02, type: GroupPickup}
+  - remove-orbit: g2
+  - set-cps: {pool: pool02, callPickupTimeoutThreshold: "00:02:00", maxCallPickupAttempts: 3, onTimeoutURI: "sip:op@contoso.com", enableMusicOnHold: false}
+  - enable-pickup: {user: alice, number: 150}
+  - disable-pickup: alice
+  - advance: "00:05:00"
+  - wait: 100ms
+  - expect: {call: c1, state: established, callee-state: ringing, connected: bob, code: 480, diagnostic: 35000, warning: resiliency, cancel-reason: elsewhere, picked-up-by: alice, media: flowing}
+  - expect: {user: alice, mode: resiliency, registrar: pool02, code: 200}
+  - expect: {orbit: g1, owner: pool02}
+  - expect: {queue: 100, length: 0}
+  - expect: {pool: pool01, phase: failed-over, up: false}
+`)
+	require.NoError(t, err)
+	seen := map[Kind]bool{}
+	for _, s := range sc.Steps {
+		seen[s.Kind] = true
+	}
+	for _, k := range Kinds {
+		assert.True(t, seen[k], "kind %s", k)
+	}
+	assert.Equal(t, 13, sc.Steps[0].Line)
+	assert.Equal(t, []string{"alice", "bob"}, sc.Steps[0].Users)
+	assert.Equal(t, "pool01.contoso.com", sc.Steps[7].Pool, "short pool names resolve")
+	assert.Equal(t, 603, sc.Steps[3].Code)
+	assert.Equal(t, 300_000_000_000, int(sc.Steps[19].Duration))
+	cps := sc.Steps[16].CPS
+	assert.Equal(t, 3, cps.MaxCallPickupAttempts)
+	assert.False(t, cps.EnableMusicOnHold)
+	e := sc.Steps[21].Expect
+	assert.Equal(t, sip.Established, *e.State)
+	assert.True(t, e.Media)
+	assert.Equal(t, topology.Resiliency, *sc.Steps[22].Expect.Mode)
+	assert.Equal(t, topology.FailedOver, *sc.Steps[25].Expect.Phase)
+}
+
+// Each malformed file is refused with file:line and what is wrong.
+func TestMalformedFiles(t *testing.T) {
+	cases := []struct{ name, body, want string }{
+		{"bad yaml", "name: t\nsteps:\n  - a: b\n   c: d\n", "s.yaml:2: bad YAML"},
+		{"unknown top key", "nam: x\n", "s.yaml:1: unknown key \"nam\""},
+		{"no topology", "name: x\nsteps: []\n", "needs a topology"},
+		{"unknown step", header + "  - ring: alice\n", "s.yaml:13: unknown step \"ring\""},
+		{"two keys in step", header + "  - {outage: pool01, recover: pool01}\n", "s.yaml:13: a step is a mapping with exactly one key"},
+		{"unknown user", header + "  - register: [alice, zoe]\n", "s.yaml:13: unknown user \"zoe\""},
+		{"unknown call", header + "  - answer: c9\n", "s.yaml:13: unknown call \"c9\""},
+		{"call reused", header + "  - call: {from: alice, to: bob, as: c1}\n  - call: {from: alice, to: bob, as: c1}\n", "s.yaml:14: call name \"c1\" is already used"},
+		{"unknown pool", header + "  - outage: pool09\n", "s.yaml:13: unknown pool \"pool09\""},
+		{"bad duration", header + "  - advance: 5 minutes\n", "s.yaml:13: advance: bad duration \"5 minutes\""},
+		{"bad hms", header + "  - advance: \"00:61:00\"\n", "bad duration"},
+		{"long wait", header + "  - wait: 1m\n", "wait 1m0s is real time"},
+		{"invalid new orbit", header + "  - new-orbit: {identity: x, start: 100, end: 1999, service: pool01}\n", "s.yaml:13: invalid orbit range"},
+		{"overlapping orbit", header + "  - new-orbit: {identity: x, start: 150, end: 160, service: pool02}\n", "overlap"},
+		{"unknown orbit identity", header + "  - set-orbit: {identity: nope, service: pool02}\n", "s.yaml:13:"},
+		{"removed orbit then set", header + "  - remove-orbit: g1\n  - set-orbit: {identity: g1, service: pool02}\n", "s.yaml:14:"},
+		{"invalid topology orbit", strings.Replace(header, "end: 199", "end: 19", 1) + "  - outage: pool01\n", "s.yaml:10: invalid orbit range"},
+		{"bad cps", header + "  - set-cps: {pool: pool01, maxCallPickupAttempts: 11}\n", "MaxCallPickupAttempts 11"},
+		{"unknown expect key", header + "  - expect: {queue: 100, lenght: 1}\n", "s.yaml:13: unknown key \"lenght\""},
+		{"expect two subjects", header + "  - expect: {queue: 100, pool: pool01, length: 1}\n", "two subjects"},
+		{"expect wrong check", header + "  - expect: {queue: 100, mode: normal}\n", "cannot check \"mode\""},
+		{"expect nothing", header + "  - expect: {queue: 100}\n", "checks nothing"},
+		{"bad state", header + "  - call: {from: alice, to: bob, as: c1}\n  - expect: {call: c1, state: talking}\n", "s.yaml:14: state: unknown call state \"talking\""},
+		{"bad mode", header + "  - expect: {user: alice, mode: sleepy}\n", "unknown mode"},
+		{"pickup to a user", header + "  - pickup: {from: alice, to: bob}\n", "pickup needs a group call pickup number"},
+		{"enable pickup outside range", header + "  - enable-pickup: {user: alice, number: 500}\n", "not in any GroupPickup orbit range"},
+		{"unknown home pool", strings.Replace(header, "home: pool01}", "home: pool07}", 1) + "  - outage: pool01\n", "s.yaml:7: unknown pool \"pool07\""},
+		{"missing topology file", "topologyFile: nowhere.yaml\nsteps:\n  - outage: pool01\n", "s.yaml:1: topologyFile"},
+		{"no steps", "name: x\n" + strings.TrimPrefix(header, "name: t\n")[:strings.Index(strings.TrimPrefix(header, "name: t\n"), "steps:")], "steps must be a non-empty list"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := parse(t, c.body)
+			require.Error(t, err)
+			assert.True(t, errors.Is(err, ErrMalformed))
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+}
+
+func TestErrorsAreAllReported(t *testing.T) {
+	_, err := parse(t, header+"  - ring: alice\n  - outage: pool09\n")
+	var list ErrorList
+	require.ErrorAs(t, err, &list)
+	assert.Len(t, list, 2)
+	assert.Equal(t, 14, list[1].Line)
+}
+
+func TestCollectSkipsTopologies(t *testing.T) {
+	files, err := Collect("..")
+	require.NoError(t, err)
+	for _, f := range files {
+		assert.NotContains(t, f, "topologies")
+		assert.NotContains(t, f, "testdata")
+	}
+	assert.NotEmpty(t, files)
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]string{"90s": "1m30s", "00:05:00": "5m0s", "01:00:01": "1h0m1s", "0": "0s"} {
+		d, err := ParseDuration(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, d.String())
+	}
+	for _, in := range []string{"", "5", "-1s", "1:2", "00:00:60", "x"} {
+		_, err := ParseDuration(in)
+		assert.Error(t, err, in)
+	}
+}

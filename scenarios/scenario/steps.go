@@ -1,0 +1,372 @@
+package scenario
+
+import (
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/topology"
+)
+
+// checker knows what a step may refer to at its point of the timeline: the topology's
+// users and pools, the calls named by earlier steps, and the orbit table as the earlier
+// cmdlets left it (so an invalid range or an unknown identity is caught before anything
+// runs).
+type checker struct {
+	*reader
+	users  map[string]bool
+	pools  poolSet
+	calls  map[string]bool
+	orbits *park.OrbitTable
+}
+
+func newChecker(r *reader, t topology.Topology) *checker {
+	c := &checker{reader: r, users: map[string]bool{}, pools: poolNames(t.Pools), calls: map[string]bool{}, orbits: park.NewOrbitTable()}
+	for _, u := range t.Users {
+		c.users[u.Name] = true
+	}
+	for _, o := range t.Orbits {
+		_ = c.orbits.New(o) // already checked with the topology
+	}
+	return c
+}
+
+func (c *checker) user(n *yaml.Node, what string) string {
+	name := c.str(n, what)
+	if name != "" && !c.users[name] {
+		c.errorf(n, "unknown user %q in %s (users: %s)", name, what, strings.Join(sortedKeys(c.users), ", "))
+	}
+	return name
+}
+
+func (c *checker) call(n *yaml.Node, what string) string {
+	name := c.str(n, what)
+	if name != "" && !c.calls[name] {
+		c.errorf(n, "unknown call %q in %s: name it with `as: %s` on an earlier call, dial or pickup step", name, what, name)
+	}
+	return name
+}
+
+// name declares a call name with `as`.
+func (c *checker) name(n *yaml.Node) string {
+	name := c.str(n, "as")
+	if name == "" {
+		return ""
+	}
+	if c.calls[name] {
+		c.errorf(n, "call name %q is already used by an earlier step", name)
+	}
+	c.calls[name] = true
+	return name
+}
+
+// readSteps reads the timeline.
+func (c *checker) readSteps(n *yaml.Node) []Step {
+	if n == nil || n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		c.errorf(n, "steps must be a non-empty list")
+		return nil
+	}
+	var out []Step
+	for _, sn := range n.Content {
+		if s, ok := c.readStep(sn); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (c *checker) readStep(n *yaml.Node) (Step, bool) {
+	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
+		c.errorf(n, "a step is a mapping with exactly one key, the step kind (%s)", kindList())
+		return Step{}, false
+	}
+	k, v := n.Content[0], n.Content[1]
+	s := Step{Kind: Kind(k.Value), File: c.file, Line: k.Line, Text: stepText(n)}
+	read, ok := stepReaders[s.Kind]
+	if !ok {
+		c.errorf(k, "unknown step %q (want one of %s)", k.Value, kindList())
+		return Step{}, false
+	}
+	before := len(c.errs)
+	read(c, v, &s)
+	return s, len(c.errs) == before
+}
+
+func kindList() string {
+	parts := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		parts[i] = string(k)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// stepText renders a step on one line, flow style, for reports.
+func stepText(n *yaml.Node) string {
+	c := *n
+	c.Style = yaml.FlowStyle
+	b, err := yaml.Marshal(&c)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(strings.ReplaceAll(string(b), "\n", " "))
+}
+
+// stepReaders reads each kind's value into a Step.
+var stepReaders = map[Kind]func(c *checker, n *yaml.Node, s *Step){
+	Register:         readRegister,
+	Call:             readCall,
+	Dial:             readCall,
+	Pickup:           readCall,
+	Answer:           readAnswer,
+	Reject:           readAnswer,
+	Hangup:           readAnswer,
+	Outage:           readPoolStep,
+	Recover:          readPoolStep,
+	FailOver:         readPoolStep,
+	FailOverComplete: readPoolStep,
+	FailBack:         readPoolStep,
+	FailBackComplete: readPoolStep,
+	NewOrbit:         readNewOrbit,
+	SetOrbit:         readSetOrbit,
+	RemoveOrbit:      readRemoveOrbit,
+	SetCPS:           readSetCPS,
+	EnablePickup:     readEnablePickup,
+	DisablePickup:    readDisablePickup,
+	Advance:          readDuration,
+	Wait:             readDuration,
+	Expect:           readExpect,
+}
+
+// scalarOr reads a step whose value is either one scalar (the main argument) or a mapping
+// with the given keys plus "error". It returns the mapping, with the scalar under main.
+func (c *checker) scalarOr(n *yaml.Node, s *Step, main string, keys ...string) map[string]*yaml.Node {
+	if n.Kind == yaml.ScalarNode || (main == "users" && n.Kind == yaml.SequenceNode) {
+		return map[string]*yaml.Node{main: n}
+	}
+	m := c.mapping(n, string(s.Kind)+" step", append(keys, "error")...)
+	if m == nil {
+		return nil
+	}
+	if v := m["error"]; v != nil {
+		s.Error = c.str(v, "error")
+	}
+	return m
+}
+
+// register: alice | [alice, bob] | {users: [alice], error: "..."}
+func readRegister(c *checker, n *yaml.Node, s *Step) {
+	m := c.scalarOr(n, s, "users", "users")
+	if m == nil || !c.require(n, m, "register step", "users") {
+		return
+	}
+	s.Users = c.strs(m["users"], "users")
+	for i, u := range s.Users {
+		if !c.users[u] {
+			node := m["users"]
+			if node.Kind == yaml.SequenceNode && i < len(node.Content) {
+				node = node.Content[i]
+			}
+			c.errorf(node, "unknown user %q in register (users: %s)", u, strings.Join(sortedKeys(c.users), ", "))
+		}
+	}
+}
+
+// call/dial/pickup: {from: alice, to: bob, as: c1}
+func readCall(c *checker, n *yaml.Node, s *Step) {
+	m := c.mapping(n, string(s.Kind)+" step", "from", "to", "as", "error")
+	if m == nil || !c.require(n, m, string(s.Kind)+" step", "from", "to") {
+		return
+	}
+	s.From = c.user(m["from"], "from")
+	switch s.Kind {
+	case Call:
+		s.To = c.user(m["to"], "to")
+	default:
+		s.To = c.str(m["to"], "to")
+		if s.Kind == Pickup && !isNumber(s.To) {
+			c.errorf(m["to"], "pickup needs a group call pickup number in to, got %q", s.To)
+		}
+		if s.Kind == Dial && !isNumber(s.To) && !c.users[s.To] {
+			c.errorf(m["to"], "dial to %q: neither a user nor a number", s.To)
+		}
+	}
+	s.As = c.name(m["as"])
+	if v := m["error"]; v != nil {
+		s.Error = c.str(v, "error")
+	}
+}
+
+func isNumber(s string) bool {
+	s = strings.TrimLeft(s, "*#")
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// answer: c1 | reject: {call: c1, code: 603, reason: Decline} | hangup: {call: c1, by: bob}
+func readAnswer(c *checker, n *yaml.Node, s *Step) {
+	keys := []string{"call"}
+	switch s.Kind {
+	case Reject:
+		keys = append(keys, "code", "reason")
+	case Hangup:
+		keys = append(keys, "by")
+	}
+	m := c.scalarOr(n, s, "call", keys...)
+	if m == nil || !c.require(n, m, string(s.Kind)+" step", "call") {
+		return
+	}
+	s.Call = c.call(m["call"], "call")
+	if v := m["by"]; v != nil {
+		s.By = c.user(v, "by")
+	}
+	if s.Kind == Reject {
+		s.Code, s.Reason = 486, "Busy Here"
+		if v := m["code"]; v != nil {
+			s.Code = c.integer(v, "code")
+			s.Reason = ""
+			if s.Code < 300 || s.Code > 699 {
+				c.errorf(v, "reject code %d is not a final error status (300-699)", s.Code)
+			}
+		}
+		if v := m["reason"]; v != nil {
+			s.Reason = c.str(v, "reason")
+		}
+	}
+}
+
+// outage: pool01.contoso.com | {pool: pool01, error: "..."}
+func readPoolStep(c *checker, n *yaml.Node, s *Step) {
+	m := c.scalarOr(n, s, "pool", "pool")
+	if m == nil || !c.require(n, m, string(s.Kind)+" step", "pool") {
+		return
+	}
+	s.Pool = c.pool(m["pool"], c.pools, "pool")
+}
+
+// new-orbit: {identity, start, end, service, type}
+func readNewOrbit(c *checker, n *yaml.Node, s *Step) {
+	if n.Kind != yaml.MappingNode {
+		c.errorf(n, "new-orbit step must be a mapping of %s", strings.Join(orbitKeys, ", "))
+		return
+	}
+	rest := &yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "error" {
+			s.Error = c.str(n.Content[i+1], "error")
+			continue
+		}
+		rest.Content = append(rest.Content, n.Content[i], n.Content[i+1])
+	}
+	o, ok := c.readOrbit(rest, c.pools)
+	if !ok {
+		return
+	}
+	s.Orbit = o
+	if err := c.orbits.New(o); err != nil && s.Error == "" {
+		c.errorf(n, "invalid orbit range: %v", err)
+	}
+}
+
+// set-orbit: {identity, start?, end?, service?, type?}
+func readSetOrbit(c *checker, n *yaml.Node, s *Step) {
+	m := c.scalarOr(n, s, "identity", orbitKeys...)
+	if m == nil || !c.require(n, m, "set-orbit step", "identity") {
+		return
+	}
+	s.Identity = c.str(m["identity"], "identity")
+	if v := m["start"]; v != nil {
+		x := c.str(v, "start")
+		s.Change.NumberRangeStart = &x
+	}
+	if v := m["end"]; v != nil {
+		x := c.str(v, "end")
+		s.Change.NumberRangeEnd = &x
+	}
+	if v := m["service"]; v != nil {
+		x := c.pool(v, c.pools, "service")
+		s.Change.CallParkService = &x
+	}
+	if v := m["type"]; v != nil {
+		t, ok := rangeType(park.RangeType(c.str(v, "type")))
+		if !ok {
+			c.errorf(v, "orbit range type %q: want CallPark or GroupPickup", t)
+		}
+		s.Change.Type = &t
+	}
+	if s.Change == (park.OrbitChange{}) {
+		c.errorf(n, "set-orbit %s changes nothing: give start, end, service or type", s.Identity)
+		return
+	}
+	if err := c.orbits.Set(s.Identity, s.Change); err != nil && s.Error == "" {
+		c.errorf(n, "%v", err)
+	}
+}
+
+// remove-orbit: identity
+func readRemoveOrbit(c *checker, n *yaml.Node, s *Step) {
+	m := c.scalarOr(n, s, "identity", "identity")
+	if m == nil || !c.require(n, m, "remove-orbit step", "identity") {
+		return
+	}
+	s.Identity = c.str(m["identity"], "identity")
+	if err := c.orbits.Remove(s.Identity); err != nil && s.Error == "" {
+		c.errorf(n, "%v", err)
+	}
+}
+
+// set-cps: {pool, callPickupTimeoutThreshold, maxCallPickupAttempts, onTimeoutURI, enableMusicOnHold}
+func readSetCPS(c *checker, n *yaml.Node, s *Step) {
+	m := c.mapping(n, "set-cps step", append(cpsKeys, "pool", "error")...)
+	if m == nil || !c.require(n, m, "set-cps step", "pool") {
+		return
+	}
+	s.Pool = c.pool(m["pool"], c.pools, "pool")
+	if v := m["error"]; v != nil {
+		s.Error = c.str(v, "error")
+	}
+	settings := &yaml.Node{Kind: yaml.MappingNode, Line: n.Line}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i].Value; k != "pool" && k != "error" {
+			settings.Content = append(settings.Content, n.Content[i], n.Content[i+1])
+		}
+	}
+	if s.Error != "" {
+		sub := &reader{file: c.file}
+		s.CPS = sub.readCPS(settings, park.DefaultCPSConfig())
+		return
+	}
+	s.CPS = c.readCPS(settings, park.DefaultCPSConfig())
+}
+
+// enable-pickup: {user: alice, number: 100}
+func readEnablePickup(c *checker, n *yaml.Node, s *Step) {
+	m := c.mapping(n, "enable-pickup step", "user", "number", "error")
+	if m == nil || !c.require(n, m, "enable-pickup step", "user", "number") {
+		return
+	}
+	s.User = c.user(m["user"], "user")
+	s.Number = c.str(m["number"], "number")
+	if v := m["error"]; v != nil {
+		s.Error = c.str(v, "error")
+	}
+	if r, ok := c.orbits.Lookup(s.Number); s.Error == "" && (!ok || r.Type != park.GroupPickup) {
+		c.errorf(m["number"], "enable-pickup: %s is not in any GroupPickup orbit range at this point", s.Number)
+	}
+}
+
+// disable-pickup: alice
+func readDisablePickup(c *checker, n *yaml.Node, s *Step) {
+	m := c.scalarOr(n, s, "user", "user")
+	if m == nil || !c.require(n, m, "disable-pickup step", "user") {
+		return
+	}
+	s.User = c.user(m["user"], "user")
+}
+
+// advance: 5m | wait: 200ms
+func readDuration(c *checker, n *yaml.Node, s *Step) {
+	s.Duration = c.duration(n, string(s.Kind))
+	if s.Kind == Wait && s.Duration > maxWait {
+		c.errorf(n, "wait %s is real time: at most %s (use advance for virtual time)", s.Duration, maxWait)
+	}
+}
