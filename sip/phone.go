@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"sync"
@@ -100,7 +101,7 @@ func NewPhone(cfg PhoneConfig) (*Phone, error) {
 	addr := conn.LocalAddr().String()
 	host, port, _ := net.SplitHostPort(addr)
 	pn, _ := strconv.Atoi(port)
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.User), sipgo.WithUserAgentHostname(host))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.User), sipgo.WithUserAgentHostname(host), quietStrays(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		conn.Close()
 		return nil, err

@@ -81,7 +81,7 @@ func (p *Pool) start() error {
 	host, port, _ := net.SplitHostPort(p.addr)
 	portN, _ := strconv.Atoi(port)
 
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(p.fqdn), sipgo.WithUserAgentHostname(host))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(p.fqdn), sipgo.WithUserAgentHostname(host), quietStrays(p.log))
 	if err != nil {
 		udp.Close()
 		tcp.Close()
@@ -221,4 +221,13 @@ func waitListening(ua *sipgo.UserAgent, addr string) error {
 		time.Sleep(time.Millisecond)
 	}
 	return errors.New("udp listener " + addr + " not ready")
+}
+
+// quietStrays logs responses that match no transaction (retransmissions, a 487 arriving
+// after its transaction ended) at debug level: they are normal in a proxy and would
+// otherwise fill the log at info level.
+func quietStrays(log *slog.Logger) sipgo.UserAgentOption {
+	return sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerUnhandledResponseHandler(func(r *gosip.Response) {
+		log.Debug("stray response", "code", r.StatusCode, "call_id", callID(r), "from", r.Source())
+	}))
 }
