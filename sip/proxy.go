@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -149,9 +150,13 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 		return
 	}
 	defer clTx.Terminate()
-	tx.OnCancel(func(c *gosip.Request) {
-		rt.cancelBranch(out, c.GetHeader("Reason"), nil)
-	})
+	// The caller's CANCEL is answered by the transaction layer; pass it on once, with its
+	// Reason. A CANCEL that came before OnCancel was registered shows as tx.Done below.
+	var cancelOnce sync.Once
+	cancelDownstream := func(reason gosip.Header) {
+		cancelOnce.Do(func() { rt.cancelBranch(out, reason, nil) })
+	}
+	tx.OnCancel(func(c *gosip.Request) { cancelDownstream(c.GetHeader("Reason")) })
 	var picked <-chan pickRequest
 	if rc != nil {
 		picked = rc.picked
@@ -180,6 +185,7 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 		case <-tx.Done():
 			// Cancelled upstream: wait for the branch's final answer so the transaction
 			// layer acknowledges the 487.
+			cancelDownstream(nil)
 			rt.drain(clTx)
 			return
 		case <-rt.ctx.Done():
