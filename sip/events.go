@@ -41,6 +41,8 @@ type Change struct {
 	// FromPhone is true when the request came from a phone rather than a peer pool, so a
 	// call relayed by two pools is counted once.
 	FromPhone bool
+	// InDialog is true for a request inside a dialog (its To has a tag).
+	InDialog bool
 	// Pickup is true for an INVITE that dials a Group Call Pickup number.
 	Pickup bool
 	// Detail describes a phase or configuration change in words.
@@ -120,6 +122,9 @@ func (rt *runtime) responseChange(req *gosip.Request, res *gosip.Response) Chang
 	n := rt.pool.net
 	c := Change{Kind: ChangeResponse, Pool: rt.pool.fqdn, Method: string(req.Method), Code: res.StatusCode,
 		FromPhone: n.poolAt(req.Source()) == nil}
+	if to := req.To(); to != nil {
+		_, c.InDialog = to.Params.Get("tag")
+	}
 	o := outcomeOf(res)
 	c.Warning, c.Diagnostic = o.Warning, o.Diagnostic
 	switch req.Method {

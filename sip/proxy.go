@@ -149,7 +149,12 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 			Warning: fmt.Sprintf("cannot reach %s: %v", dest.addr, err)})
 		return
 	}
-	defer clTx.Terminate()
+	handedOff := false // a picked-up call's branch is left to completeElsewhere to end
+	defer func() {
+		if !handedOff {
+			clTx.Terminate()
+		}
+	}()
 	// The caller's CANCEL is answered by the transaction layer; pass it on once, with its
 	// Reason. A CANCEL that came before OnCancel was registered shows as tx.Done below.
 	var cancelOnce sync.Once
@@ -175,6 +180,7 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 				return
 			}
 		case pr := <-picked:
+			handedOff = true
 			rt.completeElsewhere(out, clTx, pr)
 			rt.answerPickedCall(req, tx, pr)
 			return

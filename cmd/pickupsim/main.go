@@ -18,6 +18,7 @@ func main() {
 		SilenceErrors: true, // printed below, except the failed-scenarios marker
 	}
 	root.AddCommand(newReplayCmd())
+	root.AddCommand(newServeCmd(), newAdminCmd(), newStatusCmd()) // serve.go, admincmd.go
 	if err := root.Execute(); err != nil {
 		if !errors.Is(err, errScenariosFailed) {
 			fmt.Fprintln(os.Stderr, "pickupsim:", err)
