@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,9 @@ type Config struct {
 	// IP is the loopback address pools without a configured address, and phones, bind to.
 	// Empty means 127.0.0.1.
 	IP string
+	// TLS, when set, makes every pool also accept SIP over TLS, on the port after its
+	// UDP/TCP port (5061 for a pool on 5060).
+	TLS *tls.Config
 }
 
 // Network is a running deployment: its pools as SIP servers on real sockets, and the
@@ -31,6 +35,7 @@ type Config struct {
 type Network struct {
 	clock  clock.Clock
 	log    *slog.Logger
+	tls    *tls.Config
 	ip     string
 	domain string
 
@@ -62,6 +67,7 @@ func Start(cfg Config) (*Network, []topology.Warning, error) {
 		deploy: d,
 		pools:  map[string]*Pool{},
 		domain: d.Domain(),
+		tls:    cfg.TLS,
 	}
 	if n.clock == nil {
 		n.clock = clock.Real{}

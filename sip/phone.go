@@ -34,15 +34,18 @@ type PhoneConfig struct {
 	RequestTimeout time.Duration
 	// AutoAnswer answers every incoming call as soon as it rings.
 	AutoAnswer bool
+	// Password answers digest challenges (401/407) when the topology gives the user one.
+	Password string
 }
 
 // Phone is a simulated SIP phone: a real user agent on its own UDP socket.
 type Phone struct {
-	user    string
-	domain  string
-	regs    []string
-	ip      string
-	timeout time.Duration
+	user     string
+	password string
+	domain   string
+	regs     []string
+	ip       string
+	timeout  time.Duration
 
 	ua   *sipgo.UserAgent
 	srv  *sipgo.Server
@@ -76,7 +79,8 @@ func (n *Network) NewPhone(user string) (*Phone, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new phone: %w", err)
 	}
-	ph, err := NewPhone(PhoneConfig{User: user, Domain: n.domain, Registrars: regs, IP: n.ip})
+	u, _ := n.userExists(user)
+	ph, err := NewPhone(PhoneConfig{User: user, Domain: n.domain, Registrars: regs, IP: n.ip, Password: u.Password})
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +114,7 @@ func NewPhone(cfg PhoneConfig) (*Phone, error) {
 	cli, _ := sipgo.NewClient(ua, sipgo.WithClientAddr(addr), sipgo.WithClientConnectionAddr(addr))
 	contact := gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: cfg.User, Host: host, Port: pn}}
 	ph := &Phone{
-		user: cfg.User, domain: cfg.Domain, regs: cfg.Registrars, ip: cfg.IP, timeout: cfg.RequestTimeout,
+		user: cfg.User, password: cfg.Password, domain: cfg.Domain, regs: cfg.Registrars, ip: cfg.IP, timeout: cfg.RequestTimeout,
 		ua: ua, srv: srv, cli: cli, conn: conn, addr: addr,
 		dsrv:       sipgo.NewDialogServerCache(cli, contact),
 		dcli:       sipgo.NewDialogClientCache(cli, contact),
@@ -260,7 +264,11 @@ func (ph *Phone) sendRegister(ctx context.Context, addr string, expires int) (*g
 	req.SetDestination(addr)
 	ctx, cancel := context.WithTimeout(ctx, ph.timeout)
 	defer cancel()
-	return ph.cli.Do(ctx, req)
+	res, err := ph.cli.Do(ctx, req)
+	if err == nil && res.StatusCode == 401 && ph.password != "" {
+		return ph.cli.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: ph.user, Password: ph.password})
+	}
+	return res, err
 }
 
 // Registrar returns the address of the pool the phone is registered on, and its mode.

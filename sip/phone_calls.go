@@ -68,7 +68,7 @@ func (ph *Phone) dialURI(target gosip.Uri, dest string, extra ...gosip.Header) (
 // await follows an outgoing INVITE to its end: ringing, answer (ACK, then media), refusal,
 // or cancellation.
 func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSession) {
-	err := sess.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(res *gosip.Response) error {
+	err := sess.WaitAnswer(ctx, sipgo.AnswerOptions{Username: ph.user, Password: ph.password, OnResponse: func(res *gosip.Response) error {
 		if res.StatusCode >= 180 && res.StatusCode < 200 {
 			c.setState(Ringing, nil)
 		}

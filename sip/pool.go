@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,7 +38,8 @@ type runtime struct {
 	cli    *sipgo.Client
 	udp    net.PacketConn
 	tcp    net.Listener
-	laddr  gosip.Addr // the UDP listener, which forwarded requests leave from
+	tls    net.Listener // nil without a certificate
+	laddr  gosip.Addr   // the UDP listener, which forwarded requests leave from
 
 	mu       sync.Mutex
 	bindings map[string]binding       // registrations, by user
@@ -46,6 +48,7 @@ type runtime struct {
 	cps      *sipgo.DialogServerCache // the Call Park application's legs
 	bridges  map[string]*bridge       // by leg dialog ID
 	parking  *parking                 // the Call Park application's parking lot (callpark.go)
+	auth     *authenticator           // digest challenges for users with a password (auth.go)
 }
 
 // FQDN returns the pool's name.
@@ -56,6 +59,18 @@ func (p *Pool) Addr() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.addr
+}
+
+// TLSAddr returns "host:port" where the pool accepts SIP over TLS, or "" without TLS.
+func (p *Pool) TLSAddr() string {
+	if p.net.tls == nil {
+		return ""
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	host, port, _ := net.SplitHostPort(p.addr)
+	n, _ := strconv.Atoi(port)
+	return net.JoinHostPort(host, strconv.Itoa(n+1))
 }
 
 // Up reports whether the pool's sockets are open.
@@ -81,17 +96,33 @@ func (p *Pool) start() error {
 	host, port, _ := net.SplitHostPort(p.addr)
 	portN, _ := strconv.Atoi(port)
 
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(p.fqdn), sipgo.WithUserAgentHostname(host), quietStrays(p.log))
+	var tlsLn net.Listener
+	if p.net.tls != nil {
+		tlsLn, err = tls.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(portN+1)), p.net.tls)
+		if err != nil {
+			udp.Close()
+			tcp.Close()
+			return fmt.Errorf("listen tls: %w", err)
+		}
+	}
+	opts := []sipgo.UserAgentOption{sipgo.WithUserAgent(p.fqdn), sipgo.WithUserAgentHostname(host), quietStrays(p.log)}
+	if p.net.tls != nil {
+		opts = append(opts, sipgo.WithUserAgenTLSConfig(p.net.tls))
+	}
+	ua, err := sipgo.NewUA(opts...)
 	if err != nil {
 		udp.Close()
 		tcp.Close()
+		if tlsLn != nil {
+			tlsLn.Close()
+		}
 		return err
 	}
 	srv, _ := sipgo.NewServer(ua, sipgo.WithServerLogger(p.log))
 	cli, _ := sipgo.NewClient(ua, sipgo.WithClientAddr(p.addr), sipgo.WithClientConnectionAddr(p.addr), sipgo.WithClientLogger(p.log))
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &runtime{
-		pool: p, ctx: ctx, cancel: cancel, ua: ua, srv: srv, cli: cli, udp: udp, tcp: tcp,
+		pool: p, ctx: ctx, cancel: cancel, ua: ua, srv: srv, cli: cli, udp: udp, tcp: tcp, tls: tlsLn,
 		laddr:    gosip.Addr{IP: net.ParseIP(host), Port: portN},
 		bindings: map[string]binding{},
 		queues:   pickup.NewQueues(),
@@ -100,9 +131,13 @@ func (p *Pool) start() error {
 	}
 	rt.cps = sipgo.NewDialogServerCache(cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: portN}})
 	rt.parking = newParking(rt)
+	rt.auth = newAuthenticator(p.net.domain)
 	rt.routes()
 	go srv.ServeUDP(udp)
 	go srv.ServeTCP(tcp)
+	if tlsLn != nil {
+		go srv.ServeTLS(tlsLn)
+	}
 	if err := waitListening(ua, p.addr); err != nil {
 		rt.close()
 		return err
@@ -130,6 +165,9 @@ func (rt *runtime) close() {
 	rt.cancel()
 	rt.udp.Close()
 	rt.tcp.Close()
+	if rt.tls != nil {
+		rt.tls.Close()
+	}
 	rt.ua.Close()
 }
 

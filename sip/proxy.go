@@ -38,7 +38,10 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	p := rt.pool
-	caller := rt.identify(req)
+	caller, ok := rt.identify(req, tx)
+	if !ok {
+		return
+	}
 	dialled := req.Recipient.User
 	route := decide(p.net, func(d *topology.Deployment, now time.Time) topology.Route {
 		return d.Route(p.fqdn, caller, dialled, now)
@@ -81,8 +84,8 @@ func (rt *runtime) ringUser(req *gosip.Request, tx gosip.ServerTransaction, call
 		return
 	}
 	dest := target{uri: b.contact, addr: b.contact.HostPort(), transport: b.transport}
-	if b.transport == "tcp" {
-		dest.addr = b.source // reuse the phone's connection
+	if b.transport != "udp" {
+		dest.addr = b.source // reuse the phone's TCP or TLS connection
 	}
 	var number string
 	p.net.Deployment(func(d *topology.Deployment) {

@@ -35,6 +35,9 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 		rt.respond(tx, req, &topology.Rejection{Code: 400, Reason: "Bad Request", Warning: "the To header names no user"})
 		return
 	}
+	if !rt.authenticate(req, tx, user) {
+		return
+	}
 	expires := requestedExpires(req)
 	now := p.net.clock.Now()
 	d := decide(p.net, func(d *topology.Deployment, now time.Time) topology.RegisterDecision {
@@ -128,26 +131,31 @@ func (p *Pool) Registered() map[string]topology.Mode {
 	return out
 }
 
-// identify establishes who sent an INVITE: an enterprise user whose request comes from the
-// address it registered from at this pool, a user vouched for by a peer pool
-// (P-Asserted-Identity, trusted only from pools), or else a caller from outside.
-func (rt *runtime) identify(req *gosip.Request) topology.Caller {
+// identify establishes who sent an INVITE: a user vouched for by a peer pool
+// (P-Asserted-Identity, trusted only from pools); a user with a password who answered the
+// digest challenge; a user without one whose request comes from the address it registered
+// from at this pool; or else a caller from outside the enterprise. It reports false when it
+// answered the request with a challenge instead.
+func (rt *runtime) identify(req *gosip.Request, tx gosip.ServerTransaction) (topology.Caller, bool) {
 	if rt.pool.net.poolAt(req.Source()) != nil {
-		if u := userOf(req.GetHeader(HeaderAssertedIdentity)); u != "" {
-			return topology.Caller{User: u}
-		}
-		return topology.Caller{}
+		return topology.Caller{User: userOf(req.GetHeader(HeaderAssertedIdentity))}, true
 	}
 	from := req.From()
 	if from == nil {
-		return topology.Caller{}
+		return topology.Caller{}, true
 	}
 	user := from.Address.User
+	if rt.password(user) != "" {
+		if !rt.authenticate(req, tx, user) {
+			return topology.Caller{}, false
+		}
+		return topology.Caller{User: user}, true
+	}
 	b, ok := rt.lookup(user)
 	if !ok || !sameSource(b, req) {
-		return topology.Caller{}
+		return topology.Caller{}, true
 	}
-	return topology.Caller{User: user}
+	return topology.Caller{User: user}, true
 }
 
 // sameSource compares where a request comes from with where the user registered from: the

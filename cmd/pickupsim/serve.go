@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -34,6 +35,8 @@ type serveFlags struct {
 	logFormat string
 	logLevel  string
 	printLab  bool
+	tlsCert   string
+	tlsKey    string
 }
 
 func newServeCmd() *cobra.Command {
@@ -66,6 +69,8 @@ topology file, atomically, so a restart keeps them.`,
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	cmd.Flags().BoolVar(&f.printLab, "print-lab-topology", false, "print the built-in lab topology and exit")
+	cmd.Flags().StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate `FILE`: pools also accept SIP over TLS on their port + 1")
+	cmd.Flags().StringVar(&f.tlsKey, "tls-key", "", "PEM private key `FILE` of --tls-cert")
 	return cmd
 }
 
@@ -113,7 +118,11 @@ func serve(ctx context.Context, out, logOut io.Writer, f serveFlags, ready func(
 	if err != nil {
 		return err
 	}
-	n, warnings, err := sip.Start(sip.Config{Topology: topo, Logger: log})
+	tlsConfig, err := loadTLS(f.tlsCert, f.tlsKey)
+	if err != nil {
+		return err
+	}
+	n, warnings, err := sip.Start(sip.Config{Topology: topo, Logger: log, TLS: tlsConfig})
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", source, err)
 	}
@@ -135,7 +144,11 @@ func serve(ctx context.Context, out, logOut io.Writer, f serveFlags, ready func(
 		if pc, ok := poolConfig(n, p.FQDN); ok && pc.Backup != "" {
 			backup = ", backup " + pc.Backup
 		}
-		fmt.Fprintf(out, "  pool %-24s sip:%s (udp, tcp)%s\n", p.FQDN, p.Address, backup)
+		tlsAddr := ""
+		if pool, ok := n.Pool(p.FQDN); ok && pool.TLSAddr() != "" {
+			tlsAddr = ", sips:" + pool.TLSAddr() + " (tls)"
+		}
+		fmt.Fprintf(out, "  pool %-24s sip:%s (udp, tcp)%s%s\n", p.FQDN, p.Address, tlsAddr, backup)
 	}
 	fmt.Fprintf(out, "  status page  %s/\n  admin API    %s/api/  (pickupsim admin --url %s ...)\n  metrics      %s/metrics\n",
 		adminURL, adminURL, adminURL, adminURL)
@@ -166,4 +179,19 @@ func poolConfig(n *sip.Network, fqdn string) (topology.Pool, bool) {
 	var ok bool
 	n.Deployment(func(d *topology.Deployment) { pc, ok = d.PoolConfig(fqdn) })
 	return pc, ok
+}
+
+// loadTLS reads the certificate pools present to phones that connect over TLS.
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	switch {
+	case certFile == "" && keyFile == "":
+		return nil, nil
+	case certFile == "" || keyFile == "":
+		return nil, fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert %s / --tls-key %s: %w", certFile, keyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
