@@ -32,6 +32,8 @@ type replayFlags struct {
 	json     string
 	html     string
 	verbose  bool
+	// live forces the live progress line even when stdout is not a terminal (tests).
+	live bool
 }
 
 func newReplayCmd() *cobra.Command {
@@ -70,7 +72,9 @@ func replay(out io.Writer, paths []string, f replayFlags) error {
 	} else {
 		slog.SetDefault(slog.New(slog.DiscardHandler))
 	}
-	results := runAll(files, max(f.parallel, 1), opts, func(r runner.Result) { printResult(out, r, f.verbose) })
+	prog := newProgress(out, files, f.live || isTerminal(out))
+	results := runAll(files, max(f.parallel, 1), opts, prog, f.verbose)
+	prog.close()
 	passed := 0
 	for _, r := range results {
 		if r.Passed {
@@ -87,9 +91,9 @@ func replay(out io.Writer, paths []string, f replayFlags) error {
 	return nil
 }
 
-// runAll replays files with at most n at once; done sees each result as it finishes, in
-// file order. Results come back in file order.
-func runAll(files []string, n int, opts runner.Options, done func(runner.Result)) []runner.Result {
+// runAll replays files with at most n at once, printing each result through prog in file
+// order as soon as it and those before it are done. Results come back in file order.
+func runAll(files []string, n int, opts runner.Options, prog *progress, verbose bool) []runner.Result {
 	results := make([]runner.Result, len(files))
 	ready := make([]chan struct{}, len(files))
 	for i := range ready {
@@ -97,17 +101,22 @@ func runAll(files []string, n int, opts runner.Options, done func(runner.Result)
 	}
 	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
-	for i, file := range files {
-		wg.Go(func() {
+	// Scenarios start in file order: with --parallel 1 they run one after the other.
+	go func() {
+		for i, file := range files {
 			sem <- struct{}{}
-			results[i] = runner.RunFile(file, opts)
-			<-sem
-			close(ready[i])
-		})
-	}
+			prog.started(i)
+			wg.Go(func() {
+				results[i] = runner.RunFile(file, opts)
+				prog.stopped(i)
+				<-sem
+				close(ready[i])
+			})
+		}
+	}()
 	for i := range files {
 		<-ready[i]
-		done(results[i])
+		prog.print(func(w io.Writer) { printResult(w, results[i], verbose) })
 	}
 	wg.Wait()
 	return results

@@ -66,3 +66,31 @@ func TestReplayReportsAndExitStatus(t *testing.T) {
 	assert.Contains(t, string(data), "INVITE sip:100@contoso.com")
 	assert.NotContains(t, string(data), "<script")
 }
+
+// On a terminal, a live "[k/N] running <scenario>" line is overwritten as scenarios run,
+// and removed before the summary; elsewhere (CI logs) the output is plain lines.
+func TestReplayProgressLine(t *testing.T) {
+	files := []string{"../../scenarios/runner/testdata/kinds/dial.yaml", "../../scenarios/runner/testdata/kinds/reject.yaml"}
+	var live bytes.Buffer
+	require.NoError(t, replay(&live, files, replayFlags{parallel: 1, live: true}))
+	out := live.String()
+	assert.Contains(t, out, "\r\x1b[K[1/2] running dial.yaml")
+	assert.Contains(t, out, "\r\x1b[K[2/2] running reject.yaml")
+	assert.Less(t, strings.Index(out, "running dial.yaml"), strings.Index(out, "running reject.yaml"), "scenarios start in file order")
+	// What remains on screen once carriage returns and erasures are applied: plain lines.
+	var screen []string
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		parts := strings.Split(line, "\r\x1b[K")
+		screen = append(screen, parts[len(parts)-1])
+	}
+	require.Len(t, screen, 3, "%q", out)
+	assert.Regexp(t, `^PASS  dial `, screen[0])
+	assert.Regexp(t, `^PASS  reject `, screen[1])
+	assert.Equal(t, "2 passed, 0 failed", screen[2], "the live line is gone before the summary")
+
+	var plain bytes.Buffer
+	require.NoError(t, replay(&plain, files, replayFlags{parallel: 2}))
+	assert.NotContains(t, plain.String(), "\r")
+	assert.NotContains(t, plain.String(), "running")
+	assert.False(t, isTerminal(&plain))
+}

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/pickupsim/pickupsim/scenarios/runner"
 )
@@ -40,8 +41,9 @@ func ladder(r runner.Result) template.HTML {
 	if len(r.Lanes) == 0 {
 		return ""
 	}
+	lanes := usedLanes(r)
 	x := map[string]int{}
-	for i, l := range r.Lanes {
+	for i, l := range lanes {
 		x[l.Name] = laneWidth/2 + i*laneWidth
 	}
 	rows := 0
@@ -69,11 +71,11 @@ func ladder(r runner.Result) template.HTML {
 		rows++
 	}
 	height := topMargin + (rows+1)*rowHeight
-	width := len(r.Lanes) * laneWidth
+	width := len(lanes) * laneWidth
 	var svg strings.Builder
 	fmt.Fprintf(&svg, `<svg class="ladder" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">`, width, height, width, height)
 	svg.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>`)
-	for _, l := range r.Lanes {
+	for _, l := range lanes {
 		cls := "phone"
 		if l.Pool {
 			cls = "pool"
@@ -84,6 +86,22 @@ func ladder(r runner.Result) template.HTML {
 	svg.WriteString(body.String())
 	svg.WriteString(`</svg>`)
 	return template.HTML(svg.String()) //nolint:gosec // every text is escaped by esc
+}
+
+// usedLanes are the lanes a ladder draws: every pool, and the phones that sent or
+// received a message (a phone that never registered only widens the picture).
+func usedLanes(r runner.Result) []runner.Lane {
+	used := map[string]bool{}
+	for _, m := range r.Messages {
+		used[m.From], used[m.To] = true, true
+	}
+	var out []runner.Lane
+	for _, l := range r.Lanes {
+		if l.Pool || used[l.Name] {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // label shortens a start line to what a ladder shows: "INVITE sip:100@..." or "180 Ringing".
@@ -102,7 +120,10 @@ func label(summary string) string {
 
 func esc(s string) string { return template.HTMLEscapeString(s) }
 
-var page = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+// roundMS rounds a real duration for people: 14ms, 1.25s.
+func roundMS(d time.Duration) string { return d.Round(time.Millisecond).String() }
+
+var page = template.Must(template.New("report").Funcs(template.FuncMap{"ms": roundMS}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>pickupsim replay</title>
 <style>
 body{font-family:sans-serif;margin:1em 2em;color:#222}
@@ -115,13 +136,14 @@ svg.ladder .pool{fill:#1a4d8f}
 svg.ladder .life{stroke:#bbb;stroke-dasharray:4 3}
 svg.ladder .req{stroke:#1a4d8f}svg.ladder .res{stroke:#17652a;stroke-dasharray:5 2}
 svg.ladder .msg{text-anchor:middle}
+svg.ladder .msg,svg.ladder .step{paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}
 svg.ladder .step{fill:#7a4b00;font-style:italic}
 details{margin:1em 0}
 </style></head><body>
 <h1>pickupsim replay</h1>
 <p id="summary">{{.Passed}} passed, {{.Failed}} failed</p>
 <table><tr><th>scenario</th><th>result</th><th>file</th><th>real</th><th>simulated</th><th>SIP messages</th></tr>
-{{range .Results}}<tr><td><a href="#{{.File}}">{{.Name}}</a></td><td class="{{if .Passed}}pass">pass{{else}}fail">FAIL{{end}}</td><td>{{.File}}</td><td>{{.Wall}}</td><td>{{.Simulated}}</td><td>{{len .Messages}}</td></tr>
+{{range .Results}}<tr><td><a href="#{{.File}}">{{.Name}}</a></td><td class="{{if .Passed}}pass">pass{{else}}fail">FAIL{{end}}</td><td>{{.File}}</td><td>{{ms .Wall}}</td><td>{{.Simulated}}</td><td>{{len .Messages}}</td></tr>
 {{end}}</table>
 {{range .Results}}
 <section class="scenario" id="{{.File}}">
@@ -132,7 +154,7 @@ details{margin:1em 0}
 {{end}}</pre>{{end}}
 {{range .Warnings}}<p>warning: {{.}}</p>{{end}}
 <details><summary>{{len .Steps}} steps</summary><table><tr><th>line</th><th>step</th><th>sim time</th><th>real</th><th>what happened</th></tr>
-{{range .Steps}}<tr class="{{if .Passed}}pass{{else}}fail{{end}}"><td>{{.Line}}</td><td><code>{{.Text}}</code></td><td>{{.SimTime}}</td><td>{{.Elapsed}}</td><td>{{.Detail}}</td></tr>
+{{range .Steps}}<tr class="{{if .Passed}}pass{{else}}fail{{end}}"><td>{{.Line}}</td><td><code>{{.Text}}</code></td><td>{{.SimTime}}</td><td>{{ms .Elapsed}}</td><td>{{.Detail}}</td></tr>
 {{end}}</table></details>
 <details open><summary>SIP ladder</summary>{{.Ladder}}</details>
 </section>

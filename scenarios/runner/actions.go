@@ -16,10 +16,19 @@ func (r *run) do(st scenario.Step) (string, error) {
 	switch st.Kind {
 	case scenario.Register:
 		return r.register(st)
-	case scenario.Call, scenario.Dial, scenario.Pickup:
+	case scenario.Call, scenario.Dial, scenario.Pickup, scenario.Retrieve:
 		return r.dial(st)
 	case scenario.Answer, scenario.Reject:
+		if st.User != "" {
+			return r.answerIncoming(st)
+		}
 		return r.answer(st)
+	case scenario.Park:
+		return r.park(st)
+	case scenario.Transfer:
+		return r.transfer(st)
+	case scenario.AddPool, scenario.MoveUsers, scenario.RemovePool, scenario.PairPools, scenario.ReassignOrbits:
+		return r.replace(st)
 	case scenario.Hangup:
 		return r.hangup(st)
 	case scenario.Advance:
@@ -137,14 +146,18 @@ func (r *run) poolAt(addr string) string {
 	return addr
 }
 
-// dial places a call (to a user), a dial (to anything) or a pickup (to a group number),
-// and waits until it rings, is answered or is refused.
+// dial places a call (to a user), a dial (to anything), a pickup (to a group number) or
+// a retrieval (of a parked call), and waits until it rings, is answered or is refused.
 func (r *run) dial(st scenario.Step) (string, error) {
-	out, err := r.phones[st.From].Dial(st.To)
+	to, err := r.target(st.To)
 	if err != nil {
 		return "", err
 	}
-	nc := &namedCall{from: st.From, to: st.To, caller: out}
+	out, err := r.phones[st.From].Dial(to)
+	if err != nil {
+		return "", err
+	}
+	nc := &namedCall{from: st.From, to: to, caller: out}
 	if st.As != "" {
 		r.calls[st.As] = nc
 	}
@@ -154,7 +167,7 @@ func (r *run) dial(st scenario.Step) (string, error) {
 	if ph, ok := r.phones[st.To]; ok && state == sip.Ringing {
 		nc.callee = incomingLeg(ph, out.ID)
 	}
-	detail := fmt.Sprintf("%s dialled %s: %s", st.From, st.To, state)
+	detail := fmt.Sprintf("%s dialled %s: %s", st.From, to, state)
 	switch state {
 	case sip.Established:
 		detail += ", connected to " + out.Remote()
@@ -178,11 +191,20 @@ func incomingLeg(ph *sip.Phone, id string) *sip.Call {
 // answer answers or rejects the ringing leg of a named call, and waits for the caller to
 // see it.
 func (r *run) answer(st scenario.Step) (string, error) {
-	nc := r.calls[st.Call]
+	nc, err := r.named(st.Call)
+	if err != nil {
+		return "", err
+	}
 	if nc.callee == nil {
 		return "", fmt.Errorf("call %s (%s to %s) did not ring a phone: nothing to %s", st.Call, nc.from, nc.to, st.Kind)
 	}
-	var err error
+	ctx, cancel := r.ctx()
+	defer cancel()
+	// The rung phone sends 180 Ringing a moment before it marks its leg ringing (sip's
+	// onInvite), so the caller may hear ringing first: wait for the callee's side.
+	if _, err := nc.callee.WaitState(ctx, sip.Ringing, sip.Established, sip.Failed, sip.Cancelled, sip.Ended); err != nil {
+		return "", fmt.Errorf("%s's phone never rang for call %s: %w", nc.to, st.Call, err)
+	}
 	want := sip.Established
 	if st.Kind == scenario.Answer {
 		err = nc.callee.Answer()
@@ -193,9 +215,13 @@ func (r *run) answer(st scenario.Step) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ctx, cancel := r.ctx()
-	defer cancel()
 	if _, err := nc.caller.WaitState(ctx, want); err != nil {
+		return "", err
+	}
+	// The rung phone's leg is established when the ACK arrives, a moment after the caller's
+	// (and failed once its refusal is sent): wait for it too, so that a next step (a park,
+	// a transfer, another answer) finds both legs settled.
+	if _, err := nc.callee.WaitState(ctx, want); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("%s %sed call %s from %s", nc.to, st.Kind, st.Call, nc.from), nil
@@ -203,7 +229,10 @@ func (r *run) answer(st scenario.Step) (string, error) {
 
 // hangup ends a named call from one party's side (the dialling phone by default).
 func (r *run) hangup(st scenario.Step) (string, error) {
-	nc := r.calls[st.Call]
+	nc, err := r.named(st.Call)
+	if err != nil {
+		return "", err
+	}
 	leg, who := nc.caller, nc.from
 	if st.By != "" && st.By != nc.from {
 		if st.By != nc.to || nc.callee == nil {
@@ -218,6 +247,15 @@ func (r *run) hangup(st scenario.Step) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%s hung up call %s (was %s, now %s)", who, st.Call, before, leg.State()), nil
+}
+
+// named returns a named call. The loader checked the name, but the step that names a call
+// may have failed before placing it.
+func (r *run) named(name string) (*namedCall, error) {
+	if nc := r.calls[name]; nc != nil {
+		return nc, nil
+	}
+	return nil, fmt.Errorf("no call %s: the step that names it failed before placing it", name)
 }
 
 func contains(s, sub string) bool {

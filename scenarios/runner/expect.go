@@ -22,6 +22,10 @@ type check struct {
 // Options.Eventually to hold before it is recorded as failed.
 func (r *run) expect(st scenario.Step) string {
 	e := st.Expect
+	if e.Call != "" && r.calls[e.Call] == nil {
+		r.fail(st, "call "+e.Call, "no such call: the step that names it failed before placing it")
+		return "the call was never placed"
+	}
 	var checks []check
 	switch {
 	case e.Call != "":
@@ -34,6 +38,10 @@ func (r *run) expect(st scenario.Step) string {
 		checks = []check{r.queueCheck(e)}
 	case e.Pool != "":
 		checks = r.poolChecks(e)
+	case e.OrbitNumber != "":
+		checks = r.orbitNumberChecks(e)
+	case e.Warnings != "":
+		checks = r.warningsChecks(e)
 	}
 	pending := r.eventually(checks)
 	for _, c := range pending {
@@ -45,10 +53,23 @@ func (r *run) expect(st scenario.Step) string {
 			r.fail(st, "media flowing both ways with no loss", err.Error())
 		}
 	}
-	if len(r.step.Failures) == 0 {
-		return fmt.Sprintf("%d checks hold", len(checks)+boolInt(e.Media))
+	if e.MusicOnHold != nil {
+		if err := r.musicOnHold(e, *e.MusicOnHold); err != nil {
+			r.fail(st, fmt.Sprintf("music on hold %s on the parked leg", onOff(*e.MusicOnHold)), err.Error())
+		}
 	}
-	return fmt.Sprintf("%d of %d checks failed", len(r.step.Failures), len(checks)+boolInt(e.Media))
+	total := len(checks) + boolInt(e.Media) + boolInt(e.MusicOnHold != nil)
+	if len(r.step.Failures) == 0 {
+		return fmt.Sprintf("%d checks hold", total)
+	}
+	return fmt.Sprintf("%d of %d checks failed", len(r.step.Failures), total)
+}
+
+func onOff(b bool) string {
+	if b {
+		return "playing"
+	}
+	return "silent"
 }
 
 // eventually polls the checks until all hold or the deadline passes; it returns those that
@@ -176,6 +197,9 @@ func (r *run) userChecks(e *scenario.Expectation) []check {
 			return r.poolAt(addr) == e.Registrar, fmt.Sprintf("registered on %q (%s mode)", r.poolAt(addr), mode)
 		}})
 	}
+	if e.Ringing != "" {
+		cs = append(cs, r.ringingCheck(e))
+	}
 	last := func() string {
 		reg, ok := r.regs[e.User]
 		if !ok {
@@ -241,6 +265,9 @@ func (r *run) poolChecks(e *scenario.Expectation) []check {
 			ps, _ := status()
 			return ps.Up == *e.Up, fmt.Sprintf("up=%t", ps.Up)
 		}})
+	}
+	if e.CPS != nil {
+		cs = append(cs, r.cpsCheck(e))
 	}
 	return cs
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
@@ -56,9 +57,15 @@ type run struct {
 	phones map[string]*sip.Phone
 	regs   map[string]registration
 	calls  map[string]*namedCall
+	parks  map[string]*parkRecord
 	res    *Result
 	step   *StepResult
 	rec    *recorder
+	// bg runs what outlives its step (a transfer waits for its target to answer); bgCtx
+	// is cancelled and bg waited for when the replay ends.
+	bg     sync.WaitGroup
+	bgCtx  context.Context
+	bgStop context.CancelFunc
 }
 
 // registration is a user's last REGISTER round.
@@ -68,7 +75,8 @@ type registration struct {
 }
 
 // namedCall is a call a step named with `as`: the dialling phone's leg, and the rung
-// phone's leg when the call rang a user.
+// phone's leg when the call rang a user. A call named by `answer: {user, as}` has only
+// the answering phone's leg, as caller (from is that phone's user).
 type namedCall struct {
 	from, to string
 	caller   *sip.Call
@@ -92,8 +100,10 @@ func Run(sc *scenario.Scenario, opts Options) Result {
 		res.Warnings = append(res.Warnings, string(w))
 	}
 	r := &run{sc: sc, opts: opts, net: n, clock: vc, phones: map[string]*sip.Phone{},
-		regs: map[string]registration{}, calls: map[string]*namedCall{}, res: &res,
+		regs: map[string]registration{}, calls: map[string]*namedCall{}, parks: map[string]*parkRecord{}, res: &res,
 		rec: &recorder{start: started, names: map[string]string{}}}
+	r.bgCtx, r.bgStop = context.WithCancel(context.Background())
+	defer r.stopBackground()
 	if err := r.wire(); err != nil {
 		res.Error = fmt.Sprintf("%s: %v", sc.File, err)
 		return res
@@ -130,6 +140,12 @@ func (r *run) wire() error {
 	}
 	theHub.register(r.rec, addrs...)
 	return nil
+}
+
+// stopBackground ends what steps left running and waits for it.
+func (r *run) stopBackground() {
+	r.bgStop()
+	r.bg.Wait()
 }
 
 // runStep runs one step and records its result.

@@ -30,20 +30,30 @@ func enableTracing() {
 	})
 }
 
-// SIPTraceRead ignores reads: every message is recorded once, when written.
-func (h *hub) SIPTraceRead(string, string, string, []byte) {}
+// SIPTraceRead records a message when its receiver reads it, if that comes before its
+// sender's write is traced (sipgo traces a write after the socket write, so a quick
+// answer can be read before its request's write is traced).
+func (h *hub) SIPTraceRead(transport, laddr, raddr string, msg []byte) {
+	if rec := h.recorderOf(laddr, raddr); rec != nil {
+		rec.add(transport, raddr, laddr, msg, false)
+	}
+}
 
-// SIPTraceWrite records a message for the scenario that owns laddr or raddr.
+// SIPTraceWrite records a message for the scenario that owns laddr or raddr, unless its
+// read was recorded first.
 func (h *hub) SIPTraceWrite(transport, laddr, raddr string, msg []byte) {
+	if rec := h.recorderOf(laddr, raddr); rec != nil {
+		rec.add(transport, laddr, raddr, msg, true)
+	}
+}
+
+func (h *hub) recorderOf(a, b string) *recorder {
 	h.mu.RLock()
-	rec := h.owner[laddr]
-	if rec == nil {
-		rec = h.owner[raddr]
+	defer h.mu.RUnlock()
+	if rec := h.owner[a]; rec != nil {
+		return rec
 	}
-	h.mu.RUnlock()
-	if rec != nil {
-		rec.add(transport, laddr, raddr, msg)
-	}
+	return h.owner[b]
 }
 
 func (h *hub) register(rec *recorder, addrs ...string) {
@@ -71,6 +81,22 @@ type recorder struct {
 	names map[string]string // addr -> lane name
 	step  int
 	msgs  []Message
+	// unmatched counts the messages recorded at one end (write or read) whose other end
+	// has not been seen yet, so that each message is recorded once, at its first sight.
+	unmatched map[traceKey]int
+}
+
+// traceKey identifies one message on the wire, as seen by its writer or its reader.
+type traceKey struct {
+	from, to, msg string
+	written       bool
+}
+
+// name names the lane of addr (a pool deployed during the replay).
+func (r *recorder) name(addr, lane string) {
+	r.mu.Lock()
+	r.names[addr] = lane
+	r.mu.Unlock()
 }
 
 func (r *recorder) setStep(i int) {
@@ -79,13 +105,26 @@ func (r *recorder) setStep(i int) {
 	r.mu.Unlock()
 }
 
-func (r *recorder) add(transport, laddr, raddr string, msg []byte) {
-	summary, _, _ := strings.Cut(string(msg), "\r\n")
+// add records a message from -> to, seen by its writer (written) or its reader, unless
+// the other end already recorded it. A retransmission is recorded again: its writes and
+// reads pair up one for one.
+func (r *recorder) add(transport, from, to string, msg []byte, written bool) {
+	raw := string(msg)
+	summary, _, _ := strings.Cut(raw, "\r\n")
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.unmatched == nil {
+		r.unmatched = map[traceKey]int{}
+	}
+	other := traceKey{from, to, raw, !written}
+	if r.unmatched[other] > 0 {
+		r.unmatched[other]--
+		return
+	}
+	r.unmatched[traceKey{from, to, raw, written}]++
 	r.msgs = append(r.msgs, Message{
 		At: time.Since(r.start), Step: r.step, Transport: transport,
-		From: r.nameOf(laddr), To: r.nameOf(raddr), Summary: summary, Raw: string(msg),
+		From: r.nameOf(from), To: r.nameOf(to), Summary: summary, Raw: raw,
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/sip"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -14,17 +15,23 @@ import (
 const maxWait = 10 * time.Second
 
 // expectKeys are the keys of an expect step: one subject, then checks.
-var expectKeys = []string{"call", "user", "orbit", "queue", "pool",
+var expectKeys = []string{"call", "user", "orbit", "queue", "pool", "orbit-number", "warnings",
 	"state", "callee-state", "connected", "code", "diagnostic", "warning", "cancel-reason", "picked-up-by", "media",
-	"mode", "registrar", "owner", "length", "phase", "up"}
+	"mode", "registrar", "ringing", "owner", "length", "phase", "up", "cps",
+	"number", "parked", "parker", "parkee", "parked-on", "parkee-state", "music-on-hold", "count"}
+
+// subjects are the keys that name what an expect step looks at.
+var subjects = []string{"call", "user", "orbit", "queue", "pool", "orbit-number", "warnings"}
 
 // checksBySubject lists the checks each subject allows.
 var checksBySubject = map[string][]string{
-	"call":  {"state", "callee-state", "connected", "code", "diagnostic", "warning", "cancel-reason", "picked-up-by", "media"},
-	"user":  {"mode", "registrar", "code", "diagnostic", "warning"},
-	"orbit": {"owner"},
-	"queue": {"length"},
-	"pool":  {"phase", "up"},
+	"call":         {"state", "callee-state", "connected", "code", "diagnostic", "warning", "cancel-reason", "picked-up-by", "media"},
+	"user":         {"mode", "registrar", "ringing", "code", "diagnostic", "warning"},
+	"orbit":        {"owner"},
+	"queue":        {"length"},
+	"pool":         {"phase", "up", "cps"},
+	"orbit-number": {"number", "parked", "parker", "parkee", "parked-on", "parkee-state", "music-on-hold", "code", "diagnostic", "warning"},
+	"warnings":     {"count"},
 }
 
 // readExpect: {call: c1, state: established, connected: carol, media: flowing} and so on.
@@ -36,7 +43,7 @@ func readExpect(c *checker, n *yaml.Node, s *Step) {
 	e := &Expectation{}
 	s.Expect = e
 	subject := ""
-	for _, k := range []string{"call", "user", "orbit", "queue", "pool"} {
+	for _, k := range subjects {
 		if m[k] == nil {
 			continue
 		}
@@ -47,7 +54,7 @@ func readExpect(c *checker, n *yaml.Node, s *Step) {
 		subject = k
 	}
 	if subject == "" {
-		c.errorf(n, "expect needs a subject: call, user, orbit, queue or pool")
+		c.errorf(n, "expect needs a subject: %s", strings.Join(subjects, ", "))
 		return
 	}
 	allowed := map[string]bool{subject: true}
@@ -63,7 +70,7 @@ func readExpect(c *checker, n *yaml.Node, s *Step) {
 			checks++
 		}
 	}
-	if checks == 0 {
+	if checks == 0 && subject != "warnings" { // the warnings subject is its own check
 		c.errorf(n, "expect on a %s checks nothing: add one of %s", subject, strings.Join(checksBySubject[subject], ", "))
 	}
 	switch subject {
@@ -80,8 +87,64 @@ func readExpect(c *checker, n *yaml.Node, s *Step) {
 		e.Queue = c.str(m["queue"], "queue")
 	case "pool":
 		e.Pool = c.pool(m["pool"], c.pools, "pool")
+	case "orbit-number":
+		e.OrbitNumber = c.orbitRef(m["orbit-number"], "orbit-number")
+		if isNumber(e.OrbitNumber) {
+			for _, k := range []string{"code", "diagnostic", "warning"} {
+				if m[k] != nil {
+					c.errorf(m[k], "expect %s on orbit number %s: a refusal is checked on the name of a park step (as)", k, e.OrbitNumber)
+				}
+			}
+		}
+	case "warnings":
+		e.Warnings = c.str(m["warnings"], "warnings")
 	}
 	c.readChecks(m, e)
+	c.readParkChecks(m, e)
+}
+
+// readParkChecks reads the checks on an orbit number, a pool's CPS settings, a phone's
+// ringing and the warnings' count.
+func (c *checker) readParkChecks(m map[string]*yaml.Node, e *Expectation) {
+	e.Number = c.str(m["number"], "number")
+	if v := m["parked"]; v != nil {
+		b := c.boolean(v, "parked")
+		e.Parked = &b
+	}
+	if v := m["parker"]; v != nil {
+		e.Parker = c.user(v, "parker")
+	}
+	if v := m["parkee"]; v != nil {
+		e.Parkee = c.user(v, "parkee")
+	}
+	if v := m["parked-on"]; v != nil {
+		e.ParkedOn = c.pool(v, c.pools, "parked-on")
+	}
+	e.ParkeeState = c.callState(m["parkee-state"], "parkee-state")
+	if v := m["music-on-hold"]; v != nil {
+		b := c.boolean(v, "music-on-hold")
+		e.MusicOnHold = &b
+	}
+	if v := m["count"]; v != nil {
+		k := c.integer(v, "count")
+		e.WarningCount = &k
+	}
+	if v := m["ringing"]; v != nil {
+		if e.Ringing = c.str(v, "ringing"); e.Ringing != RingingNobody {
+			e.Ringing = c.user(v, "ringing")
+		}
+	}
+	if v := m["cps"]; v != nil {
+		cfg := park.DefaultCPSConfig()
+		if v.Kind == yaml.ScalarNode {
+			if s := c.str(v, "cps"); s != "default" {
+				c.errorf(v, "cps %q: want \"default\" or a mapping of %s", s, strings.Join(cpsKeys, ", "))
+			}
+		} else {
+			cfg = c.readCPS(v, cfg)
+		}
+		e.CPS = &cfg
+	}
 }
 
 func (c *checker) readChecks(m map[string]*yaml.Node, e *Expectation) {

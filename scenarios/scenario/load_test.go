@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/sip"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -60,6 +61,23 @@ func TestEveryStepKindParses(t *testing.T) {
   - expect: {orbit: g1, owner: pool02}
   - expect: {queue: 100, length: 0}
   - expect: {pool: pool01, phase: failed-over, up: false}
+  - park: {from: alice, call: c1, as: o1}
+  - retrieve: {from: bob, orbit: o1, as: r1}
+  - dial: {from: bob, to: o1, as: d2}
+  - transfer: {from: bob, call: r1, to: alice, as: t1}
+  - answer: {user: alice, as: rb}
+  - add-pool: {fqdn: pool03.contoso.com, address: 127.0.0.1:5099}
+  - move-users: {from: pool01, to: pool03}
+  - remove-pool: pool01
+  - pair-pools: [pool03, pool02]
+  - reassign-orbits: {from: pool01, to: pool03}
+  - expect: {orbit-number: o1, number: 7000, parked: true, parker: alice, parkee: bob, parked-on: pool03, music-on-hold: true, code: 480, diagnostic: 35002, warning: resiliency}
+  - expect: {orbit-number: 7001, parked: false}
+  - expect: {warnings: pickup-pool01, count: 1}
+  - expect: {warnings: none}
+  - expect: {user: alice, ringing: bob}
+  - expect: {pool: pool03, cps: default}
+  - expect: {pool: pool03, cps: {maxCallPickupAttempts: 2}}
 `)
 	require.NoError(t, err)
 	seen := map[Kind]bool{}
@@ -82,6 +100,21 @@ func TestEveryStepKindParses(t *testing.T) {
 	assert.True(t, e.Media)
 	assert.Equal(t, topology.Resiliency, *sc.Steps[22].Expect.Mode)
 	assert.Equal(t, topology.FailedOver, *sc.Steps[25].Expect.Phase)
+	assert.Equal(t, "o1", sc.Steps[26].As)
+	assert.Equal(t, "o1", sc.Steps[27].To, "retrieve names the park")
+	assert.Equal(t, "pool03.contoso.com", sc.Steps[31].NewPool.FQDN)
+	assert.Equal(t, "127.0.0.1:5099", sc.Steps[31].NewPool.Address)
+	assert.Equal(t, "pool03.contoso.com", sc.Steps[32].ToPool, "a pool added by an earlier step resolves")
+	assert.Equal(t, [2]string{"pool03.contoso.com", "pool02.contoso.com"}, [2]string{sc.Steps[34].FromPool, sc.Steps[34].ToPool})
+	e = sc.Steps[36].Expect
+	assert.Equal(t, "o1", e.OrbitNumber)
+	assert.True(t, *e.Parked && *e.MusicOnHold)
+	assert.Equal(t, "pool03.contoso.com", e.ParkedOn)
+	assert.Equal(t, 1, *sc.Steps[38].Expect.WarningCount)
+	assert.Equal(t, "none", sc.Steps[39].Expect.Warnings)
+	assert.Equal(t, "bob", sc.Steps[40].Expect.Ringing)
+	assert.Equal(t, park.DefaultCPSConfig(), *sc.Steps[41].Expect.CPS)
+	assert.Equal(t, 2, sc.Steps[42].Expect.CPS.MaxCallPickupAttempts)
 }
 
 // Each malformed file is refused with file:line and what is wrong.
@@ -115,6 +148,20 @@ func TestMalformedFiles(t *testing.T) {
 		{"enable pickup outside range", header + "  - enable-pickup: {user: alice, number: 500}\n", "not in any GroupPickup orbit range"},
 		{"unknown home pool", strings.Replace(header, "home: pool01}", "home: pool07}", 1) + "  - outage: pool01\n", "s.yaml:7: unknown pool \"pool07\""},
 		{"missing topology file", "topologyFile: nowhere.yaml\nsteps:\n  - outage: pool01\n", "s.yaml:1: topologyFile"},
+		{"unknown park", header + "  - retrieve: {from: alice, orbit: o9}\n", "s.yaml:13: unknown park \"o9\""},
+		{"dial unknown park", header + "  - dial: {from: alice, to: o9}\n", "s.yaml:13: dial to \"o9\": neither a user, a number, nor a park"},
+		{"park unknown call", header + "  - park: {from: alice, call: c9, as: o1}\n", "s.yaml:13: unknown call \"c9\""},
+		{"park name reused", header + "  - call: {from: alice, to: bob, as: c1}\n  - park: {from: alice, call: c1, as: c1}\n", "s.yaml:14: call name \"c1\" is already used"},
+		{"name is a user", header + "  - call: {from: alice, to: bob, as: bob}\n", "is a user's name"},
+		{"transfer to nobody", header + "  - call: {from: alice, to: bob, as: c1}\n  - transfer: {from: alice, call: c1, to: zoe}\n", "s.yaml:14: transfer to \"zoe\""},
+		{"answer call and user", header + "  - call: {from: alice, to: bob, as: c1}\n  - answer: {call: c1, user: bob}\n", "s.yaml:14: answer step: give either"},
+		{"add-pool short name", header + "  - add-pool: pool03\n", "s.yaml:13: add-pool: \"pool03\" is not a fully qualified"},
+		{"add-pool twice", header + "  - add-pool: pool02.contoso.com\n", "pool pool02.contoso.com already exists"},
+		{"pool not added yet", header + "  - move-users: {from: pool01, to: pool03}\n", "s.yaml:13: unknown pool \"pool03\""},
+		{"pair-pools one", header + "  - pair-pools: [pool01]\n", "s.yaml:13: pair-pools needs a list of two pools"},
+		{"refusal on a number", header + "  - expect: {orbit-number: 7000, code: 480}\n", "a refusal is checked on the name of a park step"},
+		{"bad cps check", header + "  - expect: {pool: pool01, cps: fast}\n", "s.yaml:13: cps \"fast\""},
+		{"ringing nobody known", header + "  - expect: {user: alice, ringing: zoe}\n", "s.yaml:13: unknown user \"zoe\""},
 		{"no steps", "name: x\n" + strings.TrimPrefix(header, "name: t\n")[:strings.Index(strings.TrimPrefix(header, "name: t\n"), "steps:")], "steps must be a non-empty list"},
 	}
 	for _, c := range cases {

@@ -44,15 +44,24 @@ const (
 	SetCPS           Kind = "set-cps"           // Set-CsCpsConfiguration
 	EnablePickup     Kind = "enable-pickup"     // SEFAUtil /enablegrouppickup:<n>
 	DisablePickup    Kind = "disable-pickup"    // SEFAUtil /disablegrouppickup
+	Park             Kind = "park"              // a phone parks a call (blind transfer to the Call Park application)
+	Retrieve         Kind = "retrieve"          // a phone dials the orbit a call was parked on
+	Transfer         Kind = "transfer"          // a phone blind-transfers a call
+	AddPool          Kind = "add-pool"          // Topology Builder: a new pool is deployed
+	MoveUsers        Kind = "move-users"        // Move-CsUser -Force for every user of a pool
+	RemovePool       Kind = "remove-pool"       // Topology Builder: a failed pool is removed
+	PairPools        Kind = "pair-pools"        // Topology Builder: two pools back each other up
+	ReassignOrbits   Kind = "reassign-orbits"   // Set-CsCallParkOrbit on every range of a pool
 	Advance          Kind = "advance"           // virtual time
 	Wait             Kind = "wait"              // real time, for media
 	Expect           Kind = "expect"
 )
 
 // Kinds lists every step kind, in the order the README documents them.
-var Kinds = []Kind{Register, Call, Answer, Reject, Hangup, Pickup, Dial, Outage, Recover,
-	FailOver, FailOverComplete, FailBack, FailBackComplete, SetOrbit, NewOrbit, RemoveOrbit,
-	SetCPS, EnablePickup, DisablePickup, Advance, Wait, Expect}
+var Kinds = []Kind{Register, Call, Answer, Reject, Hangup, Pickup, Dial, Park, Retrieve, Transfer,
+	Outage, Recover, FailOver, FailOverComplete, FailBack, FailBackComplete, SetOrbit, NewOrbit,
+	RemoveOrbit, SetCPS, EnablePickup, DisablePickup, AddPool, MoveUsers, RemovePool, PairPools,
+	ReassignOrbits, Advance, Wait, Expect}
 
 // Step is one line of the timeline. Which fields are set depends on Kind.
 type Step struct {
@@ -64,20 +73,29 @@ type Step struct {
 	Text string
 
 	Users []string // register
-	// From, To and As: call (To is a user), dial (a user or number), pickup (a group number).
+	// From, To and As: call (To is a user), dial (a user, number or park name), pickup (a
+	// group number), retrieve (To is a park name or an orbit number), transfer (To is the
+	// target; From and Call the transferring party and its call). On park, From and Call name
+	// the parker and its call, and As names the park.
 	From, To, As string
-	// Call names the call of answer, reject and hangup; By is the party hanging up.
+	// Call names the call of answer, reject, hangup, park and transfer; By is the party
+	// hanging up.
 	Call, By string
 	Code     int    // reject
 	Reason   string // reject
-	Pool     string // outage, recover, failover..., set-cps (an FQDN)
-	Orbit    park.OrbitRange
-	Identity string           // set-orbit, remove-orbit
-	Change   park.OrbitChange // set-orbit
-	CPS      park.CPSConfig   // set-cps
-	User     string           // enable-pickup, disable-pickup
-	Number   string           // enable-pickup
-	Duration time.Duration    // advance, wait
+	Pool     string // outage, recover, failover..., set-cps, remove-pool (an FQDN)
+	// NewPool is the pool add-pool deploys.
+	NewPool topology.Pool
+	// FromPool and ToPool are move-users' and reassign-orbits' pools (FQDNs); pair-pools
+	// pairs them too.
+	FromPool, ToPool string
+	Orbit            park.OrbitRange
+	Identity         string           // set-orbit, remove-orbit
+	Change           park.OrbitChange // set-orbit
+	CPS              park.CPSConfig   // set-cps
+	User             string           // enable-pickup, disable-pickup, answer (the rung phone's user)
+	Number           string           // enable-pickup
+	Duration         time.Duration    // advance, wait
 	// Error, on an action step, says the action is expected to fail with an error containing
 	// this text; the step fails if the action succeeds.
 	Error  string
@@ -85,13 +103,19 @@ type Step struct {
 }
 
 // Expectation is what an expect step checks. Exactly one subject is set (Call, User, Orbit,
-// Queue or Pool); the other fields are the checks on it, nil or empty when not asked.
+// Queue, Pool, OrbitNumber or Warnings); the other fields are the checks on it, nil or empty
+// when not asked.
 type Expectation struct {
 	Call  string
 	User  string
 	Orbit string
 	Queue string
 	Pool  string
+	// OrbitNumber is a park's name (`as` of a park step) or a literal orbit number.
+	OrbitNumber string
+	// Warnings is text one of the deployment's warnings must contain, or "none" for no
+	// warning at all.
+	Warnings string
 
 	State       *sip.CallState // the caller's leg of Call
 	CalleeState *sip.CallState // the rung phone's leg of Call
@@ -107,10 +131,29 @@ type Expectation struct {
 
 	Mode      *topology.Mode // a user's mode, as its phone read it off the REGISTER answer
 	Registrar string         // the pool FQDN a user's phone is registered on
+	// Ringing is who rings a user's phone now (an incoming call's caller; a ring-back names
+	// the parkee), or RingingNobody.
+	Ringing string
 
 	Owner  string // an orbit range's CallParkService
 	Length *int   // a queue's length
 
 	Phase *topology.Phase // a pool's disaster-recovery phase
 	Up    *bool           // whether a pool answers
+	CPS   *park.CPSConfig // a pool's Call Park settings (Get-CsCpsConfiguration)
+
+	// Checks on an orbit number. Code, Diagnostic and Warning check a refused park.
+	Number      string // the orbit the park got
+	Parked      *bool  // whether a call is parked on the orbit now
+	Parker      string // who parked it
+	Parkee      string // who is parked
+	ParkedOn    string // the pool whose Call Park application holds it
+	MusicOnHold *bool  // whether the parkee hears music on hold now
+	// ParkeeState is the state of the parkee's call to the Call Park application.
+	ParkeeState *sip.CallState
+
+	WarningCount *int // how many of the deployment's warnings contain the Warnings text
 }
+
+// RingingNobody is the Ringing check of a phone that nobody rings.
+const RingingNobody = "nobody"

@@ -10,19 +10,22 @@ import (
 )
 
 // checker knows what a step may refer to at its point of the timeline: the topology's
-// users and pools, the calls named by earlier steps, and the orbit table as the earlier
-// cmdlets left it (so an invalid range or an unknown identity is caught before anything
-// runs).
+// users, the pools as earlier steps left them (add-pool adds one; a removed pool's name
+// still resolves, for reassign-orbits), the calls and parks named by earlier steps, and the
+// orbit table as the earlier cmdlets left it (so an invalid range or an unknown identity is
+// caught before anything runs).
 type checker struct {
 	*reader
 	users  map[string]bool
 	pools  poolSet
 	calls  map[string]bool
+	parks  map[string]bool
 	orbits *park.OrbitTable
 }
 
 func newChecker(r *reader, t topology.Topology) *checker {
-	c := &checker{reader: r, users: map[string]bool{}, pools: poolNames(t.Pools), calls: map[string]bool{}, orbits: park.NewOrbitTable()}
+	c := &checker{reader: r, users: map[string]bool{}, pools: poolNames(t.Pools), calls: map[string]bool{},
+		parks: map[string]bool{}, orbits: park.NewOrbitTable()}
 	for _, u := range t.Users {
 		c.users[u.Name] = true
 	}
@@ -50,14 +53,25 @@ func (c *checker) call(n *yaml.Node, what string) string {
 
 // name declares a call name with `as`.
 func (c *checker) name(n *yaml.Node) string {
+	return c.declare(n, c.calls)
+}
+
+// declare adds the name given by `as` to set. Calls and parks share one namespace, apart
+// from the users', since dial and retrieve accept a user, a park or a number.
+func (c *checker) declare(n *yaml.Node, set map[string]bool) string {
 	name := c.str(n, "as")
 	if name == "" {
 		return ""
 	}
-	if c.calls[name] {
+	switch {
+	case c.calls[name] || c.parks[name]:
 		c.errorf(n, "call name %q is already used by an earlier step", name)
+	case c.users[name]:
+		c.errorf(n, "name %q is a user's name: pick another", name)
+	case isNumber(name):
+		c.errorf(n, "name %q looks like a number: pick a name that does not", name)
 	}
-	c.calls[name] = true
+	set[name] = true
 	return name
 }
 
@@ -93,6 +107,17 @@ func (c *checker) readStep(n *yaml.Node) (Step, bool) {
 	return s, len(c.errs) == before
 }
 
+// uncommented is a deep copy of n without comments.
+func uncommented(n *yaml.Node) *yaml.Node {
+	c := *n
+	c.HeadComment, c.LineComment, c.FootComment = "", "", ""
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, k := range n.Content {
+		c.Content[i] = uncommented(k)
+	}
+	return &c
+}
+
 func kindList() string {
 	parts := make([]string, len(Kinds))
 	for i, k := range Kinds {
@@ -101,11 +126,12 @@ func kindList() string {
 	return strings.Join(parts, ", ")
 }
 
-// stepText renders a step on one line, flow style, for reports.
+// stepText renders a step on one line, flow style, for reports, without the comments
+// around it.
 func stepText(n *yaml.Node) string {
-	c := *n
+	c := uncommented(n)
 	c.Style = yaml.FlowStyle
-	b, err := yaml.Marshal(&c)
+	b, err := yaml.Marshal(c)
 	if err != nil {
 		return ""
 	}
@@ -118,7 +144,7 @@ var stepReaders = map[Kind]func(c *checker, n *yaml.Node, s *Step){
 	Call:             readCall,
 	Dial:             readCall,
 	Pickup:           readCall,
-	Answer:           readAnswer,
+	Answer:           readAnswerStep,
 	Reject:           readAnswer,
 	Hangup:           readAnswer,
 	Outage:           readPoolStep,
@@ -133,6 +159,14 @@ var stepReaders = map[Kind]func(c *checker, n *yaml.Node, s *Step){
 	SetCPS:           readSetCPS,
 	EnablePickup:     readEnablePickup,
 	DisablePickup:    readDisablePickup,
+	Park:             readPark,
+	Retrieve:         readRetrieve,
+	Transfer:         readTransfer,
+	AddPool:          readAddPool,
+	MoveUsers:        readPoolPair,
+	RemovePool:       readPoolStep,
+	PairPools:        readPairPools,
+	ReassignOrbits:   readPoolPair,
 	Advance:          readDuration,
 	Wait:             readDuration,
 	Expect:           readExpect,
@@ -187,8 +221,8 @@ func readCall(c *checker, n *yaml.Node, s *Step) {
 		if s.Kind == Pickup && !isNumber(s.To) {
 			c.errorf(m["to"], "pickup needs a group call pickup number in to, got %q", s.To)
 		}
-		if s.Kind == Dial && !isNumber(s.To) && !c.users[s.To] {
-			c.errorf(m["to"], "dial to %q: neither a user nor a number", s.To)
+		if s.Kind == Dial && !isNumber(s.To) && !c.users[s.To] && !c.parks[s.To] {
+			c.errorf(m["to"], "dial to %q: neither a user, a number, nor a park named by an earlier park step", s.To)
 		}
 	}
 	s.As = c.name(m["as"])
