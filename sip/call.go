@@ -71,6 +71,7 @@ type Call struct {
 	endedBy      string
 	remoteMedia  netip.AddrPort
 	cancelling   bool // the phone sent CANCEL: a 487 means cancelled, not refused
+	decidedOnce  bool // Answer or Reject was called
 
 	client  *sipgo.DialogClientSession
 	server  *sipgo.DialogServerSession
@@ -210,15 +211,17 @@ func (c *Call) decide(a answerChoice) error {
 	if c.Outgoing {
 		return fmt.Errorf("call %s is outgoing: only the callee answers", c.ID)
 	}
-	if s := c.State(); s != Ringing {
-		return fmt.Errorf("call from %s is %s, not ringing", c.Dialled, s)
-	}
-	select {
-	case c.decided <- a:
-		return nil
-	default:
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.state != Ringing:
+		return fmt.Errorf("call from %s is %s, not ringing", c.Dialled, c.state)
+	case c.decidedOnce:
 		return fmt.Errorf("call from %s is already answered or rejected", c.Dialled)
 	}
+	c.decidedOnce = true
+	c.decided <- a // buffered for one decision
+	return nil
 }
 
 // Hangup ends the call: CANCEL before answer, BYE after. A BYE nobody answers (the other

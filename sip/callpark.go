@@ -279,10 +279,11 @@ func (rt *runtime) musicOnHold(offerSDP []byte, offer media.Audio, enabled bool)
 	return moh, answer, nil
 }
 
-// schedule starts the ring-back timer of p on the network's clock. The callback only
-// starts a goroutine: a virtual clock runs it inside Advance.
+// schedule starts the ring-back timer of p on the network's clock. The callback runs
+// inside a virtual clock's Advance: it does the bookkeeping and arms the ring-back's own
+// timeout there, at the time it fell due, and leaves only the SIP exchange to a goroutine.
 func (pk *parking) schedule(p park.Parked, after time.Duration) clock.Timer {
-	return pk.rt.pool.net.clock.AfterFunc(after, func() { go pk.ringBack(p.Orbit, p.ID) })
+	return pk.rt.pool.net.clock.AfterFunc(after, func() { pk.ringBack(p.Orbit, p.ID) })
 }
 
 // leave frees p's orbit and stops what it runs (the parkee hung up or its leg failed).

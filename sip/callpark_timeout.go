@@ -34,15 +34,17 @@ func (pk *parking) ringBack(orbit string, id uint64) {
 	ctx, cancel := context.WithCancel(rt.ctx)
 	h.ring = cancel
 	pk.mu.Unlock()
-	defer cancel()
 	stop := rt.pool.net.clock.AfterFunc(RingBackTimeout, cancel)
-	sess, err := pk.dialParker(ctx, p, h)
-	stop.Stop()
-	if err == nil {
-		pk.ringBackAnswered(p, h, sess)
-		return
-	}
-	pk.ringBackFailed(p, h, err)
+	go func() {
+		defer cancel()
+		sess, err := pk.dialParker(ctx, p, h)
+		stop.Stop()
+		if err == nil {
+			pk.ringBackAnswered(p, h, sess)
+			return
+		}
+		pk.ringBackFailed(p, h, err)
+	}()
 }
 
 // dialParker rings the parker's registration with the parkee's offer, and returns the

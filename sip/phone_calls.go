@@ -150,11 +150,12 @@ func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	c.server = sess
 	c.remote = from
 	ph.track(c)
+	// Ringing before the 180 leaves: whoever hears it may answer at once.
+	c.setState(Ringing, nil)
 	if err := sess.Respond(180, "Ringing", nil); err != nil {
 		c.setState(Cancelled, nil)
 		return
 	}
-	c.setState(Ringing, nil)
 	select {
 	case ph.incoming <- c:
 	default:
@@ -163,7 +164,7 @@ func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	auto := ph.autoAnswer
 	ph.mu.Unlock()
 	if auto {
-		c.decided <- answerChoice{code: 200}
+		c.decide(answerChoice{code: 200})
 	}
 	select {
 	case choice := <-c.decided:
