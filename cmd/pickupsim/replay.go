@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -49,7 +50,7 @@ is 0 only when every scenario passes.`,
 			return replay(cmd.OutOrStdout(), args, f)
 		},
 	}
-	cmd.Flags().IntVarP(&f.parallel, "parallel", "p", 1, "scenarios to replay at once")
+	cmd.Flags().IntVarP(&f.parallel, "parallel", "p", runtime.NumCPU(), "scenarios to replay at once (default: one per CPU)")
 	cmd.Flags().StringVar(&f.junit, "junit", "", "write a JUnit XML report to `FILE`")
 	cmd.Flags().StringVar(&f.json, "json", "", "write a JSON timeline of steps and SIP messages to `FILE`")
 	cmd.Flags().StringVar(&f.html, "html", "", "write a self-contained HTML report with SIP ladders to `FILE`")
