@@ -87,6 +87,9 @@ func Start(cfg Config) (*Network, []topology.Warning, error) {
 		n.pools[fqdn] = p
 	}
 	for _, fqdn := range d.Pools() {
+		if _, up, _ := d.Phase(fqdn); !up {
+			continue // starts in an outage: it answers once recovered
+		}
 		if err := n.pools[fqdn].start(); err != nil {
 			n.Close()
 			return nil, nil, fmt.Errorf("starting pool %s: %w", fqdn, err)

@@ -96,7 +96,7 @@ func (r *reader) readPools(n, parent *yaml.Node) []topology.Pool {
 	}
 	var out []topology.Pool
 	for _, pn := range n.Content {
-		m := r.mapping(pn, "pool", "fqdn", "backup", "address", "cpsDisabled", "cps")
+		m := r.mapping(pn, "pool", "fqdn", "backup", "address", "cpsDisabled", "cps", "phase", "down")
 		if m == nil {
 			continue
 		}
@@ -110,6 +110,16 @@ func (r *reader) readPools(n, parent *yaml.Node) []topology.Pool {
 		if v := m["cps"]; v != nil {
 			c := r.readCPS(v, park.DefaultCPSConfig())
 			p.CPS = &c
+		}
+		if v := m["phase"]; v != nil {
+			ph, err := topology.ParsePhase(r.str(v, "phase"))
+			if err != nil {
+				r.errorf(v, "pool %s: %v", p.FQDN, err)
+			}
+			p.Phase = ph
+		}
+		if v := m["down"]; v != nil {
+			p.Down = r.boolean(v, "down")
 		}
 		out = append(out, p)
 	}

@@ -102,6 +102,8 @@ type (
 		Address     string   `yaml:"address,omitempty"`
 		CPSDisabled bool     `yaml:"cpsDisabled,omitempty"`
 		CPS         *cpsYAML `yaml:"cps,omitempty"`
+		Phase       string   `yaml:"phase,omitempty"`
+		Down        bool     `yaml:"down,omitempty"`
 	}
 	cpsYAML struct {
 		CallPickupTimeoutThreshold string `yaml:"callPickupTimeoutThreshold"`
@@ -130,7 +132,10 @@ func topologyDoc(t topology.Topology) topologyYAML {
 		doc.RegistrarFailoverTimer = formatDuration(t.RegistrarFailoverTimer)
 	}
 	for _, p := range t.Pools {
-		py := poolYAML{FQDN: p.FQDN, Backup: p.Backup, Address: p.Address, CPSDisabled: p.CPSDisabled}
+		py := poolYAML{FQDN: p.FQDN, Backup: p.Backup, Address: p.Address, CPSDisabled: p.CPSDisabled, Down: p.Down}
+		if p.Phase != topology.Normal {
+			py.Phase = p.Phase.String()
+		}
 		if p.CPS != nil && *p.CPS != park.DefaultCPSConfig() {
 			py.CPS = &cpsYAML{
 				CallPickupTimeoutThreshold: formatDuration(p.CPS.CallPickupTimeoutThreshold),

@@ -51,6 +51,23 @@ type Pool struct {
 	CPSDisabled bool
 	// CPS holds the pool's Set-CsCpsConfiguration settings; the zero value means defaults.
 	CPS *park.CPSConfig
+	// Phase and Down are the disaster-recovery state the pool starts in (normal and up by
+	// default), so that a restarted lab keeps a failover an administrator ran. A pool that
+	// starts in the outage phase counts its registrar failover timer as already run out.
+	Phase Phase
+	Down  bool
+}
+
+// startsConsistent reports whether a pool can start in phase p, up or down, as the
+// transition table can reach it.
+func startsConsistent(p Phase, down bool) bool {
+	switch p {
+	case Normal, FailingBack:
+		return !down
+	case Outage:
+		return down
+	}
+	return p == FailingOver || p == FailedOver
 }
 
 // User is one enterprise user.
@@ -89,6 +106,13 @@ func (t *Topology) validatePools() error {
 		}
 		if _, dup := byFQDN[p.FQDN]; dup {
 			return fmt.Errorf("%w: pool %s is declared twice", ErrInvalidTopology, p.FQDN)
+		}
+		if !startsConsistent(p.Phase, p.Down) {
+			state := "up"
+			if p.Down {
+				state = "down"
+			}
+			return fmt.Errorf("%w: pool %s cannot start %s in phase %s", ErrInvalidTopology, p.FQDN, state, p.Phase)
 		}
 		if p.CPS != nil {
 			if err := p.CPS.Validate(); err != nil {

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -218,4 +219,34 @@ func TestWarningsOrder(t *testing.T) {
 		got = append(got, string(w)[:20])
 	}
 	assert.Equal(t, []string{"pool pool00.contoso.", "pool pool01.contoso.", "pool pool03.contoso.", "orbit range A-Stray ", "orbit range B-Stray "}, got)
+}
+
+func TestPoolsStartInTheirSavedPhase(t *testing.T) {
+	tests := []struct {
+		phase Phase
+		down  bool
+		ok    bool
+	}{
+		{Normal, false, true}, {Normal, true, false},
+		{Outage, true, true}, {Outage, false, false},
+		{FailingOver, true, true}, {FailingOver, false, true},
+		{FailedOver, true, true}, {FailedOver, false, true},
+		{FailingBack, false, true}, {FailingBack, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s down=%v", tt.phase, tt.down), func(t *testing.T) {
+			topo := standardTopology()
+			topo.Pools[0].Phase, topo.Pools[0].Down = tt.phase, tt.down
+			d, _, err := New(topo)
+			if !tt.ok {
+				require.ErrorIs(t, err, ErrInvalidTopology)
+				assert.Contains(t, err.Error(), "cannot start")
+				return
+			}
+			require.NoError(t, err)
+			phase, up, _ := d.Phase(topo.Pools[0].FQDN)
+			assert.Equal(t, tt.phase, phase)
+			assert.Equal(t, !tt.down, up)
+		})
+	}
 }

@@ -27,7 +27,8 @@ type Deployment struct {
 // Warning is something legal but likely wrong in a topology.
 type Warning string
 
-// New checks t and returns its deployment with every pool normal and up, plus warnings
+// New checks t and returns its deployment with every pool in its starting phase (normal
+// and up unless the topology says otherwise), plus warnings
 // (SPEC section 1: Group Call Pickup through a disaster needs the Call Park application in
 // both pools of a pair).
 func New(t Topology) (*Deployment, []Warning, error) {
@@ -49,7 +50,7 @@ func New(t Topology) (*Deployment, []Warning, error) {
 		redirected: map[string][]string{},
 	}
 	for _, p := range t.Pools {
-		d.pools[p.FQDN] = &poolState{phase: Normal, up: true}
+		d.pools[p.FQDN] = &poolState{phase: p.Phase, up: !p.Down}
 		d.config[p.FQDN] = p
 		d.cps[p.FQDN] = park.DefaultCPSConfig()
 		if p.CPS != nil {

@@ -18,7 +18,7 @@ import (
 // AddPool deploys a new pool, normal and up, unpaired. Its Call Park application runs with
 // default settings.
 func (d *Deployment) AddPool(p Pool) error {
-	p.Backup = ""
+	p.Backup, p.Phase, p.Down = "", Normal, false
 	t := Topology{Pools: []Pool{p}}
 	if err := t.validatePools(); err != nil {
 		return err

@@ -310,3 +310,21 @@ func TestMetricsCountRegistrationsAndDisasterEvents(t *testing.T) {
 	assert.Contains(t, m, `pickupsim_pool_up{pool="pool01.contoso.com"} 0`)
 	assert.Contains(t, m, `pickupsim_pool_phase{phase="outage",pool="pool01.contoso.com"} 1`)
 }
+
+func TestAFailoverSurvivesARestart(t *testing.T) {
+	f := newFixture(t, "")
+	f.mustRun("Invoke-PoolOutage", map[string]any{"PoolFqdn": pool01})
+	f.mustRun("Invoke-CsPoolFailOver", map[string]any{"PoolFqdn": pool01})
+	f.mustRun("Complete-PoolFailOver", map[string]any{"PoolFqdn": pool01})
+	f.stop()
+
+	g := startFixture(t, f.file, "")
+	assert.Equal(t, "failed-over", g.phase(pool01), "the accepted failover is kept")
+	assert.Equal(t, "normal", g.phase(pool02))
+	p1, ok := g.net.Pool(pool01)
+	require.True(t, ok)
+	assert.False(t, p1.Up(), "pool01 starts down, as it was")
+	g.mustRun("Invoke-PoolRecovery", map[string]any{"PoolFqdn": pool01})
+	g.mustRun("Invoke-CsPoolFailBack", map[string]any{"PoolFqdn": pool01})
+	assert.Equal(t, "failing-back", g.phase(pool01))
+}

@@ -48,7 +48,7 @@ func register(c cmdlet) {
 
 func init() {
 	dr := func(name, synopsis string, op func(n *sip.Network, pool string) error) {
-		register(cmdlet{Name: name, Positional: "PoolFqdn", Params: []string{"PoolFqdn"}, Synopsis: synopsis,
+		register(cmdlet{Name: name, Positional: "PoolFqdn", Params: []string{"PoolFqdn"}, Synopsis: synopsis, changes: true,
 			run: func(n *sip.Network, p *params, cmd string) (any, error) {
 				pool, _ := p.str("PoolFqdn", true)
 				if err := p.check(cmd); err != nil {

@@ -188,9 +188,9 @@ func (s *Server) runCmdlet(w http.ResponseWriter, r *http.Request) {
 
 const savedHeader = "Saved by pickupsim serve after an administrator's change; edit freely while it is stopped."
 
-// Snapshot returns the network's configuration as a topology: the one it started from,
-// with the orbit table, pickup groups and CPS settings as they are now. Pool phases are
-// not configuration: a restarted simulator starts with every pool up and normal.
+// Snapshot returns the network's state as a topology: the one it started from, with the
+// orbit table, pickup groups, CPS settings and pool phases as they are now, so a restarted
+// simulator picks up where the administrator left it.
 func Snapshot(n *sip.Network) topology.Topology {
 	var t topology.Topology
 	n.Deployment(func(d *topology.Deployment) {
@@ -202,6 +202,8 @@ func Snapshot(n *sip.Network) topology.Topology {
 			if err == nil {
 				t.Pools[i].CPS = &c
 			}
+			phase, up, _ := d.Phase(p.FQDN)
+			t.Pools[i].Phase, t.Pools[i].Down = phase, !up
 		}
 		for i, u := range t.Users {
 			t.Users[i].PickupNumber, _ = d.PickupNumber(u.Name)
