@@ -139,6 +139,15 @@ func (c *Call) RemoteMedia() netip.AddrPort {
 	return c.remoteMedia
 }
 
+// startMedia sends RTP to addr in the codec the answer SDP settled on (the first one it
+// lists), so a peer that offered only PCMA hears PCMA.
+func (c *Call) startMedia(addr netip.AddrPort, answer []byte) {
+	if a, err := media.ParseAudio(answer); err == nil && len(a.Payloads) > 0 {
+		c.Media.SetPayloadType(a.Payloads[0]) // telephone-event or unknown: keep PCMU
+	}
+	c.Media.Start(addr)
+}
+
 func (c *Call) isCancelling() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()

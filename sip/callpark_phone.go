@@ -315,7 +315,7 @@ func (ph *Phone) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return
 	}
-	c.Media.Start(offer.Addr)
+	c.startMedia(offer.Addr, answer)
 	remote := userOf(req.GetHeader(HeaderAssertedIdentity))
 	c.setState(Established, func(c *Call) {
 		c.remoteMedia = offer.Addr

@@ -106,7 +106,7 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: 488, Reason: "Bad SDP answer", Warning: err.Error()} })
 		return
 	}
-	c.Media.Start(audio.Addr)
+	c.startMedia(audio.Addr, res.Body())
 	c.setState(Established, func(c *Call) { c.remote, c.remoteMedia = remote, audio.Addr })
 }
 
@@ -190,7 +190,7 @@ func (ph *Phone) answer(c *Call, sess *sipgo.DialogServerSession, offer media.Au
 		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: 488, Reason: "Not Acceptable Here", Warning: err.Error()} })
 		return
 	}
-	c.Media.Start(offer.Addr)
+	c.startMedia(offer.Addr, answer)
 	if err := sess.RespondSDP(answer); err != nil {
 		c.setState(Cancelled, func(c *Call) {
 			if c.cancelReason == "" {
