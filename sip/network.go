@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -309,11 +308,6 @@ func (n *Network) poolAt(addr string) *Pool {
 		return v.(*Pool)
 	}
 	return nil
-}
-
-// withTimeout is the context helpers use for one SIP exchange.
-func withTimeout(d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), d)
 }
 
 // userExists reports whether name is a user of the deployment.

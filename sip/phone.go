@@ -322,7 +322,6 @@ func (ph *Phone) outboundProxy() string {
 	return ""
 }
 
-var errNoMedia = errors.New("no usable media in SDP")
 
 func newStream(ip string) (*media.Stream, error) {
 	s, err := media.Listen(ip)

@@ -202,13 +202,16 @@ func (ph *Phone) answer(c *Call, sess *sipgo.DialogServerSession, offer media.Au
 	c.setState(Established, func(c *Call) { c.remoteMedia = offer.Addr })
 }
 
+// errNoSuchCall answers a BYE for a call the phone does not know.
+var errNoSuchCall = errors.New("no such call")
+
 // onBye ends an established call hung up by the other side.
 func (ph *Phone) onBye(req *gosip.Request, tx gosip.ServerTransaction) {
 	c := ph.call(callID(req))
 	var err error
 	switch {
 	case c == nil:
-		err = errNoMedia
+		err = errNoSuchCall
 	case c.client != nil:
 		err = c.client.ReadBye(req, tx)
 	default:
