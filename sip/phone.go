@@ -322,7 +322,6 @@ func (ph *Phone) outboundProxy() string {
 	return ""
 }
 
-
 func newStream(ip string) (*media.Stream, error) {
 	s, err := media.Listen(ip)
 	if err != nil {
