@@ -30,9 +30,7 @@ func failedOverParkLab(t *testing.T) *lab {
 
 func TestAfterFailoverParkingUsesTheBackupPoolsRangesAndSettings(t *testing.T) {
 	l := failedOverParkLab(t)
-	aliceLeg, _ := l.connect("alice", "dave")
-	orbit, err := l.phone("alice").Park(ctx(t), aliceLeg)
-	require.NoError(t, err)
+	orbit := l.park("alice", "dave")
 	assert.Equal(t, "8000", orbit, "pool02's CallPark range")
 
 	// pool02's CallPickupTimeoutThreshold (20 s), not pool01's (90 s), rings alice back.
@@ -44,9 +42,7 @@ func TestAfterFailoverParkingUsesTheBackupPoolsRangesAndSettings(t *testing.T) {
 
 func TestCallsParkedOnTheBackupStayParkedDuringFailback(t *testing.T) {
 	l := failedOverParkLab(t)
-	aliceLeg, _ := l.connect("alice", "dave")
-	orbit, err := l.phone("alice").Park(ctx(t), aliceLeg)
-	require.NoError(t, err)
+	orbit := l.park("alice", "dave")
 	parked := l.parkedLeg("dave")
 
 	require.NoError(t, l.net.Recover(pool01))

@@ -48,6 +48,16 @@ func (l *lab) established(calls ...*Call) {
 	}
 }
 
+// park connects parker and parkee, parks the call from the parker's side and returns the
+// orbit.
+func (l *lab) park(parker, parkee string) string {
+	l.t.Helper()
+	leg, _ := l.connect(parker, parkee)
+	orbit, err := l.phone(parker).Park(ctx(l.t), leg)
+	require.NoError(l.t, err)
+	return orbit
+}
+
 // parkedLeg returns the parkee's call to the Call Park application: its newest call.
 func (l *lab) parkedLeg(parkee string) *Call {
 	l.t.Helper()
@@ -106,9 +116,7 @@ func TestParkAndRetrieveOnTheSamePool(t *testing.T) {
 func TestParkOnPool02AndRetrieveFromPool01(t *testing.T) {
 	l := newParkLab(t, nil)
 	l.registerAll("erin", "frank", "carol")
-	erinLeg, _ := l.connect("erin", "frank")
-	orbit, err := l.phone("erin").Park(ctx(t), erinLeg)
-	require.NoError(t, err)
+	orbit := l.park("erin", "frank")
 	assert.Equal(t, "8000", orbit, "erin parks on her own pool's range")
 	parked := l.parkedLeg("frank")
 
@@ -125,9 +133,7 @@ func TestParkOnPool02AndRetrieveFromPool01(t *testing.T) {
 func TestParkeeHangUpFreesTheOrbit(t *testing.T) {
 	l := newParkLab(t, nil)
 	l.registerAll("alice", "dave", "carol")
-	aliceLeg, _ := l.connect("alice", "dave")
-	orbit, err := l.phone("alice").Park(ctx(t), aliceLeg)
-	require.NoError(t, err)
+	orbit := l.park("alice", "dave")
 	parked := l.parkedLeg("dave")
 	require.NoError(t, parked.Hangup(ctx(t)))
 	p, _ := l.net.Pool(pool01)
@@ -215,9 +221,7 @@ func TestResiliencyModeCannotPark(t *testing.T) {
 func TestRetrievalFromOutsideTheEnterpriseIsRefused(t *testing.T) {
 	l := newParkLab(t, nil)
 	l.registerAll("alice", "dave")
-	aliceLeg, _ := l.connect("alice", "dave")
-	orbit, err := l.phone("alice").Park(ctx(t), aliceLeg)
-	require.NoError(t, err)
+	orbit := l.park("alice", "dave")
 	p1, _ := l.net.Pool(pool01)
 	mallory, err := NewPhone(PhoneConfig{User: "mallory", Domain: "fabrikam.com", Registrars: []string{p1.Addr()}})
 	require.NoError(t, err)

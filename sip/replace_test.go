@@ -48,9 +48,7 @@ func TestReplacingAPoolWithANewFQDN(t *testing.T) {
 	l.ring("dave", "bob")
 	l.pickUp("carol", "100", "dave")
 
-	aliceLeg, _ := l.connect("alice", "dave")
-	orbit, err := l.phone("alice").Park(ctx(t), aliceLeg)
-	require.NoError(t, err)
+	orbit := l.park("alice", "dave")
 	assert.Equal(t, "7000", orbit, "the old pool's CallPark range now parks on the new pool")
 	cps, err := func() (park.CPSConfig, error) {
 		var c park.CPSConfig
