@@ -52,12 +52,11 @@ type parking struct {
 	rt  *runtime
 	out *sipgo.DialogClientCache // ring-back legs
 
-	mu      sync.Mutex
-	lot     *park.Lot
-	held    map[uint64]*heldCall // by park ID, while on an orbit
-	byLeg   map[string]*heldCall // parkee leg Call-ID, while held or being forwarded
-	bridges map[string]*parkBridge
-	closed  bool
+	mu     sync.Mutex
+	lot    *park.Lot
+	held   map[uint64]*heldCall // by park ID, while on an orbit
+	byLeg  map[string]*heldCall // parkee leg Call-ID, while held or being forwarded
+	closed bool
 }
 
 // heldCall is the SIP side of a parked call.
@@ -70,30 +69,15 @@ type heldCall struct {
 	ring   context.CancelFunc // stops a ring-back in progress
 }
 
-// leg is either side of a connected call: the Call Park application is UAS of a parkee or
-// retriever, UAC of a ring-back.
-type leg interface {
-	ReadBye(*gosip.Request, gosip.ServerTransaction) error
-	Bye(context.Context) error
-}
-
-// parkBridge is a retrieved or rung-back call: a BYE on one leg is passed to the other.
-type parkBridge struct {
-	a, b       leg
-	aID, bID   string
-	parkeeSide string
-}
-
 func newParking(rt *runtime) *parking {
 	// rt.pool.mu is held while a runtime starts: take the address from the listener.
 	host, pn := rt.laddr.IP.String(), rt.laddr.Port
 	pk := &parking{
-		rt:      rt,
-		out:     sipgo.NewDialogClientCache(rt.cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: pn}}),
-		lot:     park.NewLot(nil),
-		held:    map[uint64]*heldCall{},
-		byLeg:   map[string]*heldCall{},
-		bridges: map[string]*parkBridge{},
+		rt:    rt,
+		out:   sipgo.NewDialogClientCache(rt.cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: pn}}),
+		lot:   park.NewLot(nil),
+		held:  map[uint64]*heldCall{},
+		byLeg: map[string]*heldCall{},
 	}
 	context.AfterFunc(rt.ctx, pk.shutdown)
 	return pk
@@ -107,7 +91,6 @@ func (pk *parking) shutdown() {
 	held := pk.held
 	pk.held = map[uint64]*heldCall{}
 	pk.byLeg = map[string]*heldCall{}
-	pk.bridges = map[string]*parkBridge{}
 	pk.lot = park.NewLot(nil)
 	pk.mu.Unlock()
 	for _, h := range held {
@@ -338,7 +321,7 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 		go rt.byeLeg(h.parkee)
 		return
 	}
-	pk.bridge(h.parkee, callID(h.parkee.InviteRequest), retriever, callID(req))
+	pk.rt.connectLegs(h.parkee, callID(h.parkee.InviteRequest), retriever, callID(req))
 	rt.log("retrieved", req, "orbit", orbit, "retriever", caller.User, "parkee", p.Parkee)
 	err = retriever.Respond(200, "OK", answer,
 		gosip.NewHeader("Content-Type", "application/sdp"),
@@ -346,15 +329,6 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 	if err != nil {
 		rt.pool.log.Warn("retrieve: retriever leg not confirmed", "orbit", orbit, "err", err)
 	}
-}
-
-// bridge records two connected legs, so that a BYE on one ends the other.
-func (pk *parking) bridge(a leg, aID string, b leg, bID string) {
-	br := &parkBridge{a: a, b: b, aID: aID, bID: bID}
-	pk.mu.Lock()
-	pk.bridges[aID] = br
-	pk.bridges[bID] = br
-	pk.mu.Unlock()
 }
 
 // reinvite sends the parkee a re-INVITE with sdp as offer, naming who it is now connected
@@ -394,15 +368,14 @@ func (pk *parking) reinvite(ctx context.Context, parkee *sipgo.DialogServerSessi
 	}
 }
 
-// inDialog handles the in-dialog requests of Call Park legs: a BYE from a parkee frees its
-// orbit, a BYE on a retrieved or rung-back call is passed to the other party, and NOTIFYs
-// of a transfer to OnTimeoutURI end the parkee's leg when final. It reports whether the
+// inDialog handles the in-dialog requests of parked legs: a BYE from a parkee frees its
+// orbit, and NOTIFYs of a transfer to OnTimeoutURI end the parkee's leg when final (a BYE
+// on a retrieved or rung-back call is byeBridge's). It reports whether the
 // request was one of those.
 func (pk *parking) inDialog(req *gosip.Request, tx gosip.ServerTransaction) bool {
 	id := callID(req)
 	pk.mu.Lock()
 	h := pk.byLeg[id]
-	br := pk.bridges[id]
 	pk.mu.Unlock()
 	switch {
 	case h != nil && req.Method == gosip.BYE:
@@ -421,24 +394,6 @@ func (pk *parking) inDialog(req *gosip.Request, tx gosip.ServerTransaction) bool
 			pk.mu.Unlock()
 			go pk.rt.byeLeg(h.parkee)
 		}
-		return true
-	case br != nil && req.Method == gosip.BYE:
-		this, other, otherID := br.a, br.b, br.bID
-		if id == br.bID {
-			this, other, otherID = br.b, br.a, br.aID
-		}
-		pk.mu.Lock()
-		delete(pk.bridges, id)
-		delete(pk.bridges, otherID)
-		pk.mu.Unlock()
-		if err := this.ReadBye(req, tx); err != nil {
-			pk.rt.pool.log.Debug("park: BYE on bridged leg", "err", err)
-		}
-		go func() {
-			ctx, cancel := context.WithTimeout(pk.rt.ctx, 5*time.Second)
-			defer cancel()
-			other.Bye(ctx)
-		}()
 		return true
 	}
 	return false

@@ -107,7 +107,7 @@ func (pk *parking) ringBackAnswered(p park.Parked, h *heldCall, sess *sipgo.Dial
 		go rt.byeLeg(h.parkee)
 		return
 	}
-	pk.bridge(h.parkee, callID(h.parkee.InviteRequest), sess, callID(sess.InviteRequest))
+	pk.rt.connectLegs(h.parkee, callID(h.parkee.InviteRequest), sess, callID(sess.InviteRequest))
 	rt.pool.log.Info("ring-back answered", "orbit", p.Orbit, "parker", p.Parker, "parkee", p.Parkee)
 }
 

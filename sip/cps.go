@@ -30,19 +30,6 @@ type pickRequest struct {
 	ready        chan struct{} // closed when the caller's leg is bridged
 }
 
-// bridge is a picked-up call: the Call Park application is the UAS of both the caller's and
-// the picker's INVITE, and passes a BYE from one to the other. Media flows phone to phone.
-type bridge struct {
-	caller, picker *sipgo.DialogServerSession
-}
-
-func (b *bridge) other(leg *sipgo.DialogServerSession) *sipgo.DialogServerSession {
-	if leg == b.caller {
-		return b.picker
-	}
-	return b.caller
-}
-
 // pickUp answers a call to a group pickup number (SPEC section 3): the call ringing
 // longest in the group is answered by the picker, the original callee's ringing is
 // cancelled with "Call completed elsewhere".
@@ -148,11 +135,7 @@ func (rt *runtime) answerPickedCall(req *gosip.Request, tx gosip.ServerTransacti
 		go rt.byeLeg(pr.pickerLeg)
 		return
 	}
-	b := &bridge{caller: leg, picker: pr.pickerLeg}
-	rt.mu.Lock()
-	rt.bridges[leg.ID] = b
-	rt.bridges[pr.pickerLeg.ID] = b
-	rt.mu.Unlock()
+	rt.connectLegs(leg, callID(req), pr.pickerLeg, callID(pr.pickerLeg.InviteRequest))
 	close(pr.ready)
 	err = leg.Respond(200, "OK", pr.callerAnswer,
 		gosip.NewHeader("Content-Type", "application/sdp"),
@@ -160,47 +143,6 @@ func (rt *runtime) answerPickedCall(req *gosip.Request, tx gosip.ServerTransacti
 	if err != nil {
 		rt.pool.log.Warn("pickup: caller leg not confirmed", "call_id", callID(req), "err", err)
 	}
-}
-
-// byeBridge ends a picked-up call when either party hangs up.
-func (rt *runtime) byeBridge(req *gosip.Request, tx gosip.ServerTransaction) bool {
-	if req.Method != gosip.BYE {
-		return false
-	}
-	leg, err := rt.cps.MatchDialogRequest(req)
-	if err != nil {
-		return false
-	}
-	rt.mu.Lock()
-	b := rt.bridges[leg.ID]
-	var other *sipgo.DialogServerSession
-	if b != nil {
-		other = b.other(leg)
-		delete(rt.bridges, b.caller.ID)
-		delete(rt.bridges, b.picker.ID)
-	}
-	rt.mu.Unlock()
-	if err := leg.ReadBye(req, tx); err != nil {
-		rt.pool.log.Debug("BYE on Call Park leg", "err", err)
-	}
-	if other != nil {
-		go rt.byeLeg(other)
-	}
-	return true
-}
-
-func (rt *runtime) byeLeg(leg *sipgo.DialogServerSession) {
-	// A BYE may overtake the other leg's ACK (each request is handled in its own
-	// goroutine); sipgo's Bye then rechecks only every T1, so wait for the ACK here.
-	for i := 0; i < 2000 && leg.LoadState() == gosip.DialogStateEstablished; i++ {
-		time.Sleep(time.Millisecond)
-	}
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
-	defer cancel()
-	if err := leg.Bye(ctx); err != nil {
-		rt.pool.log.Debug("BYE to Call Park leg failed", "err", err)
-	}
-	leg.Close()
 }
 
 // hangUpLate acknowledges and ends a 2xx that crossed our CANCEL (RFC 3261 15: the UAC

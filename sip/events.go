@@ -143,7 +143,8 @@ func (rt *runtime) responseChange(req *gosip.Request, res *gosip.Response) Chang
 }
 
 // ActiveCalls returns how many calls the pool's Call Park application bridges now
-// (picked-up calls); calls proxied phone to phone are not held by any pool.
+// (picked-up, retrieved and rung-back calls); calls proxied phone to phone are not held by
+// any pool.
 func (p *Pool) ActiveCalls() int {
 	rt := p.runtime()
 	if rt == nil {

@@ -46,7 +46,7 @@ type runtime struct {
 	queues   *pickup.Queues           // Group Call Pickup queues this pool's CPS holds
 	ringing  map[string]*ringingCall  // calls in queues, by Call-ID
 	cps      *sipgo.DialogServerCache // the Call Park application's legs
-	bridges  map[string]*bridge       // by leg dialog ID
+	bridges  map[string]*bridge       // calls the Call Park application connected, by leg Call-ID (bridge.go)
 	parking  *parking                 // the Call Park application's parking lot (callpark.go)
 	auth     *authenticator           // digest challenges for users with a password (auth.go)
 }
