@@ -105,7 +105,8 @@ func (p *Pool) start() error {
 			return fmt.Errorf("listen tls: %w", err)
 		}
 	}
-	opts := []sipgo.UserAgentOption{sipgo.WithUserAgent(p.fqdn), sipgo.WithUserAgentHostname(host), quietStrays(p.log)}
+	opts := []sipgo.UserAgentOption{sipgo.WithUserAgent(p.fqdn), sipgo.WithUserAgentHostname(host), quietStrays(p.log),
+		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(p.log))} // sipgo's own lines in serve's log format
 	if p.net.tls != nil {
 		opts = append(opts, sipgo.WithUserAgenTLSConfig(p.net.tls))
 	}
@@ -263,9 +264,10 @@ func waitListening(ua *sipgo.UserAgent, addr string) error {
 
 // quietStrays logs responses that match no transaction (retransmissions, a 487 arriving
 // after its transaction ended) at debug level: they are normal in a proxy and would
-// otherwise fill the log at info level.
+// otherwise fill the log at info level. The transaction layer's own lines go to log too.
 func quietStrays(log *slog.Logger) sipgo.UserAgentOption {
-	return sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerUnhandledResponseHandler(func(r *gosip.Response) {
-		log.Debug("stray response", "code", r.StatusCode, "call_id", callID(r), "from", r.Source())
-	}))
+	return sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerLogger(log),
+		gosip.WithTransactionLayerUnhandledResponseHandler(func(r *gosip.Response) {
+			log.Debug("stray response", "code", r.StatusCode, "call_id", callID(r), "from", r.Source())
+		}))
 }

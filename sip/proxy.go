@@ -46,7 +46,7 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	route := decide(p.net, func(d *topology.Deployment, now time.Time) topology.Route {
 		return d.Route(p.fqdn, caller, dialled, now)
 	})
-	rt.log("INVITE", req, "caller", caller.User, "dialled", dialled, "route", route.Kind)
+	rt.log("INVITE", req, "caller", caller.User, "dialled", dialled, "route", route.Kind.String())
 	switch route.Kind {
 	case topology.Rejected:
 		rt.respond(tx, req, route.Reject)
