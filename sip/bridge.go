@@ -20,12 +20,13 @@ type leg interface {
 // application only passes a BYE on one leg to the other.
 type bridge struct {
 	a, b     leg
-	aID, bID string // the legs' Call-IDs
+	aID, bID string    // the legs' Call-IDs
+	since    time.Time // when the application connected them (status.go)
 }
 
 // connectLegs records a and b as one call, so that a BYE on one ends the other.
 func (rt *runtime) connectLegs(a leg, aID string, b leg, bID string) {
-	br := &bridge{a: a, b: b, aID: aID, bID: bID}
+	br := &bridge{a: a, b: b, aID: aID, bID: bID, since: rt.pool.net.clock.Now()}
 	rt.mu.Lock()
 	rt.bridges[aID] = br
 	rt.bridges[bID] = br

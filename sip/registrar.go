@@ -116,17 +116,12 @@ func (rt *runtime) lookup(user string) (binding, bool) {
 	return b, ok
 }
 
-// Registered returns the users registered on the pool now, with their modes.
+// Registered returns the users registered on the pool now, with the mode the pool serves
+// each in now (status.go).
 func (p *Pool) Registered() map[string]topology.Mode {
 	out := map[string]topology.Mode{}
-	rt := p.runtime()
-	if rt == nil {
-		return out
-	}
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	for u, b := range rt.bindings {
-		out[u] = b.mode
+	for _, r := range p.Bindings() {
+		out[r.User] = r.Mode
 	}
 	return out
 }
