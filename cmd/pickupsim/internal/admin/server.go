@@ -179,7 +179,7 @@ func (s *Server) runCmdlet(w http.ResponseWriter, r *http.Request) {
 	if c.changes {
 		s.cfg.Network.NotifyConfigChanged(c.Name)
 		if s.cfg.TopologyFile != "" {
-			if err := scenario.SaveTopologyFile(s.cfg.TopologyFile, Snapshot(s.cfg.Network), savedHeader); err != nil {
+			if err := scenario.UpdateTopologyFile(s.cfg.TopologyFile, Snapshot(s.cfg.Network), savedHeader); err != nil {
 				s.log.Error("topology not saved", "cmdlet", c.Name, "err", err)
 				writeJSON(w, http.StatusInternalServerError, errorBody{Error: fmt.Sprintf("%s was applied but not saved: %v", c.Name, err)})
 				return
