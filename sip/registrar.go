@@ -22,6 +22,8 @@ type binding struct {
 	transport string // udp or tcp
 	mode      topology.Mode
 	expires   time.Time
+	callID    string // the REGISTER's Call-ID and CSeq, to order refreshes (registrar_refresh.go)
+	cseq      uint32
 }
 
 // onRegister is the registrar. Whether this pool may take the user, and in which mode, is
@@ -62,6 +64,11 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	rt.mu.Lock()
+	if r := staleRefresh(rt.bindings[user], req); r != nil {
+		rt.mu.Unlock()
+		rt.respond(tx, req, r)
+		return
+	}
 	if expires == 0 {
 		delete(rt.bindings, user)
 	} else {
@@ -72,6 +79,8 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 			transport: strings.ToLower(req.Transport()),
 			mode:      d.Mode,
 			expires:   now.Add(time.Duration(expires) * time.Second),
+			callID:    callID(req),
+			cseq:      req.CSeq().SeqNo,
 		}
 	}
 	rt.mu.Unlock()
