@@ -218,7 +218,7 @@ func (rt *runtime) routes() {
 	rt.srv.OnInvite(rt.observe(rt.onInvite))
 	rt.srv.OnAck(rt.onAck)
 	rt.srv.OnBye(rt.observe(rt.onInDialog))
-	rt.srv.OnOptions(rt.onOptions)                   // subscribe.go, with the other desk-phone requests
+	rt.srv.OnOptions(rt.onOptions)                 // subscribe.go, with the other desk-phone requests
 	rt.srv.OnSubscribe(rt.observe(rt.onSubscribe)) // message-summary and presence; 489 for the rest
 	rt.srv.OnPublish(rt.onNotAllowed)
 	for _, m := range []gosip.RequestMethod{gosip.INFO, gosip.UPDATE, gosip.REFER, gosip.NOTIFY, gosip.MESSAGE} {
