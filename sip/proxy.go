@@ -33,6 +33,9 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		rt.respond(tx, req, &topology.Rejection{Code: 483, Reason: "Too Many Hops"})
 		return
 	}
+	if rt.refuseReplaces(req, tx) { // attended.go
+		return
+	}
 	if rt.isParkRequest(req) {
 		rt.park(req, tx) // Call Park (callpark.go)
 		return

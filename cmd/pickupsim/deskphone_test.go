@@ -64,3 +64,24 @@ func TestSIPpRegistrationRefreshAndExpiry(t *testing.T) {
 		"the refresh (1 s in, Expires 2) set the expiry; the stale REGISTER (Expires 3600) did not")
 	eventually(t, "alice's registration to expire", func() bool { return len(p1.Bindings()) == 0 })
 }
+
+// Attended transfer works phone to phone: the transferee's INVITE with Replaces and
+// Referred-By reaches the target through the pool untouched. An INVITE with Replaces
+// addressed to the Call Park application itself is refused cleanly (403, a Warning).
+func TestSIPpAttendedTransferPassesReplacesPhoneToPhone(t *testing.T) {
+	bin := requireTool(t, "sipp", "sip-tester")
+	s, _, _ := startServe(t, labForTests)
+	p1, _ := s.Network.Pool("pool01.contoso.com")
+	ports := freePorts(t, 4)
+	bob := sippPhone{"bob", ports[0], ports[1]}
+	carol := sippPhone{"carol", ports[2], ports[3]}
+	for _, ph := range []sippPhone{bob, carol} {
+		sipp(t, bin, "register.xml", ph, p1.Addr(), "").wait(t, ph.user+" registers")
+	}
+	target := sipp(t, bin, "xfer-target.xml", carol, "", "")
+	waitBound(t, carol.port)
+	sipp(t, bin, "xfer-transferee.xml", bob, p1.Addr(), "carol").wait(t, "bob, the transferee, calls carol with Replaces")
+	target.wait(t, "carol, the target, got Replaces and Referred-By intact")
+
+	sipp(t, bin, "replaces-cps.xml", bob, p1.Addr(), "").wait(t, "Replaces towards the Call Park application refused with 403")
+}

@@ -51,3 +51,11 @@ func NotAcceptable(pkg, contentType string) *Rejection {
 func StaleRegister(cseq, last uint32) *Rejection {
 	return reject(400, "Bad Request", 0, fmt.Sprintf("REGISTER CSeq %d is not above %d, the CSeq of this Call-ID's last registration: a stale or replayed request (RFC 3261 10.3)", cseq, last))
 }
+
+// ReplacesRefused refuses an INVITE with Replaces (RFC 3891) addressed to the Call Park
+// application: the calls it connects (picked up, retrieved, rung back) cannot be taken
+// over by an attended transfer. Phones transfer them blind instead; attended transfers
+// between phones work, the pools passing Replaces on.
+func ReplacesRefused() *Rejection {
+	return reject(403, "Forbidden", 0, "the Call Park application does not hand over the calls it connects by attended transfer (INVITE with Replaces); transfer blind instead")
+}
