@@ -170,7 +170,9 @@ func (p *phone) mediaFlows(ctx context.Context, what string) {
 func (p *phone) rtcpReceived(ctx context.Context, id string, more int) int {
 	p.t.Helper()
 	e, err := p.WaitEvent(ctx, fmt.Sprintf("%s: RTCP report of call %s with more than %d packets received", p.name, id, more),
-		func(e baresip.Event) bool { return e.Type == "CALL_RTCP" && e.ID == id && e.RTCP != nil && e.RTCP.RX.Sent > more })
+		func(e baresip.Event) bool {
+			return e.Type == "CALL_RTCP" && e.ID == id && e.RTCP != nil && e.RTCP.RX.Sent > more
+		})
 	require.NoError(p.t, err)
 	return e.RTCP.RX.Sent
 }
