@@ -67,7 +67,7 @@ func (rt *runtime) onSubscribe(req *gosip.Request, tx gosip.ServerTransaction) {
 	if !ok {
 		return // challenged
 	}
-	target := req.Recipient.User
+	target := subscriptionTarget(req)
 	if r := decide(rt.pool.net, func(d *topology.Deployment, _ time.Time) *topology.Rejection {
 		return d.MaySubscribe(caller, target, pkg)
 	}); r != nil {
@@ -171,6 +171,18 @@ var notifyCSeq atomic.Uint32
 // nextNotifyCSeq numbers the NOTIFYs pools send: increasing within every dialog, as RFC
 // 3261 12.2.1.1 requires, because increasing across all of them.
 func (rt *runtime) nextNotifyCSeq() uint32 { return notifyCSeq.Add(1) }
+
+// subscriptionTarget is the user a SUBSCRIBE is about: the Request-URI's of an initial
+// one; the To header's of a refresh or unsubscribe, whose Request-URI is the remote
+// target the pool gave (its own address, with no user).
+func subscriptionTarget(req *gosip.Request) string {
+	if to := req.To(); to != nil {
+		if _, tagged := to.Params.Get("tag"); tagged {
+			return to.Address.User
+		}
+	}
+	return req.Recipient.User
+}
 
 // eventName is the package of an Event header ("message-summary;id=1" -> message-summary).
 func eventName(req *gosip.Request) string {
