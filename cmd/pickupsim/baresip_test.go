@@ -45,6 +45,8 @@ func TestBaresipGroupCallPickup(t *testing.T) {
 		u := userStatus(t, api, p.name)
 		assert.Equal(t, "pool01.contoso.com", u.RegisteredOn, p.name)
 		assert.Equal(t, "normal", u.Mode, p.name)
+		// baresip's mwi module subscribes to the mailbox (RFC 3842) once registered.
+		assert.Contains(t, p.event(ctx, "MWI_NOTIFY", "").Param, "Messages-Waiting: no")
 	}
 
 	alice.do(ctx, "dial", "sip:bob@contoso.com")

@@ -41,8 +41,8 @@ type Config struct {
 	// RTPPorts is the phone's RTP (and RTCP, the next port) range.
 	RTPPorts [2]int
 	// Accounts are account lines, written to the accounts file and registered at start.
-	// Tests usually leave it empty and add accounts with AddAccount once connected, so that
-	// no registration event is missed.
+	// Tests usually leave it empty and add accounts with the "uanew" command once
+	// connected, so that no registration event is missed (and see mwi.so below).
 	Accounts []string
 	// Extra config lines, appended after the defaults (a later line wins).
 	Extra []string
@@ -74,6 +74,10 @@ func (c Config) Lines() []string {
 		"module_tmp account.so",
 		"module_app menu.so",
 		"module_app ctrl_tcp.so",
+		// The mwi module subscribes to message-summary when a line registers. In 1.0.0 its
+		// start-up timer loops forever (a SUBSCRIBE storm) if a line registered before it
+		// fired, which Accounts given at start can do; lines added by "uanew" cannot.
+		"module_app mwi.so",
 		fmt.Sprintf("ctrl_tcp_listen %s:%d", ip, c.CtrlPort),
 	}
 	return append(lines, c.Extra...)
