@@ -55,8 +55,8 @@ func TestServeLogsEveryLineAsJSONInWords(t *testing.T) {
 		_, err := conn.Write([]byte(strings.ReplaceAll(msg, "\n", "\r\n")))
 		require.NoError(t, err)
 	}
-	send("this is not SIP\n\n")                                                        // sipgo's parser complains
-	send(request("PRACK", "sip:bob@contoso.com", local, "p1") + "Content-Length: 0\n\n") // no handler in the pool
+	send("this is not SIP\n\n")                                                           // sipgo's parser complains
+	send(request("PRACK", "sip:bob@contoso.com", local, "p1") + "Content-Length: 0\n\n")  // no handler in the pool
 	send(request("INVITE", "sip:bob@contoso.com", local, "i1") + "Content-Length: 0\n\n") // routed: bob is not registered
 	eventually(t, "the INVITE's log line", func() bool { return strings.Contains(stderr.String(), `"msg":"INVITE"`) })
 	time.Sleep(200 * time.Millisecond)
