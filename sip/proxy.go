@@ -175,6 +175,7 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 			if res.StatusCode == 100 {
 				continue
 			}
+			rt.rememberAnswer(req, res, caller) // who talked to whom, before they can park (callpark_admit.go)
 			up := upstream(req, res)
 			if err := tx.Respond(up); err != nil {
 				rt.pool.log.Debug("relaying response upstream failed", "call_id", callID(req), "code", res.StatusCode, "err", err)

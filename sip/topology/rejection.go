@@ -27,6 +27,7 @@ const (
 	DiagParkTimeExpired    = 35013
 	DiagTerminatingParker  = 35014
 	DiagParkTimeExpiredAlt = 35015
+	DiagNoConversation     = 35016
 )
 
 // DiagnosticText is Lync's text for each ms-diagnostics code.
@@ -42,6 +43,7 @@ var DiagnosticText = map[int]string{
 	DiagParkTimeExpired:    "Park time expired, terminating parkee leg",
 	DiagTerminatingParker:  "Terminating dialog with parker",
 	DiagParkTimeExpiredAlt: "Park time expired, terminating parkee leg",
+	DiagNoConversation:     "No valid conversation to park a call",
 }
 
 func reject(code int, reason string, diag int, warning string) *Rejection {

@@ -393,7 +393,7 @@ func TestDiagnosticTextForEveryCode(t *testing.T) {
 		DiagParkTimeout: "Park request time-out", DiagDoublePark: "Double park",
 		DiagCannotForward: "Could not forward to parking server", DiagDraining: "Parking server is in draining mode",
 		DiagParkTimeExpired: "Park time expired, terminating parkee leg", DiagTerminatingParker: "Terminating dialog with parker",
-		DiagParkTimeExpiredAlt: "Park time expired, terminating parkee leg",
+		DiagParkTimeExpiredAlt: "Park time expired, terminating parkee leg", DiagNoConversation: "No valid conversation to park a call",
 	}
 	assert.Equal(t, codes, DiagnosticText)
 	assert.Equal(t, 35000, DiagOrbitNotFound)
