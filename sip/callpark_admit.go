@@ -71,7 +71,7 @@ func (rt *runtime) park(req *gosip.Request, tx gosip.ServerTransaction) {
 		return // challenged
 	}
 	parkee := rt.partyOf(req, caller)
-	hint := parkHint(req, fromPeer)
+	hint := rt.parkHint(req, fromPeer)
 	pk.mu.Lock()
 	conv, err := pk.talks.Find(parkee, hint, n.clock.Now())
 	pk.mu.Unlock()
@@ -133,19 +133,40 @@ func (rt *runtime) partyOf(req *gosip.Request, caller topology.Caller) park.Part
 	return p
 }
 
-// parkHint reads what a park request says about the conversation it parks. From a peer
-// pool, X-Parked-Call is the conversation that pool found, and the only hint.
-func parkHint(req *gosip.Request, fromPeer bool) park.Hint {
+// parkHint reads what a park request says about the conversation it parks: its Call-ID
+// (X-Parked-Call) and the enterprise user who referred the parkee (Referred-By; a referrer
+// from outside the enterprise names no user). From a peer pool, X-Parked-Call is the
+// conversation that pool found, and the only hint.
+func (rt *runtime) parkHint(req *gosip.Request, fromPeer bool) park.Hint {
 	var h park.Hint
 	if v := req.GetHeader(HeaderParkedCall); v != nil {
 		if id, err := url.QueryUnescape(v.Value()); err == nil {
 			h.CallID = strings.TrimSpace(id)
 		}
 	}
-	if !fromPeer {
-		h.Parker = userOf(req.GetHeader("Referred-By"))
+	if fromPeer {
+		return h
+	}
+	if by := req.GetHeader("Referred-By"); by != nil {
+		if u, ok := uriOf(by.Value()); ok && strings.EqualFold(u.Host, rt.pool.net.domain) {
+			h.Parker = u.User
+		}
 	}
 	return h
+}
+
+// uriOf reads the URI of a name-addr header value ("Name" <sip:u@h>;params, or a bare URI).
+func uriOf(v string) (gosip.Uri, bool) {
+	if i := strings.IndexByte(v, '<'); i >= 0 {
+		if j := strings.IndexByte(v[i:], '>'); j > 0 {
+			v = v[i+1 : i+j]
+		}
+	}
+	var u gosip.Uri
+	if err := gosip.ParseUri(strings.TrimSpace(v), &u); err != nil {
+		return gosip.Uri{}, false
+	}
+	return u, true
 }
 
 // sourceHost is the IP address a request came from.
