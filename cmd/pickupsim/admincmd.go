@@ -154,7 +154,7 @@ func printStatus(w io.Writer, st admin.Status) {
 		fmt.Fprintf(w, "queue %s on %s: %d ringing\n", q.Number, q.Pool, len(q.Calls))
 	}
 	for _, p := range st.Parked {
-		fmt.Fprintf(w, "parked on %s orbit %s: %s (parked by %s)\n", p.Pool, p.Orbit, p.Parkee, p.Parker)
+		fmt.Fprintf(w, "parked on %s orbit %s: %s (parked by %s, who is rung back at %s)\n", p.Pool, p.Orbit, p.Parkee, p.Parker, p.RingBackAt.Format("15:04:05"))
 	}
 }
 

@@ -309,6 +309,7 @@ func TestMetricsCountRegistrationsAndDisasterEvents(t *testing.T) {
 	assert.Contains(t, m, `pickupsim_dr_events_total{pool="pool01.contoso.com"} 1`)
 	assert.Contains(t, m, `pickupsim_pool_up{pool="pool01.contoso.com"} 0`)
 	assert.Contains(t, m, `pickupsim_pool_phase{phase="outage",pool="pool01.contoso.com"} 1`)
+	assert.Contains(t, m, `pickupsim_park_requests_throttled_total{pool="pool02.contoso.com"} 0`)
 }
 
 func TestAFailoverSurvivesARestart(t *testing.T) {

@@ -88,6 +88,8 @@ type ParkedCall struct {
 	Parker   string    `json:"parker"`
 	Parkee   string    `json:"parkee"`
 	ParkedAt time.Time `json:"parkedAt"`
+	// RingBackAt is when the parker is rung back if nobody retrieves the call.
+	RingBackAt time.Time `json:"ringBackAt"`
 }
 
 func orbitJSON(r park.OrbitRange) Orbit {
@@ -160,7 +162,7 @@ func status(n *sip.Network) Status {
 			st.Queues = append(st.Queues, q)
 		}
 		for _, pc := range p.ParkedCalls() {
-			st.Parked = append(st.Parked, ParkedCall{Pool: ps.FQDN, Orbit: pc.Orbit, Parker: pc.Parker, Parkee: pc.Parkee, ParkedAt: pc.ParkedAt})
+			st.Parked = append(st.Parked, ParkedCall{Pool: ps.FQDN, Orbit: pc.Orbit, Parker: pc.Parker, Parkee: pc.Parkee, ParkedAt: pc.ParkedAt, RingBackAt: pc.Due})
 		}
 	}
 	for _, ui := range users {
