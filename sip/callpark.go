@@ -29,13 +29,15 @@ import (
 // the parkee with the other party's SDP, so media flows phone to phone.
 
 const (
-	// ParkUser is the user part of the park URI, sip:park@POOL_ADDR.
+	// ParkUser is the user part of the park URI: sip:park@<domain> or sip:park@<pool address>.
 	ParkUser = "park"
 	// HeaderParkOrbit carries the orbit a call was parked on: in the Call Park
 	// application's 200 to the parkee, and in the parkee's NOTIFY sipfrag to the parker.
 	HeaderParkOrbit = "X-Park-Orbit"
-	// HeaderParkedCall names the conversation being parked (its Call-ID), for double-park
-	// detection: the parker puts it in the Refer-To URI, the parkee's INVITE carries it.
+	// HeaderParkedCall names the conversation being parked (its Call-ID): a hint the
+	// parker may put in the Refer-To URI and the parkee's INVITE then carries (it only
+	// chooses among the parkee's conversations), and what a pool that sends a park request
+	// on to the parker's pool names the conversation it found by.
 	HeaderParkedCall = "X-Parked-Call"
 	// RingBackTimeout is how long a ring-back rings the parker before it counts as
 	// unanswered (a choice: Lync does not document it), on the network's clock.
