@@ -30,7 +30,7 @@ import (
 
 const (
 	// ParkUser is the user part of the park URI: sip:park@<domain> or sip:park@<pool address>.
-	ParkUser = "park"
+	ParkUser = topology.ParkUser
 	// HeaderParkOrbit carries the orbit a call was parked on: in the Call Park
 	// application's 200 to the parkee, and in the parkee's NOTIFY sipfrag to the parker.
 	HeaderParkOrbit = "X-Park-Orbit"

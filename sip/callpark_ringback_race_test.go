@@ -60,3 +60,18 @@ func TestRingBackHungUpAtOnceEndsBothLegs(t *testing.T) {
 		})
 	}
 }
+
+// The parkee hanging up while the ring-back rings frees the orbit and cancels the ring.
+func TestRingBackCancelledWhenTheParkeeHangsUp(t *testing.T) {
+	l := newParkLab(t, nil)
+	parked := parkForTimeout(t, l)
+	p1, _ := l.net.Pool(pool01)
+	l.clock.Advance(park.DefaultCallPickupTimeoutThreshold)
+	ring, err := l.phone("alice").NextIncoming(ctx(t))
+	require.NoError(t, err)
+	require.NoError(t, parked.Hangup(ctx(t)))
+	_, err = ring.WaitState(ctx(t), Cancelled)
+	require.NoError(t, err, "the parker's phone stops ringing")
+	assert.Empty(t, p1.ParkedCalls())
+	assert.Zero(t, p1.ActiveCalls())
+}

@@ -157,6 +157,9 @@ func (t *Topology) validateUsers() error {
 		if seen[u.Name] {
 			return fmt.Errorf("%w: user %s is declared twice", ErrInvalidTopology, u.Name)
 		}
+		if strings.EqualFold(u.Name, ParkUser) {
+			return fmt.Errorf("%w: user name %q is reserved: sip:%s@<domain> is the Call Park application", ErrInvalidTopology, u.Name, ParkUser)
+		}
 		seen[u.Name] = true
 		if !pools[u.HomePool] {
 			return fmt.Errorf("%w: user %s: home pool %q is not in the topology", ErrInvalidTopology, u.Name, u.HomePool)

@@ -9,6 +9,10 @@ import (
 	"github.com/pickupsim/pickupsim/park"
 )
 
+// ParkUser is the user part of the Call Park application's URI, sip:park@<domain> (or
+// sip:park@<a pool's address>): a phone parks a call by blind-transferring it there.
+const ParkUser = "park"
+
 // ParkKind says what a pool does with a park request.
 type ParkKind int
 
