@@ -32,6 +32,19 @@ func (rt *runtime) connectLegs(a leg, aID string, b leg, bID string) {
 	rt.mu.Unlock()
 }
 
+// unbridge forgets the connected call that has a leg with Call-ID id, and returns it (nil
+// when none, or when another BYE got there first).
+func (rt *runtime) unbridge(id string) *bridge {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	br := rt.bridges[id]
+	if br != nil {
+		delete(rt.bridges, br.aID)
+		delete(rt.bridges, br.bID)
+	}
+	return br
+}
+
 // byeBridge ends a connected call when either party hangs up: it answers the BYE and
 // sends one on the other leg. It reports whether the BYE was for a connected call.
 func (rt *runtime) byeBridge(req *gosip.Request, tx gosip.ServerTransaction) bool {
@@ -39,13 +52,7 @@ func (rt *runtime) byeBridge(req *gosip.Request, tx gosip.ServerTransaction) boo
 		return false
 	}
 	id := callID(req)
-	rt.mu.Lock()
-	br := rt.bridges[id]
-	if br != nil {
-		delete(rt.bridges, br.aID)
-		delete(rt.bridges, br.bID)
-	}
-	rt.mu.Unlock()
+	br := rt.unbridge(id)
 	if br == nil {
 		return false
 	}

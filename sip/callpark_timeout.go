@@ -123,14 +123,7 @@ func (pk *parking) ringBackAnswered(p park.Parked, h *heldCall, sess *sipgo.Dial
 // ended it (bridge.go), both legs are hung up.
 func (pk *parking) unbridgeBoth(ctx context.Context, parkerID string, parker *sipgo.DialogClientSession, parkee *sipgo.DialogServerSession) {
 	rt := pk.rt
-	rt.mu.Lock()
-	br := rt.bridges[parkerID]
-	if br != nil {
-		delete(rt.bridges, br.aID)
-		delete(rt.bridges, br.bID)
-	}
-	rt.mu.Unlock()
-	if br == nil {
+	if rt.unbridge(parkerID) == nil {
 		return
 	}
 	parker.Bye(ctx)
