@@ -45,6 +45,18 @@ func sendPark(t *testing.T, ph *Phone, uri string, media netip.AddrPort, extra .
 	return res
 }
 
+// unregisteredPhone is a phone that never registers and sends through pool01: a caller from
+// outside the enterprise (domain fabrikam.com) arriving through a gateway, or an impostor
+// using a user's name.
+func unregisteredPhone(t *testing.T, l *lab, user, domain string) *Phone {
+	t.Helper()
+	p1, _ := l.net.Pool(pool01)
+	ph, err := NewPhone(PhoneConfig{User: user, Domain: domain, Registrars: []string{p1.Addr()}})
+	require.NoError(t, err)
+	t.Cleanup(ph.Close)
+	return ph
+}
+
 func mediaOffer(addr netip.AddrPort) []byte { return media.Offer(addr, 1) }
 
 // listenVictim opens an RTP socket that nobody should ever stream to.
@@ -130,11 +142,8 @@ func TestParkAnOutsideCaller(t *testing.T) {
 		t.Run(tc.callee, func(t *testing.T) {
 			l := newParkLab(t, nil)
 			l.registerAll("alice", "bob", "frank", "carol")
-			p1, _ := l.net.Pool(pool01)
 			// The gateway of the PSTN sends to pool01, whoever is called.
-			mallory, err := NewPhone(PhoneConfig{User: "mallory", Domain: "fabrikam.com", Registrars: []string{p1.Addr()}})
-			require.NoError(t, err)
-			t.Cleanup(mallory.Close)
+			mallory := unregisteredPhone(t, l, "mallory", "fabrikam.com")
 			out, err := mallory.Dial(tc.callee)
 			require.NoError(t, err)
 			in, err := l.phone(tc.callee).NextIncoming(ctx(t))
@@ -180,9 +189,7 @@ func TestOutsiderCannotParkItsCallee(t *testing.T) {
 	l := newParkLab(t, nil)
 	l.registerAll("alice")
 	p1, _ := l.net.Pool(pool01)
-	mallory, err := NewPhone(PhoneConfig{User: "mallory", Domain: "fabrikam.com", Registrars: []string{p1.Addr()}})
-	require.NoError(t, err)
-	t.Cleanup(mallory.Close)
+	mallory := unregisteredPhone(t, l, "mallory", "fabrikam.com")
 	out, err := mallory.Dial("alice")
 	require.NoError(t, err)
 	in, err := l.phone("alice").NextIncoming(ctx(t))
@@ -245,12 +252,8 @@ func TestStrangersCannotPark(t *testing.T) {
 	aliceLeg, _ := l.connect("alice", "dave")
 	p1, _ := l.net.Pool(pool01)
 	victim := listenVictim(t)
-	stranger, err := NewPhone(PhoneConfig{User: "mallory", Domain: "fabrikam.com", Registrars: []string{p1.Addr()}})
-	require.NoError(t, err)
-	t.Cleanup(stranger.Close)
-	impostor, err := NewPhone(PhoneConfig{User: "alice", Domain: l.net.Domain(), Registrars: []string{p1.Addr()}})
-	require.NoError(t, err)
-	t.Cleanup(impostor.Close)
+	stranger := unregisteredPhone(t, l, "mallory", "fabrikam.com")
+	impostor := unregisteredPhone(t, l, "alice", l.net.Domain())
 
 	codes := map[int]int{}
 	for i := range 100 {
@@ -301,9 +304,7 @@ func TestParkRequestsAreRateLimitedPerSource(t *testing.T) {
 	l.registerAll("alice", "dave")
 	aliceLeg, _ := l.connect("alice", "dave")
 	p1, _ := l.net.Pool(pool01)
-	flood, err := NewPhone(PhoneConfig{User: "mallory", Domain: "fabrikam.com", Registrars: []string{p1.Addr()}})
-	require.NoError(t, err)
-	t.Cleanup(flood.Close)
+	flood := unregisteredPhone(t, l, "mallory", "fabrikam.com")
 	me := netip.MustParseAddrPort("127.0.0.1:40000")
 
 	codes := map[int]int{}
@@ -320,7 +321,7 @@ func TestParkRequestsAreRateLimitedPerSource(t *testing.T) {
 	assert.EqualValues(t, 10, p1.ParkRequestsThrottled())
 
 	// Another source is not affected, and the flood's bucket refills with time.
-	_, err = l.phone("alice").Park(ctx(t), aliceLeg)
+	_, err := l.phone("alice").Park(ctx(t), aliceLeg)
 	require.NoError(t, err)
 	l.clock.Advance(time.Second)
 	assert.Equal(t, 403, sendPark(t, flood, "sip:park@contoso.com", me).StatusCode)
