@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pickupsim/pickupsim/internal/baresiptest"
+	"github.com/pickupsim/pickupsim/sip/baresiptest"
 )
 
 // Park and retrieve with unmodified softphones (issue 11.1): baresip blind-transfers
