@@ -248,11 +248,13 @@ func (n *Network) DisableGroupPickup(user string) error {
 	return n.deploy.DisableGroupPickup(user)
 }
 
-// SetCpsConfiguration is Set-CsCpsConfiguration for one pool.
-func (n *Network) SetCpsConfiguration(pool string, c park.CPSConfig) error {
+// SetCpsConfiguration is Set-CsCpsConfiguration for one pool: the parameters the change
+// names are set, the others keep their values (park.AllOf sets them all). It returns the
+// settings now in force.
+func (n *Network) SetCpsConfiguration(pool string, ch park.CPSChange) (park.CPSConfig, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.deploy.SetCPS(pool, c)
+	return n.deploy.SetCPS(pool, ch)
 }
 
 // PoolStatus is one pool's state as an operator sees it.

@@ -17,30 +17,40 @@ var (
 )
 
 // Rule (SPEC section 5): transitions tell package sip which registrations (and the pickup
-// calls they had queued) a pool must forget:
-//   - an outage: the pool that stops answering forgets every registration it held, whoever's;
+// calls they had queued) a pool must forget, which queued pickup calls are lost wherever they
+// are queued, and when a pool's Call Park application stops:
+//   - an outage: the pool that stops answering forgets every registration it held, whoever's,
+//     and the calls it reported to other pools' queues are lost with it;
 //   - a recovery before failover: P's users leave B's backup registrar and go home;
-//   - failback start: P's users are signed out of B and back into P.
+//   - failover start (either kind) and failback start: calls queued for P's users can never be
+//     picked up (the seed's "Calls in Group Call Pickup queue" row);
+//   - failback start: P's users are signed out of B and back into P;
+//   - a planned failover: P's users are signed out of P, and P's Call Park application stops.
 //
-// Nothing else signs anyone out.
+// Nothing else signs anyone out or loses anything.
 func TestRuleSignOut(t *testing.T) {
+	lostBy01 := LostCalls{HeldBy: []string{pool01}}
+	lostFor01 := LostCalls{Callees: usersOf01}
 	tests := []struct {
 		from state
 		ev   Event
 		want []SignOut
+		lost LostCalls
+		stop bool
 	}{
-		{state{Normal, true}, PoolOutage, []SignOut{{Pool: pool01, Users: allUsers}}},
-		{state{Outage, false}, PoolRecovery, []SignOut{{Pool: pool02, Users: usersOf01}}},
-		{state{Outage, false}, FailOverStart, nil},
-		{state{FailingOver, false}, PoolRecovery, nil},
-		{state{FailingOver, false}, FailOverComplete, nil},
-		{state{FailingOver, true}, PoolOutage, []SignOut{{Pool: pool01, Users: allUsers}}},
-		{state{FailingOver, true}, FailOverComplete, nil},
-		{state{FailedOver, false}, PoolRecovery, nil},
-		{state{FailedOver, true}, PoolOutage, []SignOut{{Pool: pool01, Users: allUsers}}},
-		{state{FailedOver, true}, FailBackStart, []SignOut{{Pool: pool02, Users: usersOf01}}},
-		{state{FailingBack, true}, PoolOutage, []SignOut{{Pool: pool01, Users: allUsers}}},
-		{state{FailingBack, true}, FailBackComplete, nil},
+		{state{Normal, true}, PoolOutage, []SignOut{{Pool: pool01, Users: allUsers}}, lostBy01, false},
+		{state{Normal, true}, PlannedFailOverStart, []SignOut{{Pool: pool01, Users: usersOf01}}, lostFor01, true},
+		{state{Outage, false}, PoolRecovery, []SignOut{{Pool: pool02, Users: usersOf01}}, LostCalls{}, false},
+		{state{Outage, false}, FailOverStart, nil, lostFor01, false},
+		{state{FailingOver, false}, PoolRecovery, nil, LostCalls{}, false},
+		{state{FailingOver, false}, FailOverComplete, nil, LostCalls{}, false},
+		{state{FailingOver, true}, PoolOutage, []SignOut{{Pool: pool01, Users: allUsers}}, lostBy01, false},
+		{state{FailingOver, true}, FailOverComplete, nil, LostCalls{}, false},
+		{state{FailedOver, false}, PoolRecovery, nil, LostCalls{}, false},
+		{state{FailedOver, true}, PoolOutage, []SignOut{{Pool: pool01, Users: allUsers}}, lostBy01, false},
+		{state{FailedOver, true}, FailBackStart, []SignOut{{Pool: pool02, Users: usersOf01}}, lostFor01, false},
+		{state{FailingBack, true}, PoolOutage, []SignOut{{Pool: pool01, Users: allUsers}}, lostBy01, false},
+		{state{FailingBack, true}, FailBackComplete, nil, LostCalls{}, false},
 	}
 	// Every legal cell of the transition table is listed.
 	legal := 0
@@ -58,6 +68,8 @@ func TestRuleSignOut(t *testing.T) {
 			tr, err := d.Apply(pool01, tt.ev, t0)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, tr.SignOut)
+			assert.Equal(t, tt.lost, tr.Lost)
+			assert.Equal(t, tt.stop, tr.StopCallPark)
 		})
 	}
 }
