@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip"
 )
@@ -72,9 +73,9 @@ func (r *run) admin(st scenario.Step) (string, error) {
 	case scenario.RemoveOrbit:
 		err, detail = n.RemoveCallParkOrbit(st.Identity), "Remove-CsCallParkOrbit -Identity "+st.Identity
 	case scenario.SetCPS:
-		err = n.SetCpsConfiguration(st.Pool, st.CPS)
-		detail = fmt.Sprintf("Set-CsCpsConfiguration %s -CallPickupTimeoutThreshold %s -MaxCallPickupAttempts %d",
-			st.Pool, st.CPS.CallPickupTimeoutThreshold, st.CPS.MaxCallPickupAttempts)
+		var now park.CPSConfig
+		now, err = n.SetCpsConfiguration(st.Pool, st.CPS)
+		detail = fmt.Sprintf("Set-CsCpsConfiguration -Identity %s %s (now %s)", st.Pool, st.CPS, park.AllOf(now))
 	case scenario.EnablePickup:
 		err, detail = n.EnableGroupPickup(st.User, st.Number), fmt.Sprintf("SEFAUtil sip:%s /enablegrouppickup:%s", st.User, st.Number)
 	case scenario.DisablePickup:

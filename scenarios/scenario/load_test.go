@@ -93,8 +93,8 @@ func TestEveryStepKindParses(t *testing.T) {
 	assert.Equal(t, 603, sc.Steps[3].Code)
 	assert.Equal(t, 300_000_000_000, int(sc.Steps[19].Duration))
 	cps := sc.Steps[16].CPS
-	assert.Equal(t, 3, cps.MaxCallPickupAttempts)
-	assert.False(t, cps.EnableMusicOnHold)
+	assert.Equal(t, 3, *cps.MaxCallPickupAttempts)
+	assert.False(t, *cps.EnableMusicOnHold)
 	e := sc.Steps[21].Expect
 	assert.Equal(t, sip.Established, *e.State)
 	assert.True(t, e.Media)

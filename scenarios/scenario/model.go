@@ -92,7 +92,7 @@ type Step struct {
 	Orbit            park.OrbitRange
 	Identity         string           // set-orbit, remove-orbit
 	Change           park.OrbitChange // set-orbit
-	CPS              park.CPSConfig   // set-cps
+	CPS              park.CPSChange   // set-cps: the settings it names
 	User             string           // enable-pickup, disable-pickup, answer (the rung phone's user)
 	Number           string           // enable-pickup
 	Duration         time.Duration    // advance, wait

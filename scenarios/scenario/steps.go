@@ -51,6 +51,29 @@ func (c *checker) call(n *yaml.Node, what string) string {
 	return name
 }
 
+// poolAt resolves the pool an action step names. A step that expects an error (`error:`)
+// may name a pool that does not exist, so that a rehearsal can drill an administrator's
+// typo: the name is passed on as written, and the step checks the refusal the cmdlet gives
+// at run time.
+func (c *checker) poolAt(n *yaml.Node, s *Step, what string) string {
+	if s.Error != "" {
+		name := c.str(n, what)
+		if f := c.pools.resolve(name); f != "" {
+			return f
+		}
+		return name
+	}
+	return c.pool(n, c.pools, what)
+}
+
+// userAt is poolAt for a user an administrator's step names.
+func (c *checker) userAt(n *yaml.Node, s *Step, what string) string {
+	if s.Error != "" {
+		return c.str(n, what)
+	}
+	return c.user(n, what)
+}
+
 // name declares a call name with `as`.
 func (c *checker) name(n *yaml.Node) string {
 	return c.declare(n, c.calls)
@@ -274,7 +297,7 @@ func readPoolStep(c *checker, n *yaml.Node, s *Step) {
 	if m == nil || !c.require(n, m, string(s.Kind)+" step", "pool") {
 		return
 	}
-	s.Pool = c.pool(m["pool"], c.pools, "pool")
+	s.Pool = c.poolAt(m["pool"], s, "pool")
 }
 
 // new-orbit: {identity, start, end, service, type}
@@ -291,7 +314,7 @@ func readNewOrbit(c *checker, n *yaml.Node, s *Step) {
 		}
 		rest.Content = append(rest.Content, n.Content[i], n.Content[i+1])
 	}
-	o, ok := c.readOrbit(rest, c.pools)
+	o, ok := c.readOrbit(rest, func(v *yaml.Node, what string) string { return c.poolAt(v, s, what) })
 	if !ok {
 		return
 	}
@@ -317,7 +340,7 @@ func readSetOrbit(c *checker, n *yaml.Node, s *Step) {
 		s.Change.NumberRangeEnd = &x
 	}
 	if v := m["service"]; v != nil {
-		x := c.pool(v, c.pools, "service")
+		x := c.poolAt(v, s, "service")
 		s.Change.CallParkService = &x
 	}
 	if v := m["type"]; v != nil {
@@ -348,28 +371,32 @@ func readRemoveOrbit(c *checker, n *yaml.Node, s *Step) {
 	}
 }
 
-// set-cps: {pool, callPickupTimeoutThreshold, maxCallPickupAttempts, onTimeoutURI, enableMusicOnHold}
+// set-cps: {pool, callPickupTimeoutThreshold?, maxCallPickupAttempts?, onTimeoutURI?, enableMusicOnHold?}
+// Like Set-CsCpsConfiguration, the step changes the settings it names and keeps the others.
 func readSetCPS(c *checker, n *yaml.Node, s *Step) {
 	m := c.mapping(n, "set-cps step", append(cpsKeys, "pool", "error")...)
 	if m == nil || !c.require(n, m, "set-cps step", "pool") {
 		return
 	}
-	s.Pool = c.pool(m["pool"], c.pools, "pool")
 	if v := m["error"]; v != nil {
 		s.Error = c.str(v, "error")
 	}
+	s.Pool = c.poolAt(m["pool"], s, "pool")
 	settings := &yaml.Node{Kind: yaml.MappingNode, Line: n.Line}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if k := n.Content[i].Value; k != "pool" && k != "error" {
 			settings.Content = append(settings.Content, n.Content[i], n.Content[i+1])
 		}
 	}
-	if s.Error != "" {
-		sub := &reader{file: c.file}
-		s.CPS = sub.readCPS(settings, park.DefaultCPSConfig())
+	s.CPS, _ = c.readCPSChange(settings)
+	if s.CPS.Empty() {
+		c.errorf(n, "set-cps changes nothing: give one of %s", strings.Join(cpsKeys, ", "))
 		return
 	}
-	s.CPS = c.readCPS(settings, park.DefaultCPSConfig())
+	// Each bound is checked on its own, so the defaults stand in for the pool's settings.
+	if err := s.CPS.Apply(park.DefaultCPSConfig()).Validate(); err != nil && s.Error == "" {
+		c.errorf(n, "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
 }
 
 // enable-pickup: {user: alice, number: 100}
@@ -378,11 +405,11 @@ func readEnablePickup(c *checker, n *yaml.Node, s *Step) {
 	if m == nil || !c.require(n, m, "enable-pickup step", "user", "number") {
 		return
 	}
-	s.User = c.user(m["user"], "user")
-	s.Number = c.str(m["number"], "number")
 	if v := m["error"]; v != nil {
 		s.Error = c.str(v, "error")
 	}
+	s.User = c.userAt(m["user"], s, "user")
+	s.Number = c.str(m["number"], "number")
 	if r, ok := c.orbits.Lookup(s.Number); s.Error == "" && (!ok || r.Type != park.GroupPickup) {
 		c.errorf(m["number"], "enable-pickup: %s is not in any GroupPickup orbit range at this point", s.Number)
 	}
@@ -394,7 +421,7 @@ func readDisablePickup(c *checker, n *yaml.Node, s *Step) {
 	if m == nil || !c.require(n, m, "disable-pickup step", "user") {
 		return
 	}
-	s.User = c.user(m["user"], "user")
+	s.User = c.userAt(m["user"], s, "user")
 }
 
 // advance: 5m | wait: 200ms

@@ -137,27 +137,45 @@ var cpsKeys = []string{"callPickupTimeoutThreshold", "maxCallPickupAttempts", "o
 
 // readCPS reads CPS settings over base and checks them against Lync's bounds.
 func (r *reader) readCPS(n *yaml.Node, base park.CPSConfig) park.CPSConfig {
-	m := r.mapping(n, "cps settings", cpsKeys...)
-	if m == nil {
+	ch, ok := r.readCPSChange(n)
+	if !ok {
 		return base
 	}
-	c := base
-	if v := m["callPickupTimeoutThreshold"]; v != nil {
-		c.CallPickupTimeoutThreshold = r.duration(v, "callPickupTimeoutThreshold")
-	}
-	if v := m["maxCallPickupAttempts"]; v != nil {
-		c.MaxCallPickupAttempts = r.integer(v, "maxCallPickupAttempts")
-	}
-	if v := m["onTimeoutURI"]; v != nil {
-		c.OnTimeoutURI = r.str(v, "onTimeoutURI")
-	}
-	if v := m["enableMusicOnHold"]; v != nil {
-		c.EnableMusicOnHold = r.boolean(v, "enableMusicOnHold")
-	}
+	c := ch.Apply(base)
 	if err := c.Validate(); err != nil {
 		r.errorf(n, "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	return c
+}
+
+// readCPSChange reads the Set-CsCpsConfiguration parameters a mapping names, and only
+// those.
+func (r *reader) readCPSChange(n *yaml.Node) (park.CPSChange, bool) {
+	var ch park.CPSChange
+	m := r.mapping(n, "cps settings", cpsKeys...)
+	if m == nil {
+		return ch, false
+	}
+	if v := m["callPickupTimeoutThreshold"]; v != nil {
+		d := r.duration(v, "callPickupTimeoutThreshold")
+		ch.CallPickupTimeoutThreshold = &d
+	}
+	if v := m["maxCallPickupAttempts"]; v != nil {
+		k := r.integer(v, "maxCallPickupAttempts")
+		ch.MaxCallPickupAttempts = &k
+	}
+	if v := m["onTimeoutURI"]; v != nil {
+		u := "" // onTimeoutURI: null is -OnTimeoutURI $Null: no fallback
+		if v.Tag != "!!null" {
+			u = r.str(v, "onTimeoutURI")
+		}
+		ch.OnTimeoutURI = &u
+	}
+	if v := m["enableMusicOnHold"]; v != nil {
+		b := r.boolean(v, "enableMusicOnHold")
+		ch.EnableMusicOnHold = &b
+	}
+	return ch, true
 }
 
 func (r *reader) readUsers(n *yaml.Node, pools poolSet) []topology.User {
@@ -199,7 +217,7 @@ func (r *reader) readOrbits(n *yaml.Node, pools poolSet) []park.OrbitRange {
 	table := park.NewOrbitTable()
 	var out []park.OrbitRange
 	for _, on := range n.Content {
-		o, ok := r.readOrbit(on, pools)
+		o, ok := r.readOrbit(on, func(v *yaml.Node, what string) string { return r.pool(v, pools, what) })
 		if !ok {
 			continue
 		}
@@ -214,7 +232,8 @@ func (r *reader) readOrbits(n *yaml.Node, pools poolSet) []park.OrbitRange {
 
 var orbitKeys = []string{"identity", "start", "end", "service", "type"}
 
-func (r *reader) readOrbit(n *yaml.Node, pools poolSet) (park.OrbitRange, bool) {
+// readOrbit reads one orbit range; pool resolves its CallParkService.
+func (r *reader) readOrbit(n *yaml.Node, pool func(n *yaml.Node, what string) string) (park.OrbitRange, bool) {
 	m := r.mapping(n, "orbit range", orbitKeys...)
 	if m == nil || !r.require(n, m, "orbit range", "identity", "start", "end", "service") {
 		return park.OrbitRange{}, false
@@ -223,7 +242,7 @@ func (r *reader) readOrbit(n *yaml.Node, pools poolSet) (park.OrbitRange, bool) 
 		Identity:         r.str(m["identity"], "identity"),
 		NumberRangeStart: r.str(m["start"], "start"),
 		NumberRangeEnd:   r.str(m["end"], "end"),
-		CallParkService:  r.pool(m["service"], pools, "service"),
+		CallParkService:  pool(m["service"], "service"),
 		Type:             park.RangeType(r.str(m["type"], "type")),
 	}
 	if t, ok := rangeType(o.Type); ok {

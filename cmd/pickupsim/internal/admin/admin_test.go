@@ -160,6 +160,13 @@ func TestCpsAndPickupCmdlets(t *testing.T) {
 	require.NoError(t, json.Unmarshal(f.mustRun("Get-CsCpsConfiguration", map[string]any{"Identity": pool02}), &cps))
 	assert.Equal(t, want, cps)
 
+	// Example 1 of Set-CsCpsConfiguration: one parameter changes, the others are kept.
+	require.NoError(t, json.Unmarshal(f.mustRun("Set-CsCpsConfiguration", map[string]any{"Identity": pool02, "MaxCallPickupAttempts": 5}), &cps))
+	assert.Equal(t, CPSJSON{"00:02:00", 5, "sip:operator@contoso.com", false}, cps)
+	// -OnTimeoutURI $Null removes the fallback, and only it.
+	require.NoError(t, json.Unmarshal(f.mustRun("Set-CsCpsConfiguration", map[string]any{"Identity": pool02, "OnTimeoutURI": nil}), &cps))
+	assert.Equal(t, CPSJSON{"00:02:00", 5, "", false}, cps)
+
 	f.mustRun("New-CsGroupPickupUserOrbit", map[string]any{"User": "sip:alice@contoso.com", "Orbit": "150"})
 	assert.Equal(t, "150", f.user("alice").PickupNumber)
 	var pa PickupAssignment
