@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pickupsim/pickupsim/park"
@@ -50,6 +51,8 @@ type Network struct {
 	phones   []*Phone
 
 	changes changeHub // observers of changes (events.go)
+
+	hooks atomic.Pointer[testHooks] // set by tests only (hooks.go)
 }
 
 // Start builds the deployment from cfg and starts every pool. It returns the topology's
@@ -155,8 +158,18 @@ func (n *Network) Outage(pool string) error { return n.apply(pool, topology.Pool
 // Recover brings a pool back on its address, with empty memory.
 func (n *Network) Recover(pool string) error { return n.apply(pool, topology.PoolRecovery) }
 
-// InvokeFailOver is Invoke-CsPoolFailOver -PoolFqdn pool: the failover process starts.
+// InvokeFailOver is Invoke-CsPoolFailOver -PoolFqdn pool -DisasterMode: the failover of a
+// pool that stopped answering starts.
 func (n *Network) InvokeFailOver(pool string) error { return n.apply(pool, topology.FailOverStart) }
+
+// InvokePlannedFailOver is Invoke-CsPoolFailOver -PoolFqdn pool without -DisasterMode: the
+// administrator fails over a pool that still answers (maintenance). Its users are signed
+// out and move to the backup, in resiliency mode until the failover completes; the pool
+// answers their REGISTERs with 301s towards the backup; its Call Park application stops
+// (queued calls are lost, parked calls disconnected); calls it bridged stay up.
+func (n *Network) InvokePlannedFailOver(pool string) error {
+	return n.apply(pool, topology.PlannedFailOverStart)
+}
 
 // CompleteFailOver marks the failover of pool as finished.
 func (n *Network) CompleteFailOver(pool string) error {
@@ -195,6 +208,21 @@ func (n *Network) apply(pool string, ev topology.Event) error {
 	for _, so := range tr.SignOut {
 		if sp, ok := n.Pool(so.Pool); ok {
 			sp.signOut(so.Users)
+		}
+	}
+	if tr.StopCallPark {
+		p.stopCallPark()
+	}
+	if !tr.Lost.Empty() {
+		// Wherever a group's queue is held (SPEC section 3: the owner of its range).
+		n.poolsMu.Lock()
+		pools := make([]*Pool, 0, len(n.pools))
+		for _, op := range n.pools {
+			pools = append(pools, op)
+		}
+		n.poolsMu.Unlock()
+		for _, op := range pools {
+			op.dropLost(tr.Lost)
 		}
 	}
 	n.emit(Change{Kind: ChangePhase, Pool: pool, Detail: fmt.Sprintf("%s: %s -> %s", ev, tr.From, tr.To)})

@@ -175,9 +175,10 @@ func TestEnableGroupPickup(t *testing.T) {
 	})
 }
 
+// queuedFor is the number user's calls at pool are queued under, or "".
 func queuedFor(d *Deployment, pool, user string) string {
-	n, _ := d.QueueNumber(pool, user, t0)
-	return n
+	q, _ := d.QueueAt(pool, Ringing{Callee: user}, t0)
+	return q.Number
 }
 
 // SEFAUtil /disablegrouppickup.

@@ -108,18 +108,17 @@ func TestSeedCallsInQueueAtFailbackCannotBeAnswered(t *testing.T) {
 	// B's Call Park application holds calls for alice (failed over) and dave (B's own user).
 	q := pickup.NewQueues()
 	for i, c := range []struct{ id, callee string }{{"c1", "alice"}, {"c2", "dave"}, {"c3", "bob"}} {
-		n, ok := d.QueueNumber(pool02, c.callee, t0)
+		qd, ok := d.QueueAt(pool02, Ringing{Callee: c.callee}, t0)
 		require.True(t, ok, c.callee)
-		require.NoError(t, q.Add(pickup.Call{ID: c.id, Caller: "outside", Callee: c.callee, Number: n, Since: at(time.Duration(i) * time.Second)}))
+		require.NoError(t, q.Add(pickup.Call{ID: c.id, Caller: "outside", Callee: c.callee, Number: qd.Number, Since: at(time.Duration(i) * time.Second)}))
 	}
 
 	tr, err := d.Apply(pool01, FailBackStart, at(time.Minute))
 	require.NoError(t, err)
 	require.Len(t, tr.SignOut, 1)
-	so := tr.SignOut[0]
-	require.Equal(t, pool02, so.Pool)
+	require.Equal(t, pool02, tr.SignOut[0].Pool)
 	gone := map[string]bool{}
-	for _, u := range so.Users {
+	for _, u := range tr.Lost.Callees {
 		gone[u] = true
 	}
 	lost := q.Drop(func(c pickup.Call) bool { return gone[c.Callee] })
@@ -139,10 +138,10 @@ func TestSeedCallsInQueueAtFailbackCannotBeAnswered(t *testing.T) {
 // stopped answering: the outage signs everything out of P, and P's group number fails.
 func TestSeedCallsInQueueAtFailoverCannotBeAnswered(t *testing.T) {
 	d := newDeployment(t)
-	n, ok := d.QueueNumber(pool01, "alice", t0)
+	qd, ok := d.QueueAt(pool01, Ringing{Callee: "alice"}, t0)
 	require.True(t, ok)
 	q := pickup.NewQueues()
-	require.NoError(t, q.Add(pickup.Call{ID: "c1", Caller: "dave", Callee: "alice", Number: n, Since: t0}))
+	require.NoError(t, q.Add(pickup.Call{ID: "c1", Caller: "dave", Callee: "alice", Number: qd.Number, Since: t0}))
 
 	tr, err := d.Apply(pool01, PoolOutage, at(time.Second))
 	require.NoError(t, err)
@@ -190,7 +189,7 @@ func TestSeedAutoRedirectGroupPickupRangesOnFailoverAndFailbackCompletion(t *tes
 		rangePickup01: pool02, "GroupPickup-pool01-b": pool02,
 		rangePickup02: pool02, rangePark01: pool01, rangePark02: pool02,
 	}, owners())
-	assert.Equal(t, "150", queued(d, pool02, t0), "Group Call Pickup available after failover is complete")
+	assert.Equal(t, "150@"+pool02, queued(d, pool02, t0), "Group Call Pickup available after failover is complete")
 
 	apply(t, d, on(pool01, PoolRecovery))
 	tr, err = d.Apply(pool01, FailBackStart, t0)
@@ -201,7 +200,7 @@ func TestSeedAutoRedirectGroupPickupRangesOnFailoverAndFailbackCompletion(t *tes
 	require.NoError(t, err)
 	assert.Equal(t, []string{rangePickup01, "GroupPickup-pool01-b"}, tr.Redirected)
 	assert.Equal(t, initial, owners())
-	assert.Equal(t, "150", queued(d, pool01, t0), "Group Call Pickup available after failback is complete")
+	assert.Equal(t, "150@"+pool01, queued(d, pool01, t0), "Group Call Pickup available after failback is complete")
 }
 
 // Without AutoRedirectOrbits, redirecting is the administrator's runbook step.
@@ -271,7 +270,7 @@ func TestAutoRedirectSurvivesAnOutageDuringFailback(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{rangePickup01}, tr.Redirected)
 	assert.Equal(t, pool01, owner(t, d, rangePickup01))
-	assert.Equal(t, "150", queued(d, pool01, t0))
+	assert.Equal(t, "150@"+pool01, queued(d, pool01, t0))
 }
 
 // A redirection that would break an orbit-table rule (the backup would own 50,000 numbers)
