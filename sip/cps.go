@@ -208,6 +208,7 @@ func (rt *runtime) takeOver(pl *pickerLeg, req *gosip.Request, picker string, rc
 		return nil
 	}
 	rt.watchAck(br, pl.leg, answered, "the picker never acknowledged its answer")
+	call(rt.hooks().afterPickerAnswer, callID(req))
 	return nil
 }
 

@@ -12,6 +12,8 @@ type testHooks struct {
 	// beforePickerAnswer: the caller is answered and bridged; the picker (callID is the
 	// picker's Call-ID) is about to be.
 	beforePickerAnswer func(callID string)
+	// afterPickerAnswer: the picker's 200 left and its ACK is awaited (Timer H runs).
+	afterPickerAnswer func(callID string)
 }
 
 // hooks returns the network's test hooks (none in production).
