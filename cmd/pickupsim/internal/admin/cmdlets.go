@@ -62,7 +62,9 @@ func init() {
 	}
 	dr("Invoke-PoolOutage", "the pool stops answering (unplanned outage): sockets close, memory is lost", (*sip.Network).Outage)
 	dr("Invoke-PoolRecovery", "the pool answers again on its address, with empty memory", (*sip.Network).Recover)
-	dr("Invoke-CsPoolFailOver", "start failing the pool's users over to its backup pool", (*sip.Network).InvokeFailOver)
+	register(cmdlet{Name: "Invoke-CsPoolFailOver", Positional: "PoolFqdn", Params: []string{"PoolFqdn", "DisasterMode"}, changes: true,
+		Synopsis: "start failing the pool's users over to its backup pool: -DisasterMode for a pool that stopped answering, without it for one still running (maintenance)",
+		run:      invokeFailOver}) // failover.go
 	dr("Complete-PoolFailOver", "the failover started by Invoke-CsPoolFailOver finishes", (*sip.Network).CompleteFailOver)
 	dr("Invoke-CsPoolFailBack", "start failing the pool's users back from its backup pool", (*sip.Network).InvokeFailBack)
 	dr("Complete-PoolFailBack", "the failback started by Invoke-CsPoolFailBack finishes", (*sip.Network).CompleteFailBack)
