@@ -192,7 +192,7 @@ func (rt *runtime) takeOver(pl *pickerLeg, req *gosip.Request, picker string, rc
 		return res.err
 	}
 	br := res.br
-	call(rt.hooks().beforePickerAnswer, callID(req))
+	call(rt.hooks().beforePickerAnswer, callID(rc.req), callID(req))
 	if !rt.answerPending(br) {
 		return errCallGone // the caller hung up before the picker was answered
 	}
@@ -208,7 +208,7 @@ func (rt *runtime) takeOver(pl *pickerLeg, req *gosip.Request, picker string, rc
 		return nil
 	}
 	rt.watchAck(br, pl.leg, answered, "the picker never acknowledged its answer")
-	call(rt.hooks().afterPickerAnswer, callID(req))
+	call(rt.hooks().afterPickerAnswer, callID(rc.req), callID(req))
 	return nil
 }
 
@@ -278,7 +278,7 @@ func (rt *runtime) answerPickedCall(req *gosip.Request, tx gosip.ServerTransacti
 		rt.pool.log.Info("pickup: caller leg gone", "call_id", callID(req), "err", err)
 		return
 	}
-	call(rt.hooks().beforeCallerAnswer, callID(req))
+	call(rt.hooks().beforeCallerAnswer, callID(req), callID(pr.pickerLeg.InviteRequest))
 	br := rt.connectPickup(leg, callID(req), pr.pickerLeg, callID(pr.pickerLeg.InviteRequest))
 	answered := make(chan error, 1)
 	go func() {

@@ -25,8 +25,8 @@ type hold struct {
 
 func newHold() *hold { return &hold{reached: make(chan string, 1), release: make(chan struct{})} }
 
-func (h *hold) at(id string) {
-	h.reached <- id
+func (h *hold) at(callerID, _ string) {
+	h.reached <- callerID
 	<-h.release
 }
 
@@ -187,7 +187,7 @@ func TestRacePickersPoolFailsAsThePickupAnswers(t *testing.T) {
 	l.registerAll("alice", "bob", "erin") // erin is on pool02; group 100 is on pool01
 	h := newHold()
 	answered := make(chan string, 1)
-	l.net.hooks.Store(&testHooks{beforePickerAnswer: h.at, afterPickerAnswer: func(id string) { answered <- id }})
+	l.net.hooks.Store(&testHooks{beforePickerAnswer: h.at, afterPickerAnswer: func(_, picker string) { answered <- picker }})
 	out, _ := l.ring("alice", "bob")
 	_, err := l.phone("erin").Dial("100")
 	require.NoError(t, err)

@@ -17,14 +17,17 @@ import (
 type checker struct {
 	*reader
 	users  map[string]bool
-	pools  poolSet
+	// outsiders are the scenario's phones from outside the enterprise: they call, dial and
+	// pick up (to be refused), but do not register and cannot be called.
+	outsiders map[string]bool
+	pools     poolSet
 	calls  map[string]bool
 	parks  map[string]bool
 	orbits *park.OrbitTable
 }
 
 func newChecker(r *reader, t topology.Topology) *checker {
-	c := &checker{reader: r, users: map[string]bool{}, pools: poolNames(t.Pools), calls: map[string]bool{},
+	c := &checker{reader: r, users: map[string]bool{}, outsiders: map[string]bool{}, pools: poolNames(t.Pools), calls: map[string]bool{},
 		parks: map[string]bool{}, orbits: park.NewOrbitTable()}
 	for _, u := range t.Users {
 		c.users[u.Name] = true
@@ -49,6 +52,15 @@ func (c *checker) call(n *yaml.Node, what string) string {
 		c.errorf(n, "unknown call %q in %s: name it with `as: %s` on an earlier call, dial or pickup step", name, what, name)
 	}
 	return name
+}
+
+// caller reads the phone that places a call: a user's, or an outsider's.
+func (c *checker) caller(n *yaml.Node, what string) string {
+	name := c.str(n, what)
+	if name != "" && c.outsiders[name] {
+		return name
+	}
+	return c.user(n, what)
 }
 
 // poolAt resolves the pool an action step names. A step that expects an error (`error:`)
@@ -91,6 +103,8 @@ func (c *checker) declare(n *yaml.Node, set map[string]bool) string {
 		c.errorf(n, "call name %q is already used by an earlier step", name)
 	case c.users[name]:
 		c.errorf(n, "name %q is a user's name: pick another", name)
+	case c.outsiders[name]:
+		c.errorf(n, "name %q is an outsider's name: pick another", name)
 	case isNumber(name):
 		c.errorf(n, "name %q looks like a number: pick a name that does not", name)
 	}
@@ -219,6 +233,10 @@ func readRegister(c *checker, n *yaml.Node, s *Step) {
 	}
 	s.Users = c.strs(m["users"], "users")
 	for i, u := range s.Users {
+		if c.outsiders[u] {
+			c.errorf(m["users"], "%s is outside the enterprise: outsiders do not register", u)
+			continue
+		}
 		if !c.users[u] {
 			node := m["users"]
 			if node.Kind == yaml.SequenceNode && i < len(node.Content) {
@@ -231,11 +249,15 @@ func readRegister(c *checker, n *yaml.Node, s *Step) {
 
 // call/dial/pickup: {from: alice, to: bob, as: c1}
 func readCall(c *checker, n *yaml.Node, s *Step) {
-	m := c.mapping(n, string(s.Kind)+" step", "from", "to", "as", "error")
+	keys := []string{"from", "to", "as", "error"}
+	if s.Kind == Pickup {
+		keys = append(keys, "callerHangsUp")
+	}
+	m := c.mapping(n, string(s.Kind)+" step", keys...)
 	if m == nil || !c.require(n, m, string(s.Kind)+" step", "from", "to") {
 		return
 	}
-	s.From = c.user(m["from"], "from")
+	s.From = c.caller(m["from"], "from")
 	switch s.Kind {
 	case Call:
 		s.To = c.user(m["to"], "to")
@@ -251,6 +273,12 @@ func readCall(c *checker, n *yaml.Node, s *Step) {
 	s.As = c.name(m["as"])
 	if v := m["error"]; v != nil {
 		s.Error = c.str(v, "error")
+	}
+	if v := m["callerHangsUp"]; v != nil {
+		s.CallerHangsUp = c.str(v, "callerHangsUp")
+		if s.CallerHangsUp != "before-answer" && s.CallerHangsUp != "after-answer" {
+			c.errorf(v, "callerHangsUp %q: want before-answer (the caller's CANCEL wins) or after-answer (the 200 crosses it)", s.CallerHangsUp)
+		}
 	}
 }
 
@@ -274,7 +302,7 @@ func readAnswer(c *checker, n *yaml.Node, s *Step) {
 	}
 	s.Call = c.call(m["call"], "call")
 	if v := m["by"]; v != nil {
-		s.By = c.user(v, "by")
+		s.By = c.caller(v, "by")
 	}
 	if s.Kind == Reject {
 		s.Code, s.Reason = 486, "Busy Here"
@@ -292,12 +320,20 @@ func readAnswer(c *checker, n *yaml.Node, s *Step) {
 }
 
 // outage: pool01.contoso.com | {pool: pool01, error: "..."}
+// failover: pool01 (Invoke-CsPoolFailOver -DisasterMode) | {pool: pool01, disasterMode: false}
 func readPoolStep(c *checker, n *yaml.Node, s *Step) {
-	m := c.scalarOr(n, s, "pool", "pool")
+	keys := []string{"pool"}
+	if s.Kind == FailOver {
+		keys = append(keys, "disasterMode")
+	}
+	m := c.scalarOr(n, s, "pool", keys...)
 	if m == nil || !c.require(n, m, string(s.Kind)+" step", "pool") {
 		return
 	}
 	s.Pool = c.poolAt(m["pool"], s, "pool")
+	if v := m["disasterMode"]; v != nil {
+		s.Planned = !c.boolean(v, "disasterMode")
+	}
 }
 
 // new-orbit: {identity, start, end, service, type}

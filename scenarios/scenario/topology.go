@@ -189,12 +189,14 @@ func (r *reader) readUsers(n *yaml.Node, pools poolSet) []topology.User {
 	var out []topology.User
 	seen := map[string]bool{}
 	for _, un := range n.Content {
-		m := r.mapping(un, "user", "name", "home", "pickup", "password")
+		r.refuseUnmodelled(un)
+		m := r.mapping(un, "user", "name", "home", "pickup", "password", "privateLine")
 		if m == nil || !r.require(un, m, "user", "name", "home") {
 			continue
 		}
 		u := topology.User{Name: r.str(m["name"], "name"), HomePool: r.pool(m["home"], pools, "home"),
-			PickupNumber: r.str(m["pickup"], "pickup"), Password: r.str(m["password"], "password")}
+			PickupNumber: r.str(m["pickup"], "pickup"), Password: r.str(m["password"], "password"),
+			PrivateLine: r.str(m["privateLine"], "privateLine")}
 		if seen[u.Name] {
 			r.errorf(un, "user %s is declared twice", u.Name)
 		}
@@ -202,6 +204,40 @@ func (r *reader) readUsers(n *yaml.Node, pools poolSet) []topology.User {
 		out = append(out, u)
 	}
 	return out
+}
+
+// unmodelled are user settings Lync has and Group Call Pickup treats specially ("Plan for
+// Group Call Pickup": calls forwarded on no answer leave the queue; calls routed to a
+// delegate, team-call members or a Response Group, and calls from a Friends and Family
+// contact, cannot be picked up) but the simulator does not model. A topology that gives one
+// is refused, rather than quietly run without it.
+var unmodelled = map[string]string{
+	"forwardOnNoAnswer":   "call forwarding on no answer is not modelled: a call rings its user until it is answered, picked up, refused or cancelled (in Lync, a call forwarded on no answer leaves the pickup queue)",
+	"callForwarding":      "call forwarding is not modelled",
+	"simultaneousRing":    "simultaneous ringing is not modelled",
+	"teamCall":            "team call is not modelled (Group Call Pickup cannot answer team-call legs)",
+	"delegates":           "delegation is not modelled (Group Call Pickup cannot answer calls routed to a delegate)",
+	"friendsAndFamily":    "privacy relationships are not modelled (Group Call Pickup cannot answer calls from a Friends and Family contact)",
+	"privacyRelationship": "privacy relationships are not modelled (Group Call Pickup cannot answer calls from a Friends and Family contact)",
+	"responseGroup":       "Response Group is not modelled (Group Call Pickup cannot answer calls routed to a response group)",
+}
+
+// refuseUnmodelled reports, and takes out of a user mapping, the settings the simulator
+// does not model, each with what it would mean in Lync.
+func (r *reader) refuseUnmodelled(n *yaml.Node) {
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	kept := n.Content[:0:0]
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if why, ok := unmodelled[k.Value]; ok {
+			r.errorf(k, "user setting %s: %s", k.Value, why)
+			continue
+		}
+		kept = append(kept, n.Content[i], n.Content[i+1])
+	}
+	n.Content = kept
 }
 
 // readOrbits reads the orbit table, checking each range against the rules of
