@@ -61,11 +61,11 @@ type run struct {
 	// privateLines maps a private line number to its user, whose phone it rings.
 	privateLines map[string]string
 	regs         map[string]registration
-	calls  map[string]*namedCall
-	parks  map[string]*parkRecord
-	res    *Result
-	step   *StepResult
-	rec    *recorder
+	calls        map[string]*namedCall
+	parks        map[string]*parkRecord
+	res          *Result
+	step         *StepResult
+	rec          *recorder
 	// bg runs what outlives its step (a transfer waits for its target to answer); bgCtx
 	// is cancelled and bg waited for when the replay ends.
 	bg     sync.WaitGroup

@@ -152,7 +152,7 @@ type Expectation struct {
 	// ActiveCalls is how many calls a pool's Call Park application bridges (the metrics
 	// gauge): a call that ended for any reason must not count.
 	ActiveCalls *int
-	CPS   *park.CPSConfig // a pool's Call Park settings (Get-CsCpsConfiguration)
+	CPS         *park.CPSConfig // a pool's Call Park settings (Get-CsCpsConfiguration)
 
 	// Checks on an orbit number. Code, Diagnostic and Warning check a refused park.
 	Number      string // the orbit the park got

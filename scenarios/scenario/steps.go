@@ -16,14 +16,14 @@ import (
 // caught before anything runs).
 type checker struct {
 	*reader
-	users  map[string]bool
+	users map[string]bool
 	// outsiders are the scenario's phones from outside the enterprise: they call, dial and
 	// pick up (to be refused), but do not register and cannot be called.
 	outsiders map[string]bool
 	pools     poolSet
-	calls  map[string]bool
-	parks  map[string]bool
-	orbits *park.OrbitTable
+	calls     map[string]bool
+	parks     map[string]bool
+	orbits    *park.OrbitTable
 }
 
 func newChecker(r *reader, t topology.Topology) *checker {
