@@ -109,13 +109,7 @@ func (n *Network) Close() {
 	for _, ph := range phones {
 		ph.Close()
 	}
-	n.poolsMu.Lock()
-	pools := make([]*Pool, 0, len(n.pools))
-	for _, p := range n.pools {
-		pools = append(pools, p)
-	}
-	n.poolsMu.Unlock()
-	for _, p := range pools {
+	for _, p := range n.allPools() {
 		p.stop()
 	}
 }
@@ -125,6 +119,17 @@ func (n *Network) Clock() clock.Clock { return n.clock }
 
 // Domain returns the enterprise SIP domain.
 func (n *Network) Domain() string { return n.domain }
+
+// allPools returns every pool, running or not.
+func (n *Network) allPools() []*Pool {
+	n.poolsMu.Lock()
+	defer n.poolsMu.Unlock()
+	pools := make([]*Pool, 0, len(n.pools))
+	for _, p := range n.pools {
+		pools = append(pools, p)
+	}
+	return pools
+}
 
 // Pool returns a pool by FQDN.
 func (n *Network) Pool(fqdn string) (*Pool, bool) {
@@ -215,13 +220,7 @@ func (n *Network) apply(pool string, ev topology.Event) error {
 	}
 	if !tr.Lost.Empty() {
 		// Wherever a group's queue is held (SPEC section 3: the owner of its range).
-		n.poolsMu.Lock()
-		pools := make([]*Pool, 0, len(n.pools))
-		for _, op := range n.pools {
-			pools = append(pools, op)
-		}
-		n.poolsMu.Unlock()
-		for _, op := range pools {
+		for _, op := range n.allPools() {
 			op.dropLost(tr.Lost)
 		}
 	}

@@ -77,19 +77,26 @@ func TestRaceCallerCancelWinsOverThePickup(t *testing.T) {
 	}
 }
 
+// heldPickup rings bob from alice and makes carol dial group 100 with the pickup held just
+// before it answers the picker (the caller's 200 is out).
+func (l *lab) heldPickup() (h *hold, out, pick *Call) {
+	l.t.Helper()
+	l.registerAll("alice", "bob", "carol")
+	h = newHold()
+	l.net.hooks.Store(&testHooks{beforePickerAnswer: h.at})
+	out, _ = l.ring("alice", "bob")
+	pick, err := l.phone("carol").Dial("100")
+	require.NoError(l.t, err)
+	<-h.reached
+	return h, out, pick
+}
+
 // (a) The 200 to the caller crosses its CANCEL: the CANCEL changes nothing (RFC 3261 9.2),
 // the caller's phone gets the 200, acknowledges it and hangs up with a BYE. The Call Park
 // application must then refuse the picker it had not answered yet.
 func TestRaceCallerHangsUpAsThePickupAnswers(t *testing.T) {
 	l := newLab(t, labTopology())
-	l.registerAll("alice", "bob", "carol")
-	h := newHold()
-	l.net.hooks.Store(&testHooks{beforePickerAnswer: h.at})
-	out, _ := l.ring("alice", "bob")
-
-	pick, err := l.phone("carol").Dial("100")
-	require.NoError(t, err)
-	<-h.reached // the caller's 200 is out; the picker is about to be answered
+	h, out, pick := l.heldPickup() // the caller's 200 is out; the picker is about to be answered
 	require.NoError(t, out.Hangup(ctx(t)))
 	st, err := out.WaitState(ctx(t), Ended)
 	require.NoError(t, err)
@@ -107,15 +114,8 @@ func TestRaceCallerHangsUpAsThePickupAnswers(t *testing.T) {
 // answered, gets a BYE instead of staying connected to nobody.
 func TestRacePickerHangsUpAsThePickupAnswers(t *testing.T) {
 	l := newLab(t, labTopology())
-	l.registerAll("alice", "bob", "carol")
-	h := newHold()
-	l.net.hooks.Store(&testHooks{beforePickerAnswer: h.at})
-	out, _ := l.ring("alice", "bob")
-
-	pick, err := l.phone("carol").Dial("100")
-	require.NoError(t, err)
-	<-h.reached
-	_, err = out.WaitState(ctx(t), Established)
+	h, out, pick := l.heldPickup()
+	_, err := out.WaitState(ctx(t), Established)
 	require.NoError(t, err)
 	require.NoError(t, pick.Hangup(ctx(t)))
 	require.Equal(t, Cancelled, pick.State())
