@@ -89,3 +89,21 @@ func TestBranchTimerRestartsOnReset(t *testing.T) {
 	}
 	b.stop()
 }
+
+// Issue 9.6: failing over a pool that has no backup says so, whether the pool runs or not
+// and whichever kind of failover is asked for.
+func TestFailoverOfAPoolWithoutBackupSaysSo(t *testing.T) {
+	topo := labTopology()
+	topo.Pools = append(topo.Pools, topology.Pool{FQDN: "pool03.contoso.com"})
+	l := newLab(t, topo)
+	for _, down := range []bool{false, true} {
+		if down {
+			require.NoError(t, l.net.Outage("pool03.contoso.com"))
+		}
+		for _, op := range []func(string) error{l.net.InvokeFailOver, l.net.InvokePlannedFailOver} {
+			err := op("pool03.contoso.com")
+			require.ErrorIs(t, err, topology.ErrIllegalTransition)
+			assert.Contains(t, err.Error(), "it has no backup pool")
+		}
+	}
+}
