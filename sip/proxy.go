@@ -175,7 +175,12 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 		case <-timerC.C:
 			// RFC 3261 16.7 step 2: a branch silent beyond Timer C is cancelled and the caller
 			// told 408; leaving returns the call's pickup queue entry.
-			go cancelDownstream(nil)
+			handedOff = true // the branch is cancelled, then drained, in the background
+			go func() {
+				defer clTx.Terminate()
+				cancelDownstream(nil)
+				rt.drain(clTx)
+			}()
 			rt.respond(tx, req, topology.RingingTimedOut(dest.uri.String(), TimerC))
 			return
 		case <-clTx.Done():
