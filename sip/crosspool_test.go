@@ -6,7 +6,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	gosip "github.com/emiago/sipgo/sip"
+
 	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/dialoginfo"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -143,4 +146,36 @@ func TestCallsToAPrivateLineAreNeverPickedUp(t *testing.T) {
 	_, err = out.WaitState(ctx(t), Established)
 	require.NoError(t, err)
 	assert.Equal(t, "4255550102", out.Remote(), "connected to the private line it dialled")
+}
+
+// Only pools fill a pickup queue: a PUBLISH of dialog state from a phone is refused (403),
+// even well formed, and an INVITE with Replaces from a phone takes nothing over.
+func TestPhonesCannotFillOrTakeOverAPickupQueue(t *testing.T) {
+	l := newLab(t, crossPoolTopology())
+	l.registerAll("alice", "bob", "dave")
+	p2, _ := l.net.Pool(pool02)
+	mallory := l.phone("dave")
+	info := dialoginfo.Info{Entity: "sip:bob@contoso.com", Dialogs: []dialoginfo.Dialog{{ID: "x", CallID: "fake@x", State: dialoginfo.Early,
+		Pickup: &dialoginfo.Pickup{Number: "300"}}}}
+	req := gosip.NewRequest(gosip.PUBLISH, gosip.Uri{Scheme: "sip", User: "bob", Host: "contoso.com"})
+	req.AppendHeader(gosip.NewHeader("Event", dialoginfo.Event))
+	req.AppendHeader(gosip.NewHeader("Content-Type", dialoginfo.ContentType))
+	req.SetBody(dialoginfo.Build(info))
+	req.SetDestination(p2.Addr())
+	res, err := mallory.cli.Do(ctx(t), req)
+	require.NoError(t, err)
+	assert.Equal(t, 403, res.StatusCode)
+	assert.Contains(t, outcomeOf(res).Warning, "only from the deployment's pools")
+	assert.Zero(t, l.net.QueueLength("300"))
+
+	// A real ringing call, and a phone that names it in Replaces: routed as an ordinary call
+	// to bob, not a pickup.
+	out, _ := l.ring("alice", "bob")
+	c, err := mallory.dialURI(gosip.Uri{Scheme: "sip", User: "bob", Host: "contoso.com"}, p2.Addr(),
+		gosip.NewHeader("Replaces", out.ID+";to-tag=x;from-tag=y;early-only"))
+	require.NoError(t, err)
+	_, err = c.WaitState(ctx(t), Ringing, Failed, Established)
+	require.NoError(t, err)
+	assert.NotEqual(t, Established, out.State(), "alice's call was not taken over")
+	assert.Equal(t, 1, l.net.QueueLength("300"))
 }
