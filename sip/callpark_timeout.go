@@ -193,13 +193,5 @@ func (pk *parking) forward(h *heldCall, d park.TimeoutDecision) {
 
 // disconnect hangs up a parkee whose park time expired (ms-diagnostics 35013).
 func (pk *parking) disconnect(parkee *sipgo.DialogServerSession) {
-	rt := pk.rt
-	bye := gosip.NewRequest(gosip.BYE, *parkee.InviteRequest.Contact().Address.Clone())
-	bye.AppendHeader(diagnosticsHeader(topology.DiagParkTimeExpired, rt.pool.fqdn))
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
-	defer cancel()
-	if err := parkee.WriteBye(ctx, bye); err != nil {
-		rt.pool.log.Debug("park timeout: BYE to parkee failed", "err", err)
-	}
-	parkee.Close()
+	pk.hangUpParkee(parkee, topology.DiagParkTimeExpired)
 }

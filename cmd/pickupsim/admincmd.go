@@ -55,7 +55,7 @@ func newAdminCmd() *cobra.Command {
 parameters, PowerShell style, and prints the result as JSON. Examples:
 
   pickupsim admin Invoke-PoolOutage pool01.contoso.com
-  pickupsim admin Invoke-CsPoolFailOver -PoolFqdn pool01.contoso.com
+  pickupsim admin Invoke-CsPoolFailOver -PoolFqdn pool01.contoso.com -DisasterMode
   pickupsim admin Complete-PoolFailOver pool01.contoso.com
   pickupsim admin Set-CsCallParkOrbit -Identity pickup-pool01 -CallParkService pool02.contoso.com
   pickupsim admin Set-CsCpsConfiguration -Identity pool02.contoso.com -CallPickupTimeoutThreshold 00:01:00
