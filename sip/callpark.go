@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -21,22 +20,24 @@ import (
 // Call Park (SPEC section 4) on the Call Park application of a pool.
 //
 // Park is a blind transfer: the parker REFERs the other party (the parkee) to
-// sip:park@POOL; the parkee INVITEs that URI, and the Call Park application answers it
-// with music on hold and the orbit in an X-Park-Orbit header, which the parkee relays to
-// the parker in its NOTIFY sipfrag. Pools do not Record-Route, so the REFER goes phone to
-// phone and the parker never talks to the Call Park application: the parkee's INVITE
-// names the parker in Referred-By, and the application checks that user is registered
-// on this pool out of resiliency mode. Retrieval and ring-back re-INVITE the parkee with
-// the other party's SDP, so media flows phone to phone.
+// sip:park@<domain> (or a pool's address); the parkee INVITEs that URI, and the Call Park
+// application of the pool that serves the parker answers it with music on hold and the
+// orbit in an X-Park-Orbit header, which the parkee may relay to the parker in its NOTIFY
+// sipfrag. Pools do not Record-Route, so the REFER goes phone to phone and the parker
+// never talks to the Call Park application: the parker is found from the conversation the
+// pools proxied between the two (callpark_admit.go). Retrieval and ring-back re-INVITE
+// the parkee with the other party's SDP, so media flows phone to phone.
 
 const (
-	// ParkUser is the user part of the park URI, sip:park@POOL_ADDR.
-	ParkUser = "park"
+	// ParkUser is the user part of the park URI: sip:park@<domain> or sip:park@<pool address>.
+	ParkUser = topology.ParkUser
 	// HeaderParkOrbit carries the orbit a call was parked on: in the Call Park
 	// application's 200 to the parkee, and in the parkee's NOTIFY sipfrag to the parker.
 	HeaderParkOrbit = "X-Park-Orbit"
-	// HeaderParkedCall names the conversation being parked (its Call-ID), for double-park
-	// detection: the parker puts it in the Refer-To URI, the parkee's INVITE carries it.
+	// HeaderParkedCall names the conversation being parked (its Call-ID): a hint the
+	// parker may put in the Refer-To URI and the parkee's INVITE then carries (it only
+	// chooses among the parkee's conversations), and what a pool that sends a park request
+	// on to the parker's pool names the conversation it found by.
 	HeaderParkedCall = "X-Parked-Call"
 	// RingBackTimeout is how long a ring-back rings the parker before it counts as
 	// unanswered (a choice: Lync does not document it), on the network's clock.
@@ -52,11 +53,17 @@ type parking struct {
 	rt  *runtime
 	out *sipgo.DialogClientCache // ring-back legs
 
+	limit *sourceLimiter // park requests per source (callpark_limit.go)
+
 	mu     sync.Mutex
 	lot    *park.Lot
+	talks  *park.Conversations  // calls this pool proxied to their answer (callpark_admit.go)
 	held   map[uint64]*heldCall // by park ID, while on an orbit
 	byLeg  map[string]*heldCall // parkee leg Call-ID, while held or being forwarded
 	closed bool
+	// onRingBackAnswered, when set by a test, runs once a ring-back's answer is bridged,
+	// before the parkee is re-INVITEd: the window where either party may hang up.
+	onRingBackAnswered func()
 }
 
 // heldCall is the SIP side of a parked call.
@@ -75,7 +82,9 @@ func newParking(rt *runtime) *parking {
 	pk := &parking{
 		rt:    rt,
 		out:   sipgo.NewDialogClientCache(rt.cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: pn}}),
+		limit: newSourceLimiter(),
 		lot:   park.NewLot(nil),
+		talks: park.NewConversations(conversationMemory, conversationMaxAge),
 		held:  map[uint64]*heldCall{},
 		byLeg: map[string]*heldCall{},
 	}
@@ -109,97 +118,25 @@ func (h *heldCall) release() {
 	h.moh.Close()
 }
 
-// isParkRequest reports whether an INVITE asks this pool's Call Park application to park
-// its sender.
-func (rt *runtime) isParkRequest(req *gosip.Request) bool {
-	return req.Recipient.User == ParkUser && rt.isMe(req.Recipient)
+// parkRequest is a park request the deployment admitted here.
+type parkRequest struct {
+	conv           park.Conversation // the conversation parked
+	parker, parkee park.Party
+	offer          media.Audio // the parkee's SDP offer, checked
+	adm            topology.ParkAdmission
 }
 
-// parkRejection turns a parking lot error into the answer Lync gives (SPEC section 6).
-func parkRejection(err error) *topology.Rejection {
-	switch {
-	case errors.Is(err, park.ErrNoFreeOrbit):
-		return &topology.Rejection{Code: 480, Reason: "Temporarily Unavailable", Diagnostic: topology.DiagNoFreeOrbit, Warning: err.Error()}
-	case errors.Is(err, park.ErrDoublePark):
-		return &topology.Rejection{Code: 486, Reason: "Busy Here", Diagnostic: topology.DiagDoublePark, Warning: err.Error()}
-	case errors.Is(err, park.ErrOrbitEmpty):
-		return &topology.Rejection{Code: 404, Reason: "Not Found", Diagnostic: topology.DiagOrbitNotFound, Warning: err.Error()}
-	}
-	return &topology.Rejection{Code: 500, Reason: "Server Internal Error", Diagnostic: topology.DiagGeneralError, Warning: err.Error()}
-}
-
-// parkSettings is what the deployment says about a park request: the CPS settings and
-// orbits of this pool, or why the parker may not park here.
-type parkSettings struct {
-	cfg    park.CPSConfig
-	orbits []string
-	reject *topology.Rejection
-}
-
-func (rt *runtime) parkSettings(parker string) parkSettings {
-	p := rt.pool
-	return decide(p.net, func(d *topology.Deployment, now time.Time) parkSettings {
-		pc, _ := d.PoolConfig(p.fqdn)
-		if pc.CPSDisabled {
-			return parkSettings{reject: &topology.Rejection{Code: 503, Reason: "Service Unavailable", Diagnostic: topology.DiagCannotForward,
-				Warning: fmt.Sprintf("the Call Park application of %s is disabled", p.fqdn)}}
-		}
-		pl, err := d.Place(parker, now)
-		switch {
-		case err != nil:
-			return parkSettings{reject: &topology.Rejection{Code: 403, Reason: "Forbidden", Warning: fmt.Sprintf("the parker %q is not a user of the enterprise", parker)}}
-		case pl.Mode == topology.Resiliency:
-			return parkSettings{reject: &topology.Rejection{Code: 480, Reason: "Temporarily Unavailable",
-				Warning: fmt.Sprintf("%s is in resiliency mode (%s) and cannot park a call", parker, pl.Why)}}
-		case pl.Pool != p.fqdn:
-			return parkSettings{reject: &topology.Rejection{Code: 403, Reason: "Forbidden",
-				Warning: fmt.Sprintf("%s is served by %q, not %s: park on your own pool's Call Park application", parker, pl.Pool, p.fqdn)}}
-		}
-		cfg, _ := d.CPS(p.fqdn)
-		return parkSettings{cfg: cfg, orbits: park.CallParkOrbits(d.Orbits(), p.fqdn)}
-	})
-}
-
-// park answers a parkee's INVITE to sip:park@POOL: it takes an orbit, answers with music
-// on hold and the orbit, and starts the ring-back timer.
-func (rt *runtime) park(req *gosip.Request, tx gosip.ServerTransaction) {
+// parkHere answers a parkee's INVITE to the Call Park application: it takes an orbit,
+// answers with music on hold and the orbit, and starts the ring-back timer.
+func (rt *runtime) parkHere(req *gosip.Request, tx gosip.ServerTransaction, r parkRequest) {
 	pk := rt.parking
-	parker := userOf(req.GetHeader("Referred-By"))
-	if parker == "" {
-		rt.respond(tx, req, &topology.Rejection{Code: 400, Reason: "Bad Request", Diagnostic: topology.DiagGeneralError,
-			Warning: "a park request names its parker in Referred-By (send REFER with Refer-To: sip:park@pool)"})
-		return
-	}
-	if b, ok := rt.lookup(parker); !ok || b.mode == topology.Offline {
-		rt.respond(tx, req, &topology.Rejection{Code: 403, Reason: "Forbidden",
-			Warning: fmt.Sprintf("the parker %s is not registered on %s", parker, rt.pool.fqdn)})
-		return
-	}
-	set := rt.parkSettings(parker)
-	if set.reject != nil {
-		rt.respond(tx, req, set.reject)
-		return
-	}
-	parkee := userOf(req.GetHeader(HeaderAssertedIdentity))
-	if parkee == "" {
-		parkee = req.From().Address.User
-	}
-	key := callID(req)
-	if h := req.GetHeader(HeaderParkedCall); h != nil {
-		if v, err := url.QueryUnescape(h.Value()); err == nil {
-			key = v
-		}
-	}
-	offer, err := media.ParseAudio(req.Body())
+	cfg := r.adm.CPS
+	moh, answer, err := rt.musicOnHold(req.Body(), r.offer, cfg.EnableMusicOnHold)
 	if err != nil {
-		rt.respond(tx, req, &topology.Rejection{Code: 488, Reason: "Not Acceptable Here", Warning: err.Error()})
+		rt.respond(tx, req, topology.BadParkOffer(err))
 		return
 	}
-	moh, answer, err := rt.musicOnHold(req.Body(), offer, set.cfg.EnableMusicOnHold)
-	if err != nil {
-		rt.respond(tx, req, &topology.Rejection{Code: 488, Reason: "Not Acceptable Here", Warning: err.Error()})
-		return
-	}
+	parkee := partyName(r.parkee)
 	now := rt.pool.net.clock.Now()
 	pk.mu.Lock()
 	if pk.closed {
@@ -207,12 +144,19 @@ func (rt *runtime) park(req *gosip.Request, tx gosip.ServerTransaction) {
 		moh.Close()
 		return
 	}
-	pk.lot.SetOrbits(set.orbits)
-	p, err := pk.lot.Park(park.ParkRequest{Key: key, Parker: parker, Parkee: parkee}, set.cfg, now)
+	if r.conv.Parked && !pk.parkedNow(r.conv.CallID) {
+		// Parked before and gone from its orbit since: the transfer that parked it ended it.
+		pk.mu.Unlock()
+		moh.Close()
+		rt.respond(tx, req, topology.ConversationParkedAlready(r.conv.CallID))
+		return
+	}
+	pk.lot.SetOrbits(r.adm.Orbits)
+	p, err := pk.lot.Park(park.ParkRequest{Key: r.conv.CallID, Parker: r.parker.User, Parkee: parkee}, cfg, now)
 	if err != nil {
 		pk.mu.Unlock()
 		moh.Close()
-		rt.respond(tx, req, parkRejection(err))
+		rt.respond(tx, req, topology.ParkLotRefusal(err))
 		return
 	}
 	leg, err := rt.cps.ReadInvite(req, tx)
@@ -222,12 +166,13 @@ func (rt *runtime) park(req *gosip.Request, tx gosip.ServerTransaction) {
 		moh.Close()
 		return
 	}
+	pk.talks.MarkParked(r.conv.CallID)
 	h := &heldCall{p: p, parkee: leg, offer: req.Body(), moh: moh}
 	pk.held[p.ID] = h
 	pk.byLeg[callID(req)] = h
-	h.timer = pk.schedule(p, set.cfg.CallPickupTimeoutThreshold)
+	h.timer = pk.schedule(p, cfg.CallPickupTimeoutThreshold)
 	pk.mu.Unlock()
-	rt.log("parked", req, "parker", parker, "parkee", parkee, "orbit", p.Orbit)
+	rt.log("parked", req, "parker", r.parker.User, "parkee", parkee, "conversation", r.conv.CallID, "orbit", p.Orbit)
 	err = leg.Respond(200, "OK", answer,
 		gosip.NewHeader("Content-Type", "application/sdp"),
 		gosip.NewHeader(HeaderParkOrbit, p.Orbit))
@@ -235,6 +180,27 @@ func (rt *runtime) park(req *gosip.Request, tx gosip.ServerTransaction) {
 		rt.pool.log.Warn("park: parkee leg not confirmed", "orbit", p.Orbit, "err", err)
 		pk.leave(p, callID(req))
 	}
+}
+
+// parkedNow reports whether the conversation key is on an orbit now. pk.mu is held.
+func (pk *parking) parkedNow(key string) bool {
+	for _, p := range pk.lot.Calls() {
+		if p.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// partyName is how a parked call names a party: a user's name, or an outside party's URI.
+func partyName(p park.Party) string {
+	switch {
+	case p.User != "":
+		return p.User
+	case p.Name != "":
+		return p.Name
+	}
+	return "sip:" + p.Addr
 }
 
 // musicOnHold opens the RTP stream a parkee is answered with; it plays a tone when music
@@ -297,7 +263,7 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 	}
 	pk.mu.Unlock()
 	if err != nil {
-		rt.respond(tx, req, parkRejection(fmt.Errorf("no call is parked on orbit %s: %w", orbit, park.ErrOrbitEmpty)))
+		rt.respond(tx, req, topology.ParkLotRefusal(fmt.Errorf("no call is parked on orbit %s: %w", orbit, park.ErrOrbitEmpty)))
 		return
 	}
 	h.release()

@@ -35,19 +35,47 @@ type referStatus struct {
 	orbit   string
 }
 
-// Park parks an established call on the Call Park application of the pool the phone is
-// registered on, by a blind transfer: a REFER to the other party with
-// Refer-To: <sip:park@POOL?X-Parked-Call=CALL-ID>. The other party (the parkee) calls the
-// park URI; the Call Park application answers it with the orbit in an X-Park-Orbit header,
-// which the parkee relays in its NOTIFY sipfrag. On success the phone hangs up its leg, as
-// a transferor does, and returns the orbit. A refusal is a *ParkError.
-func (ph *Phone) Park(ctx context.Context, c *Call) (string, error) {
-	reg, _ := ph.Registrar()
-	if reg == "" {
-		return "", fmt.Errorf("%s: park call %s: %w", ph.user, c.Dialled, ErrNotRegistered)
+// ParkOption changes how Park sends its REFER.
+type ParkOption func(*parkOptions)
+
+type parkOptions struct {
+	uri     string // the Refer-To URI, without headers
+	noHints bool
+}
+
+// ParkTo parks with Refer-To: <uri> (sip:park@contoso.com, say) instead of the park URI
+// at the phone's registrar.
+func ParkTo(uri string) ParkOption { return func(o *parkOptions) { o.uri = uri } }
+
+// ParkWithoutHints sends the REFER as many phones do (baresip among them): no Referred-By
+// (RFC 3892 makes it optional) and no headers in the Refer-To URI, so the parkee's INVITE
+// says nothing of the call it parks.
+func ParkWithoutHints() ParkOption { return func(o *parkOptions) { o.noHints = true } }
+
+// Park parks an established call on the Call Park application, by a blind transfer: a
+// REFER to the other party with Refer-To: <sip:park@POOL?X-Parked-Call=CALL-ID> (POOL is
+// the phone's registrar, unless ParkTo says otherwise) and Referred-By naming this phone's
+// user. The other party (the parkee) calls the park URI; the Call Park application answers
+// it with the orbit in an X-Park-Orbit header, which the parkee relays in its NOTIFY
+// sipfrag. On success the phone hangs up its leg, as a transferor does, and returns the
+// orbit ("" when the parkee's NOTIFY did not say it). A refusal is a *ParkError.
+func (ph *Phone) Park(ctx context.Context, c *Call, opts ...ParkOption) (string, error) {
+	var o parkOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
-	referTo := fmt.Sprintf("<sip:%s@%s?%s=%s>", ParkUser, reg, HeaderParkedCall, url.QueryEscape(c.ID))
-	st, err := ph.transfer(ctx, c, referTo)
+	if o.uri == "" {
+		reg, _ := ph.Registrar()
+		if reg == "" {
+			return "", fmt.Errorf("%s: park call %s: %w", ph.user, c.Dialled, ErrNotRegistered)
+		}
+		o.uri = fmt.Sprintf("sip:%s@%s", ParkUser, reg)
+	}
+	referTo := "<" + o.uri + ">"
+	if !o.noHints {
+		referTo = fmt.Sprintf("<%s?%s=%s>", o.uri, HeaderParkedCall, url.QueryEscape(c.ID))
+	}
+	st, err := ph.transfer(ctx, c, referTo, !o.noHints)
 	if err != nil {
 		var refused *transferRefused
 		if errors.As(err, &refused) {
@@ -62,7 +90,7 @@ func (ph *Phone) Park(ctx context.Context, c *Call) (string, error) {
 // domain): the other party calls target, and this phone hangs up once it is connected.
 // It works in resiliency mode: a transfer never involves the Call Park application.
 func (ph *Phone) Transfer(ctx context.Context, c *Call, target string) error {
-	_, err := ph.transfer(ctx, c, fmt.Sprintf("<sip:%s@%s>", target, ph.domain))
+	_, err := ph.transfer(ctx, c, fmt.Sprintf("<sip:%s@%s>", target, ph.domain), true)
 	if err != nil {
 		return fmt.Errorf("%s: transfer %s to %s: %w", ph.user, c.Dialled, target, err)
 	}
@@ -74,9 +102,10 @@ type transferRefused struct{ outcome Outcome }
 
 func (e *transferRefused) Error() string { return "refused: " + e.outcome.String() }
 
-// transfer sends REFER on an established call and follows the NOTIFYs to the referred
-// call's final answer (RFC 3515); on success the phone hangs up its leg, as a transferor does.
-func (ph *Phone) transfer(ctx context.Context, c *Call, referTo string) (referStatus, error) {
+// transfer sends REFER on an established call (with Referred-By when referredBy) and
+// follows the NOTIFYs to the referred call's final answer (RFC 3515); on success the phone
+// hangs up its leg, as a transferor does.
+func (ph *Phone) transfer(ctx context.Context, c *Call, referTo string, referredBy bool) (referStatus, error) {
 	if s := c.State(); s != Established {
 		return referStatus{}, fmt.Errorf("the call is %s, not established", s)
 	}
@@ -86,7 +115,9 @@ func (ph *Phone) transfer(ctx context.Context, c *Call, referTo string) (referSt
 
 	req := gosip.NewRequest(gosip.REFER, c.peerTarget())
 	req.AppendHeader(gosip.NewHeader("Refer-To", referTo))
-	req.AppendHeader(gosip.NewHeader("Referred-By", fmt.Sprintf("<sip:%s@%s>", ph.user, ph.domain)))
+	if referredBy {
+		req.AppendHeader(gosip.NewHeader("Referred-By", fmt.Sprintf("<sip:%s@%s>", ph.user, ph.domain)))
+	}
 	res, err := c.do(ctx, req)
 	if err != nil {
 		return referStatus{}, fmt.Errorf("REFER: %w", err)
@@ -169,8 +200,10 @@ func (ph *Phone) followRefer(c *Call, target gosip.Uri, referredBy string) {
 }
 
 // referredCall calls target for a REFER: Refer-To URI headers become request headers
-// (RFC 3261 19.1.5), Referred-By is copied (RFC 3892). A target in the phone's own domain
-// goes through the registrar; one with an address of its own goes straight there.
+// (RFC 3261 19.1.5), Referred-By is copied (RFC 3892). Like any new request, the call goes
+// through the phone's outbound proxy (its registrar), whatever the target's host: that
+// pool knows the phone and vouches for it. A phone with no registrar at all sends to the
+// target's own address.
 func (ph *Phone) referredCall(target gosip.Uri, referredBy string) (*Call, error) {
 	var extra []gosip.Header
 	if target.Headers != nil {
@@ -186,9 +219,9 @@ func (ph *Phone) referredCall(target gosip.Uri, referredBy string) (*Call, error
 	if referredBy != "" {
 		extra = append(extra, gosip.NewHeader("Referred-By", referredBy))
 	}
-	dest := target.HostPort()
-	if strings.EqualFold(target.Host, ph.domain) {
-		dest = ph.outboundProxy()
+	dest := ph.outboundProxy()
+	if dest == "" {
+		dest = target.HostPort()
 	}
 	return ph.dialURI(target, dest, extra...)
 }

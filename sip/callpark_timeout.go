@@ -48,7 +48,7 @@ func (pk *parking) ringBack(orbit string, id uint64) {
 }
 
 // dialParker rings the parker's registration with the parkee's offer, and returns the
-// answered (and acknowledged) leg.
+// answered leg, not acknowledged yet.
 func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall) (*sipgo.DialogClientSession, error) {
 	rt := pk.rt
 	b, ok := rt.lookup(p.Parker)
@@ -74,41 +74,61 @@ func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall) (
 		sess.Close()
 		return nil, err
 	}
-	ackCtx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
-	defer cancel()
-	if err := sess.Ack(ackCtx); err != nil {
-		sess.Close()
-		return nil, err
-	}
 	return sess, nil
 }
 
 // ringBackAnswered connects the parker who answered to the parkee, freeing the orbit. If
-// the call was retrieved meanwhile, the parker's leg is hung up.
+// the call left its orbit meanwhile (retrieved, or the parkee hung up), the parker's leg
+// is hung up. The two legs are bridged before the parker's answer is acknowledged, so a
+// BYE on either leg ends both, whenever it comes (issue 9.4(b): a parker who hung up at
+// once got 481, and the parkee was reconnected to nobody).
 func (pk *parking) ringBackAnswered(p park.Parked, h *heldCall, sess *sipgo.DialogClientSession) {
 	rt := pk.rt
+	parkeeID, parkerID := callID(h.parkee.InviteRequest), callID(sess.InviteRequest)
 	pk.mu.Lock()
 	_, still := pk.lot.Leave(p.Orbit, p.ID)
 	if still {
 		delete(pk.held, p.ID)
-		delete(pk.byLeg, callID(h.parkee.InviteRequest))
+		delete(pk.byLeg, parkeeID)
+		rt.connectLegs(h.parkee, parkeeID, sess, parkerID)
 	}
+	hook := pk.onRingBackAnswered
 	pk.mu.Unlock()
 	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
 	defer cancel()
+	ackErr := sess.Ack(ctx)
 	if !still {
 		sess.Bye(ctx)
+		sess.Close()
 		return
 	}
 	h.moh.Close()
-	if _, err := pk.reinvite(ctx, h.parkee, sess.InviteResponse.Body(), p.Parker); err != nil {
-		rt.pool.log.Warn("ring-back: parkee could not be reconnected", "orbit", p.Orbit, "err", err)
-		sess.Bye(ctx)
-		go rt.byeLeg(h.parkee)
+	if ackErr != nil {
+		rt.pool.log.Warn("ring-back: ACK to the parker failed", "orbit", p.Orbit, "err", ackErr)
+		pk.unbridgeBoth(ctx, parkerID, sess, h.parkee)
 		return
 	}
-	pk.rt.connectLegs(h.parkee, callID(h.parkee.InviteRequest), sess, callID(sess.InviteRequest))
+	if hook != nil {
+		hook()
+	}
+	if _, err := pk.reinvite(ctx, h.parkee, sess.InviteResponse.Body(), p.Parker); err != nil {
+		rt.pool.log.Warn("ring-back: parkee could not be reconnected", "orbit", p.Orbit, "err", err)
+		pk.unbridgeBoth(ctx, parkerID, sess, h.parkee)
+		return
+	}
 	rt.pool.log.Info("ring-back answered", "orbit", p.Orbit, "parker", p.Parker, "parkee", p.Parkee)
+}
+
+// unbridgeBoth ends a rung-back call that could not be connected: unless a BYE already
+// ended it (bridge.go), both legs are hung up.
+func (pk *parking) unbridgeBoth(ctx context.Context, parkerID string, parker *sipgo.DialogClientSession, parkee *sipgo.DialogServerSession) {
+	rt := pk.rt
+	if rt.unbridge(parkerID) == nil {
+		return
+	}
+	parker.Bye(ctx)
+	parker.Close()
+	go rt.byeLeg(parkee)
 }
 
 // ringBackFailed counts an unanswered ring-back and carries out what the lot decides.
@@ -173,13 +193,5 @@ func (pk *parking) forward(h *heldCall, d park.TimeoutDecision) {
 
 // disconnect hangs up a parkee whose park time expired (ms-diagnostics 35013).
 func (pk *parking) disconnect(parkee *sipgo.DialogServerSession) {
-	rt := pk.rt
-	bye := gosip.NewRequest(gosip.BYE, *parkee.InviteRequest.Contact().Address.Clone())
-	bye.AppendHeader(diagnosticsHeader(topology.DiagParkTimeExpired, rt.pool.fqdn))
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
-	defer cancel()
-	if err := parkee.WriteBye(ctx, bye); err != nil {
-		rt.pool.log.Debug("park timeout: BYE to parkee failed", "err", err)
-	}
-	parkee.Close()
+	pk.hangUpParkee(parkee, topology.DiagParkTimeExpired)
 }

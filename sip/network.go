@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pickupsim/pickupsim/park"
@@ -50,6 +51,8 @@ type Network struct {
 	phones   []*Phone
 
 	changes changeHub // observers of changes (events.go)
+
+	hooks atomic.Pointer[testHooks] // set by tests only (hooks.go)
 }
 
 // Start builds the deployment from cfg and starts every pool. It returns the topology's
@@ -106,13 +109,7 @@ func (n *Network) Close() {
 	for _, ph := range phones {
 		ph.Close()
 	}
-	n.poolsMu.Lock()
-	pools := make([]*Pool, 0, len(n.pools))
-	for _, p := range n.pools {
-		pools = append(pools, p)
-	}
-	n.poolsMu.Unlock()
-	for _, p := range pools {
+	for _, p := range n.allPools() {
 		p.stop()
 	}
 }
@@ -122,6 +119,17 @@ func (n *Network) Clock() clock.Clock { return n.clock }
 
 // Domain returns the enterprise SIP domain.
 func (n *Network) Domain() string { return n.domain }
+
+// allPools returns every pool, running or not.
+func (n *Network) allPools() []*Pool {
+	n.poolsMu.Lock()
+	defer n.poolsMu.Unlock()
+	pools := make([]*Pool, 0, len(n.pools))
+	for _, p := range n.pools {
+		pools = append(pools, p)
+	}
+	return pools
+}
 
 // Pool returns a pool by FQDN.
 func (n *Network) Pool(fqdn string) (*Pool, bool) {
@@ -155,8 +163,18 @@ func (n *Network) Outage(pool string) error { return n.apply(pool, topology.Pool
 // Recover brings a pool back on its address, with empty memory.
 func (n *Network) Recover(pool string) error { return n.apply(pool, topology.PoolRecovery) }
 
-// InvokeFailOver is Invoke-CsPoolFailOver -PoolFqdn pool: the failover process starts.
+// InvokeFailOver is Invoke-CsPoolFailOver -PoolFqdn pool -DisasterMode: the failover of a
+// pool that stopped answering starts.
 func (n *Network) InvokeFailOver(pool string) error { return n.apply(pool, topology.FailOverStart) }
+
+// InvokePlannedFailOver is Invoke-CsPoolFailOver -PoolFqdn pool without -DisasterMode: the
+// administrator fails over a pool that still answers (maintenance). Its users are signed
+// out and move to the backup, in resiliency mode until the failover completes; the pool
+// answers their REGISTERs with 301s towards the backup; its Call Park application stops
+// (queued calls are lost, parked calls disconnected); calls it bridged stay up.
+func (n *Network) InvokePlannedFailOver(pool string) error {
+	return n.apply(pool, topology.PlannedFailOverStart)
+}
 
 // CompleteFailOver marks the failover of pool as finished.
 func (n *Network) CompleteFailOver(pool string) error {
@@ -195,6 +213,15 @@ func (n *Network) apply(pool string, ev topology.Event) error {
 	for _, so := range tr.SignOut {
 		if sp, ok := n.Pool(so.Pool); ok {
 			sp.signOut(so.Users)
+		}
+	}
+	if tr.StopCallPark {
+		p.stopCallPark()
+	}
+	if !tr.Lost.Empty() {
+		// Wherever a group's queue is held (SPEC section 3: the owner of its range).
+		for _, op := range n.allPools() {
+			op.dropLost(tr.Lost)
 		}
 	}
 	n.emit(Change{Kind: ChangePhase, Pool: pool, Detail: fmt.Sprintf("%s: %s -> %s", ev, tr.From, tr.To)})
@@ -248,11 +275,13 @@ func (n *Network) DisableGroupPickup(user string) error {
 	return n.deploy.DisableGroupPickup(user)
 }
 
-// SetCpsConfiguration is Set-CsCpsConfiguration for one pool.
-func (n *Network) SetCpsConfiguration(pool string, c park.CPSConfig) error {
+// SetCpsConfiguration is Set-CsCpsConfiguration for one pool: the parameters the change
+// names are set, the others keep their values (park.AllOf sets them all). It returns the
+// settings now in force.
+func (n *Network) SetCpsConfiguration(pool string, ch park.CPSChange) (park.CPSConfig, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.deploy.SetCPS(pool, c)
+	return n.deploy.SetCPS(pool, ch)
 }
 
 // PoolStatus is one pool's state as an operator sees it.

@@ -15,6 +15,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/pickup"
+	"github.com/pickupsim/pickupsim/sip/dialoginfo"
 )
 
 // Pool is one simulated Front End pool: a SIP server on UDP and TCP at one address.
@@ -42,13 +43,16 @@ type runtime struct {
 	laddr  gosip.Addr   // the UDP listener, which forwarded requests leave from
 
 	mu       sync.Mutex
-	bindings map[string]binding       // registrations, by user
-	queues   *pickup.Queues           // Group Call Pickup queues this pool's CPS holds
-	ringing  map[string]*ringingCall  // calls in queues, by Call-ID
-	cps      *sipgo.DialogServerCache // the Call Park application's legs
-	bridges  map[string]*bridge       // calls the Call Park application connected, by leg Call-ID (bridge.go)
-	parking  *parking                 // the Call Park application's parking lot (callpark.go)
-	auth     *authenticator           // digest challenges for users with a password (auth.go)
+	bindings map[string]binding      // registrations, by user
+	queues   *pickup.Queues          // Group Call Pickup queues this pool's CPS holds
+	ringing  map[string]*ringingCall // calls this pool rings for a pickup group (queued here or elsewhere), by Call-ID
+	// heldDialogs are the ringing dialogs other pools reported to this pool's queues, by
+	// Call-ID (pickup_report.go).
+	heldDialogs map[string]dialoginfo.Dialog
+	cps         *sipgo.DialogServerCache // the Call Park application's legs
+	bridges     map[string]*bridge       // calls the Call Park application connected, by leg Call-ID (bridge.go)
+	parking     *parking                 // the Call Park application's parking lot (callpark.go)
+	auth        *authenticator           // digest challenges for users with a password (auth.go)
 }
 
 // FQDN returns the pool's name.
@@ -124,11 +128,12 @@ func (p *Pool) start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &runtime{
 		pool: p, ctx: ctx, cancel: cancel, ua: ua, srv: srv, cli: cli, udp: udp, tcp: tcp, tls: tlsLn,
-		laddr:    gosip.Addr{IP: net.ParseIP(host), Port: portN},
-		bindings: map[string]binding{},
-		queues:   pickup.NewQueues(),
-		ringing:  map[string]*ringingCall{},
-		bridges:  map[string]*bridge{},
+		laddr:       gosip.Addr{IP: net.ParseIP(host), Port: portN},
+		bindings:    map[string]binding{},
+		queues:      pickup.NewQueues(),
+		ringing:     map[string]*ringingCall{},
+		heldDialogs: map[string]dialoginfo.Dialog{},
+		bridges:     map[string]*bridge{},
 	}
 	rt.cps = sipgo.NewDialogServerCache(cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: portN}})
 	rt.parking = newParking(rt)
@@ -218,9 +223,9 @@ func (rt *runtime) routes() {
 	rt.srv.OnInvite(rt.observe(rt.onInvite))
 	rt.srv.OnAck(rt.onAck)
 	rt.srv.OnBye(rt.observe(rt.onInDialog))
-	rt.srv.OnOptions(rt.onOptions)                 // subscribe.go, with the other desk-phone requests
-	rt.srv.OnSubscribe(rt.observe(rt.onSubscribe)) // message-summary and presence; 489 for the rest
-	rt.srv.OnPublish(rt.onNotAllowed)
+	rt.srv.OnRequest(gosip.PUBLISH, rt.observe(rt.onPublish)) // pickup_report.go
+	rt.srv.OnOptions(rt.onOptions)                            // subscribe.go, with the other desk-phone requests
+	rt.srv.OnSubscribe(rt.observe(rt.onSubscribe))            // message-summary and presence; 489 for the rest
 	for _, m := range []gosip.RequestMethod{gosip.INFO, gosip.UPDATE, gosip.REFER, gosip.NOTIFY, gosip.MESSAGE} {
 		rt.srv.OnRequest(m, rt.observe(rt.onInDialog))
 	}

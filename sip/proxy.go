@@ -12,7 +12,6 @@ import (
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
-	"github.com/pickupsim/pickupsim/pickup"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -31,6 +30,10 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
 		rt.respond(tx, req, &topology.Rejection{Code: 483, Reason: "Too Many Hops"})
+		return
+	}
+	if h := req.GetHeader("Replaces"); h != nil && rt.pool.net.poolAt(req.Source()) != nil {
+		rt.pickUpReplaced(req, tx, h.Value()) // a pickup handed over by the queue's pool (pickup_remote.go)
 		return
 	}
 	if rt.refuseReplaces(req, tx) { // attended.go
@@ -61,7 +64,7 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		}
 		rt.forward(req, tx, caller, target{uri: req.Recipient, addr: peer.Addr(), transport: "udp"}, nil)
 	case topology.ToUser:
-		rt.ringUser(req, tx, caller, route.User)
+		rt.ringUser(req, tx, caller, route.User, route.PrivateLine)
 	case topology.ToPickup:
 		rt.pickUp(req, tx, caller, route.Number)
 	case topology.ToOrbit:
@@ -76,9 +79,11 @@ type target struct {
 	transport string
 }
 
-// ringUser forwards an INVITE to the callee's registration, entering it in a Group Call
-// Pickup queue when the model says this pool's Call Park application holds it.
-func (rt *runtime) ringUser(req *gosip.Request, tx gosip.ServerTransaction, caller topology.Caller, user string) {
+// ringUser forwards an INVITE to the callee's registration. A call to a member of a Group
+// Call Pickup group is entered in the group's queue: here when this pool's Call Park
+// application holds it, or reported to the pool that owns the group's range (SPEC section
+// 3; pickup_report.go).
+func (rt *runtime) ringUser(req *gosip.Request, tx gosip.ServerTransaction, caller topology.Caller, user string, private bool) {
 	p := rt.pool
 	b, ok := rt.lookup(user)
 	if !ok {
@@ -90,42 +95,11 @@ func (rt *runtime) ringUser(req *gosip.Request, tx gosip.ServerTransaction, call
 	if b.transport != "udp" {
 		dest.addr = b.source // reuse the phone's TCP or TLS connection
 	}
-	var number string
-	p.net.Deployment(func(d *topology.Deployment) {
-		number, _ = d.QueueNumber(p.fqdn, user, p.net.clock.Now())
-	})
-	queued := false
-	var rc *ringingCall
-	if number != "" {
-		rc = &ringingCall{req: req, tx: tx, picked: make(chan pickRequest, 1)}
-		caller := caller.User
-		if caller == "" {
-			caller = req.From().Address.String()
-		}
-		rt.mu.Lock()
-		err := rt.queues.Add(pickup.Call{ID: callID(req), Caller: caller, Callee: user, Number: number, Since: p.net.clock.Now()})
-		if err == nil {
-			rt.ringing[callID(req)] = rc
-			queued = true
-		}
-		rt.mu.Unlock()
-		if !queued {
-			rc = nil
-		}
-	}
-	if queued {
-		rt.log("queued for group call pickup", req, "callee", user, "number", number)
-		defer rt.dequeue(callID(req))
+	rc := rt.enterQueue(req, tx, caller, user, private)
+	if rc != nil {
+		defer rt.leaveQueue(rc)
 	}
 	rt.forward(req, tx, caller, dest, rc)
-}
-
-// dequeue takes a call out of its pickup queue (answered, rejected, cancelled, or over).
-func (rt *runtime) dequeue(id string) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	rt.queues.Remove(id)
-	delete(rt.ringing, id)
 }
 
 // forward proxies an INVITE statefully to dest without Record-Route, relaying responses
@@ -171,12 +145,20 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 	var picked <-chan pickRequest
 	if rc != nil {
 		picked = rc.picked
+		defer close(rc.done)
 	}
+	timerC := newBranchTimer(rt.pool.net.clock, TimerC)
+	defer timerC.stop()
 	for {
 		select {
 		case res := <-clTx.Responses():
 			if res.StatusCode == 100 {
 				continue
+			}
+			rt.rememberAnswer(req, res, caller) // who talked to whom, before they can park (callpark_admit.go)
+			if res.StatusCode < 200 {
+				timerC.reset()
+				rt.ringingEarly(rc, res) // the owner of the group's queue learns it rings first
 			}
 			up := upstream(req, res)
 			if err := tx.Respond(up); err != nil {
@@ -186,9 +168,24 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 				return
 			}
 		case pr := <-picked:
+			if pr.pickerLeg.Context().Err() != nil {
+				pr.result <- pickResult{err: errPickerGone} // keep ringing the callee
+				continue
+			}
 			handedOff = true
 			rt.completeElsewhere(out, clTx, pr)
 			rt.answerPickedCall(req, tx, pr)
+			return
+		case <-timerC.C:
+			// RFC 3261 16.7 step 2: a branch silent beyond Timer C is cancelled and the caller
+			// told 408; leaving returns the call's pickup queue entry.
+			handedOff = true // the branch is cancelled, then drained, in the background
+			go func() {
+				defer clTx.Terminate()
+				cancelDownstream(nil)
+				rt.drain(clTx)
+			}()
+			rt.respond(tx, req, topology.RingingTimedOut(dest.uri.String(), TimerC))
 			return
 		case <-clTx.Done():
 			rt.respond(tx, req, &topology.Rejection{Code: 408, Reason: "Request Timeout",

@@ -22,8 +22,8 @@ import (
 // So pools are notifiers for the packages below, answer any other package with 489 Bad
 // Event and the list of theirs (RFC 6665 7.2.2), and most phones then stop asking.
 
-// eventPackage is how a pool notifies one event package.
-type eventPackage struct {
+// notifier is how a pool notifies one event package.
+type notifier struct {
 	contentType string
 	// state renders the notification body for target, the user the subscription is about.
 	state func(rt *runtime, target string) []byte
@@ -31,7 +31,7 @@ type eventPackage struct {
 
 // eventPackages are the packages pools serve, by Event header name. A later issue adds
 // "dialog" (RFC 4235, busy lamp fields) here.
-var eventPackages = map[string]eventPackage{
+var eventPackages = map[string]notifier{
 	topology.EventMessageSummary: {contentType: "application/simple-message-summary", state: messageSummary},
 	topology.EventPresence:       {contentType: "application/pidf+xml", state: presenceDocument},
 }
@@ -54,10 +54,10 @@ func servedEvents() []string {
 // mailbox, and a phone refreshes its subscription (receiving the state again) before it
 // expires; a pool that fails forgets them as it forgets registrations.
 func (rt *runtime) onSubscribe(req *gosip.Request, tx gosip.ServerTransaction) {
-	pkg := eventName(req)
+	pkg := strings.ToLower(eventPackage(req)) // pickup_report.go
 	ep, ok := eventPackages[pkg]
 	if !ok {
-		res := rejectionResponse(req, topology.BadEvent(pkg, servedEvents()), rt.pool.fqdn)
+		res := rejectionResponse(req, topology.BadSubscriptionEvent(pkg, servedEvents()), rt.pool.fqdn)
 		res.AppendHeader(gosip.NewHeader("Allow-Events", strings.Join(servedEvents(), ", ")))
 		rt.log("SUBSCRIBE refused", req, "event", pkg, "code", res.StatusCode)
 		tx.Respond(res)
@@ -96,7 +96,7 @@ func (rt *runtime) onSubscribe(req *gosip.Request, tx gosip.ServerTransaction) {
 
 // notify sends the NOTIFY of a subscription just accepted (RFC 6665 4.2.1.2), in the
 // dialog the 200 OK created, to the subscriber's Contact.
-func (rt *runtime) notify(sub *gosip.Request, answer *gosip.Response, ep eventPackage, target string, expires int) {
+func (rt *runtime) notify(sub *gosip.Request, answer *gosip.Response, ep notifier, target string, expires int) {
 	contact := sub.Contact()
 	if contact == nil {
 		return
@@ -184,16 +184,6 @@ func subscriptionTarget(req *gosip.Request) string {
 	return req.Recipient.User
 }
 
-// eventName is the package of an Event header ("message-summary;id=1" -> message-summary).
-func eventName(req *gosip.Request) string {
-	h := req.GetHeader("Event")
-	if h == nil {
-		return ""
-	}
-	name, _, _ := strings.Cut(h.Value(), ";")
-	return strings.ToLower(strings.TrimSpace(name))
-}
-
 // subscriptionExpires is the duration granted: what the phone asked for, at most
 // maxSubscriptionExpires; 0 ends the subscription.
 func subscriptionExpires(req *gosip.Request) int {
@@ -260,14 +250,5 @@ func (rt *runtime) onOptions(req *gosip.Request, tx gosip.ServerTransaction) {
 	res.AppendHeader(gosip.NewHeader("Allow", allowedMethods))
 	res.AppendHeader(gosip.NewHeader("Allow-Events", strings.Join(servedEvents(), ", ")))
 	res.AppendHeader(gosip.NewHeader("Accept", "application/sdp"))
-	tx.Respond(res)
-}
-
-// onNotAllowed answers a method pools do not handle (PUBLISH: presence is derived from
-// registrations, not published) with 405 and the methods they do.
-func (rt *runtime) onNotAllowed(req *gosip.Request, tx gosip.ServerTransaction) {
-	res := gosip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil)
-	res.AppendHeader(gosip.NewHeader("Allow", allowedMethods))
-	rt.log("method not allowed", req)
 	tx.Respond(res)
 }

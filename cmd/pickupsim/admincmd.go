@@ -56,7 +56,7 @@ func newAdminCmd() *cobra.Command {
 parameters, PowerShell style, and prints the result as JSON. Examples:
 
   pickupsim admin Invoke-PoolOutage pool01.contoso.com
-  pickupsim admin Invoke-CsPoolFailOver -PoolFqdn pool01.contoso.com
+  pickupsim admin Invoke-CsPoolFailOver -PoolFqdn pool01.contoso.com -DisasterMode
   pickupsim admin Complete-PoolFailOver pool01.contoso.com
   pickupsim admin Set-CsCallParkOrbit -Identity pickup-pool01 -CallParkService pool02.contoso.com
   pickupsim admin Set-CsCpsConfiguration -Identity pool02.contoso.com -CallPickupTimeoutThreshold 00:01:00
@@ -164,7 +164,7 @@ func printStatus(w io.Writer, st admin.Status) {
 		fmt.Fprintf(w, "queue %s on %s: %d ringing\n", q.Number, q.Pool, len(q.Calls))
 	}
 	for _, p := range st.Parked {
-		fmt.Fprintf(w, "parked on %s orbit %s: %s (parked by %s), ring-back %s\n", p.Pool, p.Orbit, p.Parkee, p.Parker, countdown(st.Now, p.RingBackDue))
+		fmt.Fprintf(w, "parked on %s orbit %s: %s (parked by %s), ring-back %s\n", p.Pool, p.Orbit, p.Parkee, p.Parker, countdown(st.Now, p.RingBackAt))
 	}
 	for _, b := range st.Bridged {
 		fmt.Fprintf(w, "bridged by %s: %s <-> %s for %s\n", b.Pool, b.A, b.B, st.Now.Sub(b.Since).Round(time.Second))

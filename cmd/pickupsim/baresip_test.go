@@ -169,7 +169,7 @@ func TestBaresipThroughOutageFailoverAndFailback(t *testing.T) {
 
 	// Failover completes, the pickup range follows the users: they are out of resiliency
 	// mode at once, and pickups work through pool02.
-	cmdlet(t, api, "Invoke-CsPoolFailOver", map[string]any{"PoolFqdn": "pool01"})
+	cmdlet(t, api, "Invoke-CsPoolFailOver", map[string]any{"PoolFqdn": "pool01", "DisasterMode": true})
 	cmdlet(t, api, "Complete-PoolFailOver", map[string]any{"PoolFqdn": "pool01"})
 	cmdlet(t, api, "Set-CsCallParkOrbit", map[string]any{"Identity": "pickup-pool01", "CallParkService": "pool02"})
 	for _, name := range []string{"alice", "bob", "carol"} {

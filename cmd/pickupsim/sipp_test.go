@@ -162,7 +162,7 @@ func TestSIPpGroupCallPickupThroughAFailover(t *testing.T) {
 		cmdlet(t, api, "Invoke-PoolOutage", map[string]any{"PoolFqdn": "pool01.contoso.com"})
 		time.Sleep(1100 * time.Millisecond) // the 1 s registrar failover timer of labForTests
 		register(t, "register-resiliency.xml", p2.Addr())
-		cmdlet(t, api, "Invoke-CsPoolFailOver", map[string]any{"PoolFqdn": "pool01.contoso.com"})
+		cmdlet(t, api, "Invoke-CsPoolFailOver", map[string]any{"PoolFqdn": "pool01.contoso.com", "DisasterMode": true})
 		sipp(t, bin, "picker-refused.xml", carol, p2.Addr(), "100").wait(t, "carol's pickup refused in resiliency mode")
 	})
 	t.Run("failed over and orbits redirected: pickup works again", func(t *testing.T) {

@@ -181,7 +181,7 @@ func TestStatusPageShowsAnOutageAndResiliencyModeLive(t *testing.T) {
 
 	// Failover completes: bob is served out of resiliency mode at once, though his phone
 	// was told "resiliency" and learns otherwise only at its next REGISTER.
-	cmdlet(t, api, "Invoke-CsPoolFailOver", map[string]any{"PoolFqdn": "pool01"})
+	cmdlet(t, api, "Invoke-CsPoolFailOver", map[string]any{"PoolFqdn": "pool01", "DisasterMode": true})
 	cmdlet(t, api, "Complete-PoolFailOver", map[string]any{"PoolFqdn": "pool01"})
 	page.waitFor("bob after failover completed", mode, `"normal"`)
 	page.waitFor("what bob's phone shows", `document.querySelector('[data-user="bob"] td:nth-child(6)').textContent`, `"resiliency"`)

@@ -118,8 +118,9 @@ func (r *run) callChecks(e *scenario.Expectation) []check {
 		}})
 	}
 	if e.Connected != "" {
+		want := r.remoteName(e.Connected)
 		cs = append(cs, check{fmt.Sprintf("%s connected to %s", nc.from, e.Connected), func() (bool, string) {
-			return out.State() == sip.Established && out.Remote() == e.Connected, describeLeg(out)
+			return out.State() == sip.Established && out.Remote() == want, describeLeg(out)
 		}})
 	}
 	if e.Code != 0 {
@@ -269,6 +270,16 @@ func (r *run) poolChecks(e *scenario.Expectation) []check {
 	if e.CPS != nil {
 		cs = append(cs, r.cpsCheck(e))
 	}
+	if e.ActiveCalls != nil {
+		cs = append(cs, check{fmt.Sprintf("%s bridging %d calls", e.Pool, *e.ActiveCalls), func() (bool, string) {
+			p, ok := r.net.Pool(e.Pool)
+			if !ok {
+				return false, "no such pool"
+			}
+			n := p.ActiveCalls()
+			return n == *e.ActiveCalls, fmt.Sprintf("%d bridged calls", n)
+		}})
+	}
 	return cs
 }
 
@@ -319,4 +330,16 @@ func (r *run) hears(rx, tx *sip.Call, rxName, txName string) error {
 		return fmt.Errorf("%s lost %d packets from %s", rxName, lost, txName)
 	}
 	return nil
+}
+
+// remoteName is how a phone names a party it is connected to: a user by name, an outsider
+// by the user part of its address (+14255550100 for a PSTN caller).
+func (r *run) remoteName(party string) string {
+	for _, o := range r.sc.Outsiders {
+		if o.Name == party {
+			user, _ := o.UserAndHost()
+			return user
+		}
+	}
+	return party
 }

@@ -55,12 +55,17 @@ type run struct {
 	net    *sip.Network
 	clock  *clock.Virtual
 	phones map[string]*sip.Phone
-	regs   map[string]registration
-	calls  map[string]*namedCall
-	parks  map[string]*parkRecord
-	res    *Result
-	step   *StepResult
-	rec    *recorder
+	// outsiders are the phones from outside the enterprise, which the network does not
+	// know of (it closes the users' phones itself).
+	outsiders []*sip.Phone
+	// privateLines maps a private line number to its user, whose phone it rings.
+	privateLines map[string]string
+	regs         map[string]registration
+	calls        map[string]*namedCall
+	parks        map[string]*parkRecord
+	res          *Result
+	step         *StepResult
+	rec          *recorder
 	// bg runs what outlives its step (a transfer waits for its target to answer); bgCtx
 	// is cancelled and bg waited for when the replay ends.
 	bg     sync.WaitGroup
@@ -99,9 +104,10 @@ func Run(sc *scenario.Scenario, opts Options) Result {
 	for _, w := range warnings {
 		res.Warnings = append(res.Warnings, string(w))
 	}
-	r := &run{sc: sc, opts: opts, net: n, clock: vc, phones: map[string]*sip.Phone{},
+	r := &run{sc: sc, opts: opts, net: n, clock: vc, phones: map[string]*sip.Phone{}, privateLines: map[string]string{},
 		regs: map[string]registration{}, calls: map[string]*namedCall{}, parks: map[string]*parkRecord{}, res: &res,
 		rec: &recorder{start: started, names: map[string]string{}}}
+	defer r.closeOutsiders()
 	r.bgCtx, r.bgStop = context.WithCancel(context.Background())
 	defer r.stopBackground()
 	if err := r.wire(); err != nil {
@@ -137,9 +143,45 @@ func (r *run) wire() error {
 		r.res.Lanes = append(r.res.Lanes, Lane{Name: u.Name, Addr: ph.Addr()})
 		r.rec.names[ph.Addr()] = u.Name
 		addrs = append(addrs, ph.Addr())
+		if u.PrivateLine != "" {
+			r.privateLines[u.PrivateLine] = u.Name
+		}
+	}
+	for _, o := range r.sc.Outsiders {
+		ph, err := r.outsider(o)
+		if err != nil {
+			return err
+		}
+		r.res.Lanes = append(r.res.Lanes, Lane{Name: o.Name, Addr: ph.Addr()})
+		r.rec.names[ph.Addr()] = o.Name
+		addrs = append(addrs, ph.Addr())
 	}
 	theHub.register(r.rec, addrs...)
 	return nil
+}
+
+// closeOutsiders closes the outsiders' phones (the network closes the users').
+func (r *run) closeOutsiders() {
+	for _, ph := range r.outsiders {
+		ph.Close()
+	}
+}
+
+// outsider starts the phone of a caller from outside the enterprise: it never registers
+// and sends its calls straight to the pool it comes in through, as a gateway would.
+func (r *run) outsider(o scenario.Outsider) (*sip.Phone, error) {
+	p, ok := r.net.Pool(o.Via)
+	if !ok {
+		return nil, fmt.Errorf("outsider %s: no pool %s", o.Name, o.Via)
+	}
+	user, host := o.UserAndHost()
+	ph, err := sip.NewPhone(sip.PhoneConfig{User: user, Domain: host, Registrars: []string{p.Addr()}})
+	if err != nil {
+		return nil, fmt.Errorf("outsider %s: %w", o.Name, err)
+	}
+	r.outsiders = append(r.outsiders, ph)
+	r.phones[o.Name] = ph
+	return ph, nil
 }
 
 // stopBackground ends what steps left running and waits for it.

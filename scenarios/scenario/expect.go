@@ -17,7 +17,7 @@ const maxWait = 10 * time.Second
 // expectKeys are the keys of an expect step: one subject, then checks.
 var expectKeys = []string{"call", "user", "orbit", "queue", "pool", "orbit-number", "warnings",
 	"state", "callee-state", "connected", "code", "diagnostic", "warning", "cancel-reason", "picked-up-by", "media",
-	"mode", "registrar", "ringing", "owner", "length", "phase", "up", "cps",
+	"mode", "registrar", "ringing", "owner", "length", "phase", "up", "cps", "active-calls",
 	"number", "parked", "parker", "parkee", "parked-on", "parkee-state", "music-on-hold", "count"}
 
 // subjects are the keys that name what an expect step looks at.
@@ -29,7 +29,7 @@ var checksBySubject = map[string][]string{
 	"user":         {"mode", "registrar", "ringing", "code", "diagnostic", "warning"},
 	"orbit":        {"owner"},
 	"queue":        {"length"},
-	"pool":         {"phase", "up", "cps"},
+	"pool":         {"phase", "up", "cps", "active-calls"},
 	"orbit-number": {"number", "parked", "parker", "parkee", "parked-on", "parkee-state", "music-on-hold", "code", "diagnostic", "warning"},
 	"warnings":     {"count"},
 }
@@ -151,7 +151,7 @@ func (c *checker) readChecks(m map[string]*yaml.Node, e *Expectation) {
 	e.State = c.callState(m["state"], "state")
 	e.CalleeState = c.callState(m["callee-state"], "callee-state")
 	if v := m["connected"]; v != nil {
-		e.Connected = c.user(v, "connected")
+		e.Connected = c.caller(v, "connected")
 	}
 	if v := m["code"]; v != nil {
 		e.Code = c.integer(v, "code")
@@ -197,6 +197,10 @@ func (c *checker) readChecks(m map[string]*yaml.Node, e *Expectation) {
 	if v := m["up"]; v != nil {
 		b := c.boolean(v, "up")
 		e.Up = &b
+	}
+	if v := m["active-calls"]; v != nil {
+		k := c.integer(v, "active-calls")
+		e.ActiveCalls = &k
 	}
 }
 

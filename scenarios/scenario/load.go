@@ -16,7 +16,7 @@ import (
 )
 
 // scenarioKeys are the top-level keys of a scenario file.
-var scenarioKeys = []string{"name", "description", "topology", "topologyFile", "steps"}
+var scenarioKeys = []string{"name", "description", "topology", "topologyFile", "outsiders", "steps"}
 
 // LoadFile reads and checks one scenario file. Every problem is reported as an *Error in
 // an ErrorList, wrapping ErrMalformed.
@@ -67,7 +67,18 @@ func Parse(path string, data []byte) (*Scenario, error) {
 	if len(r.errs) > 0 {
 		return nil, r.errs
 	}
+	var users []string
+	for _, u := range sc.Topology.Users {
+		users = append(users, u.Name)
+	}
+	sc.Outsiders = r.readOutsiders(m["outsiders"], poolNames(sc.Topology.Pools), users)
+	if len(r.errs) > 0 {
+		return nil, r.errs
+	}
 	c := newChecker(r, sc.Topology)
+	for _, o := range sc.Outsiders {
+		c.outsiders[o.Name] = true
+	}
 	sc.Steps = c.readSteps(m["steps"])
 	if m["steps"] == nil {
 		r.errs[len(r.errs)-1].Line = root.Line

@@ -17,7 +17,9 @@ type Scenario struct {
 	// TopologyFile is the shared topology file it references, "" when inline.
 	TopologyFile string
 	Topology     topology.Topology
-	Steps        []Step
+	// Outsiders are phones from outside the enterprise (outsiders.go).
+	Outsiders []Outsider
+	Steps     []Step
 }
 
 // Kind is a step's verb, as scenario files spell it.
@@ -84,6 +86,13 @@ type Step struct {
 	Code     int    // reject
 	Reason   string // reject
 	Pool     string // outage, recover, failover..., set-cps, remove-pool (an FQDN)
+	// CallerHangsUp, on a pickup, makes the picked call's caller hang up just as the pickup
+	// answers it: "before-answer" (its CANCEL wins) or "after-answer" (the 200 crossed its
+	// CANCEL; it hangs up with a BYE before the picker is answered).
+	CallerHangsUp string
+	// Planned: a failover without -DisasterMode, of a pool that still runs (failover step
+	// with disasterMode: false).
+	Planned bool
 	// NewPool is the pool add-pool deploys.
 	NewPool topology.Pool
 	// FromPool and ToPool are move-users' and reassign-orbits' pools (FQDNs); pair-pools
@@ -92,7 +101,7 @@ type Step struct {
 	Orbit            park.OrbitRange
 	Identity         string           // set-orbit, remove-orbit
 	Change           park.OrbitChange // set-orbit
-	CPS              park.CPSConfig   // set-cps
+	CPS              park.CPSChange   // set-cps: the settings it names
 	User             string           // enable-pickup, disable-pickup, answer (the rung phone's user)
 	Number           string           // enable-pickup
 	Duration         time.Duration    // advance, wait
@@ -140,7 +149,10 @@ type Expectation struct {
 
 	Phase *topology.Phase // a pool's disaster-recovery phase
 	Up    *bool           // whether a pool answers
-	CPS   *park.CPSConfig // a pool's Call Park settings (Get-CsCpsConfiguration)
+	// ActiveCalls is how many calls a pool's Call Park application bridges (the metrics
+	// gauge): a call that ended for any reason must not count.
+	ActiveCalls *int
+	CPS         *park.CPSConfig // a pool's Call Park settings (Get-CsCpsConfiguration)
 
 	// Checks on an orbit number. Code, Diagnostic and Warning check a refused park.
 	Number      string // the orbit the park got

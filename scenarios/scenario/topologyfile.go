@@ -117,10 +117,11 @@ type (
 		EnableMusicOnHold          bool   `yaml:"enableMusicOnHold"`
 	}
 	userYAML struct {
-		Name     string `yaml:"name"`
-		Home     string `yaml:"home"`
-		Pickup   string `yaml:"pickup,omitempty"`
-		Password string `yaml:"password,omitempty"`
+		Name        string `yaml:"name"`
+		Home        string `yaml:"home"`
+		Pickup      string `yaml:"pickup,omitempty"`
+		Password    string `yaml:"password,omitempty"`
+		PrivateLine string `yaml:"privateLine,omitempty"`
 	}
 	orbitYAML struct {
 		Identity string `yaml:"identity"`
@@ -147,7 +148,7 @@ func topologyDoc(t topology.Topology) topologyYAML {
 		doc.Pools = append(doc.Pools, py)
 	}
 	for _, u := range t.Users {
-		doc.Users = append(doc.Users, userYAML{Name: u.Name, Home: u.HomePool, Pickup: u.PickupNumber, Password: u.Password})
+		doc.Users = append(doc.Users, userYAML{Name: u.Name, Home: u.HomePool, Pickup: u.PickupNumber, Password: u.Password, PrivateLine: u.PrivateLine})
 	}
 	for _, o := range t.Orbits {
 		doc.Orbits = append(doc.Orbits, orbitYAML{Identity: o.Identity, Start: o.NumberRangeStart,

@@ -79,7 +79,12 @@ type User struct {
 	PickupNumber string
 	// Password enables digest authentication for this user when set.
 	Password string
+	// PrivateLine is the user's second, private number (Lync's private line): a call to it
+	// rings the user like any other, but Group Call Pickup never answers it.
+	PrivateLine string
 }
+
+var privateLine = regexp.MustCompile(`^\+?[0-9]{3,15}$`)
 
 var userName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$`)
 
@@ -157,10 +162,28 @@ func (t *Topology) validateUsers() error {
 		if seen[u.Name] {
 			return fmt.Errorf("%w: user %s is declared twice", ErrInvalidTopology, u.Name)
 		}
+		if strings.EqualFold(u.Name, ParkUser) {
+			return fmt.Errorf("%w: user name %q is reserved: sip:%s@<domain> is the Call Park application", ErrInvalidTopology, u.Name, ParkUser)
+		}
 		seen[u.Name] = true
 		if !pools[u.HomePool] {
 			return fmt.Errorf("%w: user %s: home pool %q is not in the topology", ErrInvalidTopology, u.Name, u.HomePool)
 		}
+	}
+	lines := map[string]string{}
+	for _, u := range t.Users {
+		if u.PrivateLine == "" {
+			continue
+		}
+		switch owner, dup := lines[u.PrivateLine]; {
+		case !privateLine.MatchString(u.PrivateLine):
+			return fmt.Errorf("%w: user %s: private line %q is not a phone number (3 to 15 digits, optionally after +)", ErrInvalidTopology, u.Name, u.PrivateLine)
+		case dup:
+			return fmt.Errorf("%w: users %s and %s have the same private line %s", ErrInvalidTopology, owner, u.Name, u.PrivateLine)
+		case seen[u.PrivateLine]:
+			return fmt.Errorf("%w: user %s: private line %s is the name of a user", ErrInvalidTopology, u.Name, u.PrivateLine)
+		}
+		lines[u.PrivateLine] = u.Name
 	}
 	return nil
 }

@@ -94,6 +94,7 @@ func TestRuleNewRejectsInvalidTopologies(t *testing.T) {
 		{"duplicate user", func(t *Topology) {
 			t.Users = append(t.Users, User{Name: "alice", HomePool: pool02})
 		}, "user alice is declared twice", nil},
+		{"user named park", func(t *Topology) { t.Users = append(t.Users, User{Name: "Park", HomePool: pool01}) }, `user name "Park" is reserved`, nil},
 		{"empty user name", func(t *Topology) { t.Users = append(t.Users, User{HomePool: pool01}) }, `user name "" is not a valid SIP user part`, nil},
 		{"user name with a space", func(t *Topology) {
 			t.Users = append(t.Users, User{Name: "al ice", HomePool: pool01})

@@ -30,9 +30,9 @@ func (d *Deployment) MaySubscribe(subscriber Caller, target, pkg string) *Reject
 	return nil
 }
 
-// BadEvent refuses a subscription to an event package the pools do not serve (RFC 6665
+// BadSubscriptionEvent refuses a subscription to an event package the pools do not serve (RFC 6665
 // 7.2.2); the response lists the ones they do in Allow-Events.
-func BadEvent(pkg string, served []string) *Rejection {
+func BadSubscriptionEvent(pkg string, served []string) *Rejection {
 	if pkg == "" {
 		return reject(489, "Bad Event", 0, "SUBSCRIBE without an Event header; pools serve "+strings.Join(served, ", "))
 	}

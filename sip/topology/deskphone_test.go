@@ -35,7 +35,7 @@ func TestWhoMaySubscribeToWhat(t *testing.T) {
 			}
 		})
 	}
-	assert.Equal(t, 489, BadEvent("dialog", []string{EventMessageSummary, EventPresence}).Code)
-	assert.Contains(t, BadEvent("", nil).Warning, "without an Event header")
+	assert.Equal(t, 489, BadSubscriptionEvent("dialog", []string{EventMessageSummary, EventPresence}).Code)
+	assert.Contains(t, BadSubscriptionEvent("", nil).Warning, "without an Event header")
 	assert.Equal(t, 400, StaleRegister(1, 2).Code)
 }

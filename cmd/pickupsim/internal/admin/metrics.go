@@ -96,10 +96,11 @@ var (
 	descQueued     = prometheus.NewDesc("pickupsim_pickup_queued_calls", "Calls ringing in the pool's Group Call Pickup queues.", []string{"pool"}, nil)
 	descParked     = prometheus.NewDesc("pickupsim_parked_calls", "Calls parked on the pool's orbits.", []string{"pool"}, nil)
 	descActive     = prometheus.NewDesc("pickupsim_bridged_calls", "Picked-up calls the pool's Call Park application bridges.", []string{"pool"}, nil)
+	descThrottled  = prometheus.NewDesc("pickupsim_park_requests_throttled_total", "Park requests refused over the per-source rate limit since the pool last started.", []string{"pool"}, nil)
 )
 
 func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descUp, descPhase, descRegistered, descQueued, descParked, descActive} {
+	for _, d := range []*prometheus.Desc{descUp, descPhase, descRegistered, descQueued, descParked, descActive, descThrottled} {
 		ch <- d
 	}
 }
@@ -133,5 +134,6 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descQueued, prometheus.GaugeValue, float64(queued), ps.FQDN)
 		ch <- prometheus.MustNewConstMetric(descParked, prometheus.GaugeValue, float64(len(p.ParkedCalls())), ps.FQDN)
 		ch <- prometheus.MustNewConstMetric(descActive, prometheus.GaugeValue, float64(p.ActiveCalls()), ps.FQDN)
+		ch <- prometheus.MustNewConstMetric(descThrottled, prometheus.CounterValue, float64(p.ParkRequestsThrottled()), ps.FQDN)
 	}
 }

@@ -14,7 +14,7 @@ func TestCmdletsAcceptShortPoolNames(t *testing.T) {
 	f := newFixture(t, "")
 	f.mustRun("Invoke-PoolOutage", map[string]any{"PoolFqdn": "pool01"})
 	assert.Equal(t, "outage", f.phase(pool01))
-	f.mustRun("Invoke-CsPoolFailOver", map[string]any{"PoolFqdn": "POOL01"})
+	f.mustRun("Invoke-CsPoolFailOver", map[string]any{"PoolFqdn": "POOL01", "DisasterMode": true})
 	assert.Equal(t, "failing-over", f.phase(pool01))
 
 	f.mustRun("Set-CsCallParkOrbit", map[string]any{"Identity": "pickup-pool01", "CallParkService": "pool02"})

@@ -100,8 +100,8 @@ type ParkedCall struct {
 	Parker   string    `json:"parker"`
 	Parkee   string    `json:"parkee"`
 	ParkedAt time.Time `json:"parkedAt"`
-	// RingBackDue is when the parker is rung back unless someone retrieves the call.
-	RingBackDue time.Time `json:"ringBackDue"`
+	// RingBackAt is when the parker is rung back if nobody retrieves the call.
+	RingBackAt  time.Time `json:"ringBackAt"`
 	RingingBack bool      `json:"ringingBack,omitempty"`
 }
 
@@ -192,7 +192,7 @@ func status(n *sip.Network) Status {
 		}
 		for _, pc := range p.ParkedCalls() {
 			st.Parked = append(st.Parked, ParkedCall{Pool: ps.FQDN, Orbit: pc.Orbit, Parker: pc.Parker, Parkee: pc.Parkee,
-				ParkedAt: pc.ParkedAt, RingBackDue: pc.Due, RingingBack: pc.RingingBack})
+				ParkedAt: pc.ParkedAt, RingBackAt: pc.Due, RingingBack: pc.RingingBack})
 		}
 	}
 	for _, ui := range users {
