@@ -49,7 +49,8 @@ type Network struct {
 	phonesMu sync.Mutex
 	phones   []*Phone
 
-	changes changeHub // observers of changes (events.go)
+	changes changeHub     // observers of changes (events.go)
+	guards  guardCounters // what the input guard caught (guard.go)
 }
 
 // Start builds the deployment from cfg and starts every pool. It returns the topology's

@@ -99,7 +99,7 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 	res := sess.InviteResponse
 	remote := userOf(res.GetHeader(HeaderAssertedIdentity))
 	if remote == "" {
-		remote = res.To().Address.User
+		remote = toUser(res)
 	}
 	audio, err := media.ParseAudio(res.Body())
 	if err != nil {
@@ -130,7 +130,7 @@ func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	from := userOf(req.GetHeader(HeaderAssertedIdentity))
 	if from == "" {
-		from = req.From().Address.User
+		from = fromUser(req)
 	}
 	c := newCall(ph, callID(req), false, from, stream)
 	tx.OnCancel(func(r *gosip.Request) {

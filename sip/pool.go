@@ -105,7 +105,8 @@ func (p *Pool) start() error {
 			return fmt.Errorf("listen tls: %w", err)
 		}
 	}
-	opts := []sipgo.UserAgentOption{sipgo.WithUserAgent(p.fqdn), sipgo.WithUserAgentHostname(host), quietStrays(p.log)}
+	opts := []sipgo.UserAgentOption{sipgo.WithUserAgent(p.fqdn), sipgo.WithUserAgentHostname(host), quietStrays(p.log),
+		noDNS(&p.net.guards.dnsLookups)}
 	if p.net.tls != nil {
 		opts = append(opts, sipgo.WithUserAgenTLSConfig(p.net.tls))
 	}
@@ -213,13 +214,13 @@ func (p *Pool) queueLength(number string) int {
 // routes registers the SIP handlers. sipgo's handler map has no lock: this runs before
 // serving.
 func (rt *runtime) routes() {
-	rt.srv.OnRegister(rt.observe(rt.onRegister)) // observe: events.go
+	rt.srv.OnRegister(rt.observe(rt.onRegister)) // observe: events.go, behind the input guard (guard.go)
 	rt.srv.OnInvite(rt.observe(rt.onInvite))
-	rt.srv.OnAck(rt.onAck)
+	rt.srv.OnAck(rt.observe(rt.onAck))
 	rt.srv.OnBye(rt.observe(rt.onInDialog))
-	rt.srv.OnOptions(func(req *gosip.Request, tx gosip.ServerTransaction) {
+	rt.srv.OnOptions(rt.observe(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
-	})
+	}))
 	for _, m := range []gosip.RequestMethod{gosip.INFO, gosip.UPDATE, gosip.REFER, gosip.NOTIFY, gosip.MESSAGE} {
 		rt.srv.OnRequest(m, rt.observe(rt.onInDialog))
 	}

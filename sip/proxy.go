@@ -96,7 +96,7 @@ func (rt *runtime) ringUser(req *gosip.Request, tx gosip.ServerTransaction, call
 	if number != "" {
 		rc = &ringingCall{req: req, tx: tx, picked: make(chan pickRequest, 1)}
 		caller := caller.User
-		if caller == "" {
+		if caller == "" && req.From() != nil { // the guard refuses requests without From
 			caller = req.From().Address.String()
 		}
 		rt.mu.Lock()

@@ -30,7 +30,7 @@ type binding struct {
 // its mode off the wire.
 func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 	p := rt.pool
-	user := req.To().Address.User
+	user := toUser(req)
 	if user == "" {
 		rt.respond(tx, req, &topology.Rejection{Code: 400, Reason: "Bad Request", Warning: "the To header names no user"})
 		return
