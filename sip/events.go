@@ -139,7 +139,7 @@ func (o *observedTx) Connection() gosip.Connection { return connOf(o.ServerTrans
 func (rt *runtime) responseChange(req *gosip.Request, res *gosip.Response) Change {
 	n := rt.pool.net
 	c := Change{Kind: ChangeResponse, Pool: rt.pool.fqdn, Method: string(req.Method), Code: res.StatusCode,
-		FromPhone: n.poolAt(req.Source()) == nil}
+		FromPhone: rt.peerPool(req) == nil}
 	if to := req.To(); to != nil {
 		_, c.InDialog = to.Params.Get("tag")
 	}

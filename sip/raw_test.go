@@ -111,3 +111,24 @@ func tinySDP(host string) string {
 	return "v=0\r\no=- 1 1 IN IP4 " + host + "\r\ns=-\r\nc=IN IP4 " + host +
 		"\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
 }
+
+// tcpSend opens a TCP connection to addr, writes msg, and returns what comes back within
+// 500 ms (the connection stays open meanwhile).
+func tcpSend(t testing.TB, addr, msg string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Write([]byte(msg))
+	require.NoError(t, err)
+	c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	var got []byte
+	buf := make([]byte, 65535)
+	for {
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			return string(got)
+		}
+	}
+}
