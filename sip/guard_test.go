@@ -40,17 +40,17 @@ func crashers() []crasher {
 					kept = append(kept, h)
 				}
 			}
-			return rawMsg(r, "INVITE sip:park@"+pool+" SIP/2.0", tinySDP("127.0.0.1"), kept...)
+			return rawMsg(r.addr(), "INVITE sip:park@"+pool+" SIP/2.0", tinySDP("127.0.0.1"), kept...)
 		}
 	}
 	return []crasher{
 		{"REGISTER without To", func(r *rawPeer, pool string) string {
-			return rawMsg(r, "REGISTER sip:contoso.com SIP/2.0", "",
+			return rawMsg(r.addr(), "REGISTER sip:contoso.com SIP/2.0", "",
 				"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:alice@contoso.com>;tag=r1",
 				"Call-ID: reg-no-to@{me}", "CSeq: 1 REGISTER", "Contact: <sip:alice@{me}>", "Max-Forwards: 70")
 		}, 400, "no To header"},
 		{"INVITE without From to a user with a pickup number", func(r *rawPeer, pool string) string {
-			return rawMsg(r, "INVITE sip:bob@contoso.com SIP/2.0", tinySDP("127.0.0.1"),
+			return rawMsg(r.addr(), "INVITE sip:bob@contoso.com SIP/2.0", tinySDP("127.0.0.1"),
 				"Via: SIP/2.0/UDP {me};branch={branch};rport", "To: <sip:bob@contoso.com>",
 				"Call-ID: inv-no-from@{me}", "CSeq: 1 INVITE", "Contact: <sip:x@{me}>", "Max-Forwards: 70",
 				"Content-Type: application/sdp")
@@ -59,13 +59,13 @@ func crashers() []crasher {
 		{"park INVITE without Contact", park("Contact:"), 400, "no Contact header"},
 		{"park INVITE without To", park("To:"), 400, "no To header"},
 		{"INVITE without Call-ID", func(r *rawPeer, pool string) string {
-			return rawMsg(r, "INVITE sip:bob@contoso.com SIP/2.0", tinySDP("127.0.0.1"),
+			return rawMsg(r.addr(), "INVITE sip:bob@contoso.com SIP/2.0", tinySDP("127.0.0.1"),
 				"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:x@example.org>;tag=1",
 				"To: <sip:bob@contoso.com>", "CSeq: 1 INVITE", "Contact: <sip:x@{me}>", "Max-Forwards: 70",
 				"Content-Type: application/sdp")
 		}, 400, "no Call-ID header"},
 		{"REGISTER whose CSeq names another method", func(r *rawPeer, pool string) string {
-			return rawMsg(r, "REGISTER sip:contoso.com SIP/2.0", "",
+			return rawMsg(r.addr(), "REGISTER sip:contoso.com SIP/2.0", "",
 				"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:alice@contoso.com>;tag=r1",
 				"To: <sip:alice@contoso.com>", "Call-ID: reg-cseq@{me}", "CSeq: 1 INVITE",
 				"Contact: <sip:alice@{me}>", "Max-Forwards: 70")
@@ -120,7 +120,7 @@ func TestAPanickingHandlerIsAnswered500AndCounted(t *testing.T) {
 	require.NoError(t, waitListening(ua, addr))
 
 	options := func(r *rawPeer, extra ...string) string {
-		return rawMsg(r, "OPTIONS sip:test@"+addr+" SIP/2.0", "", append([]string{
+		return rawMsg(r.addr(), "OPTIONS sip:test@"+addr+" SIP/2.0", "", append([]string{
 			"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:x@example.org>;tag=1",
 			"To: <sip:test@example.org>", "Call-ID: " + gosip.GenerateTagN(8), "CSeq: 1 OPTIONS", "Max-Forwards: 70"}, extra...)...)
 	}
@@ -155,7 +155,7 @@ func TestAHandlerThatAnswersNothingIsAnswered500(t *testing.T) {
 	addr := conn.LocalAddr().String()
 	require.NoError(t, waitListening(ua, addr))
 	r := newRawPeer(t)
-	res := r.final(addr, rawMsg(r, "MESSAGE sip:test@"+addr+" SIP/2.0", "hi",
+	res := r.final(addr, rawMsg(r.addr(), "MESSAGE sip:test@"+addr+" SIP/2.0", "hi",
 		"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:x@example.org>;tag=1",
 		"To: <sip:test@example.org>", "Call-ID: m1", "CSeq: 1 MESSAGE", "Max-Forwards: 70"))
 	require.NotNil(t, res)

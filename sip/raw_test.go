@@ -87,14 +87,14 @@ func (r *rawPeer) silence(d time.Duration) error {
 
 // rawMsg builds a request from its start line and header lines; every "{me}" becomes the
 // sender's address and "{branch}" a fresh branch. A body gets its Content-Length.
-func rawMsg(from *rawPeer, start string, body string, headers ...string) string {
+func rawMsg(me string, start string, body string, headers ...string) string {
 	var b strings.Builder
 	b.WriteString(start + "\r\n")
 	for _, h := range headers {
 		b.WriteString(h + "\r\n")
 	}
 	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
-	s := strings.ReplaceAll(b.String(), "{me}", from.addr())
+	s := strings.ReplaceAll(b.String(), "{me}", me)
 	return strings.ReplaceAll(s, "{branch}", "z9hG4bK-"+gosip.GenerateTagN(12))
 }
 
@@ -131,4 +131,73 @@ func tcpSend(t testing.TB, addr, msg string) string {
 			return string(got)
 		}
 	}
+}
+
+// tcpPeer is a SIP endpoint written by hand over one TCP connection.
+type tcpPeer struct {
+	t    testing.TB
+	conn net.Conn
+	buf  []byte
+}
+
+func newTCPPeer(t testing.TB, addr string) *tcpPeer {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	return &tcpPeer{t: t, conn: c}
+}
+
+func (p *tcpPeer) addr() string { return p.conn.LocalAddr().String() }
+
+// final writes msg and returns the first final response on the connection, or nil.
+func (p *tcpPeer) final(msg string) *gosip.Response {
+	p.t.Helper()
+	_, err := p.conn.Write([]byte(msg))
+	require.NoError(p.t, err)
+	deadline := time.Now().Add(3 * time.Second)
+	chunk := make([]byte, 65535)
+	for time.Now().Before(deadline) {
+		for {
+			m, rest, ok := splitSIP(p.buf)
+			if !ok {
+				break
+			}
+			p.buf = rest
+			if res, isRes := m.(*gosip.Response); isRes && res.StatusCode >= 200 {
+				return res
+			}
+		}
+		p.conn.SetReadDeadline(deadline)
+		n, err := p.conn.Read(chunk)
+		if err != nil {
+			return nil
+		}
+		p.buf = append(p.buf, chunk[:n]...)
+	}
+	return nil
+}
+
+// splitSIP takes the first whole message off a TCP stream.
+func splitSIP(b []byte) (gosip.Message, []byte, bool) {
+	s := string(b)
+	end := strings.Index(s, "\r\n\r\n")
+	if end < 0 {
+		return nil, b, false
+	}
+	length := 0
+	for _, line := range strings.Split(s[:end], "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && (strings.EqualFold(strings.TrimSpace(k), "Content-Length") || strings.TrimSpace(k) == "l") {
+			fmt.Sscan(strings.TrimSpace(v), &length)
+		}
+	}
+	total := end + 4 + length
+	if len(b) < total {
+		return nil, b, false
+	}
+	m, err := gosip.ParseMessage(b[:total])
+	if err != nil {
+		return nil, b[total:], false
+	}
+	return m, b[total:], true
 }

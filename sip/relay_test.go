@@ -37,7 +37,7 @@ func strangerRequest(r *rawPeer, method, ruri string, toTag bool) string {
 	case "REFER":
 		headers = append(headers, "Contact: <sip:mallory@{me}>", "Refer-To: <sip:x@example.org>")
 	}
-	return rawMsg(r, method+" "+ruri+" SIP/2.0", body, headers...)
+	return rawMsg(r.addr(), method+" "+ruri+" SIP/2.0", body, headers...)
 }
 
 // TestAStrangerCannotUseAPoolAsARelay: out-of-dialog requests (and a To-tagged INVITE)
