@@ -132,7 +132,7 @@ func (p *Pool) start() error {
 	}
 	rt.cps = sipgo.NewDialogServerCache(cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: portN}})
 	rt.parking = newParking(rt)
-	rt.auth = newAuthenticator(p.net.domain)
+	rt.auth = newAuthenticator(p.net.domain, p.net.clock)
 	rt.routes()
 	go srv.ServeUDP(udp)
 	go srv.ServeTCP(tcp)
