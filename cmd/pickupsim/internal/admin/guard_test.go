@@ -46,7 +46,9 @@ func TestCmdletsRequireJSON(t *testing.T) {
 func TestCrossOriginRequestsAreRefused(t *testing.T) {
 	f := newFixture(t, "")
 	json := map[string]string{"Content-Type": "application/json"}
-	with := func(k, v string) map[string]string { return map[string]string{"Content-Type": "application/json", k: v} }
+	with := func(k, v string) map[string]string {
+		return map[string]string{"Content-Type": "application/json", k: v}
+	}
 	assert.Equal(t, http.StatusForbidden, f.post(t, "Invoke-PoolOutage", outageBody, with("Origin", "http://evil.example.com")))
 	assert.Equal(t, http.StatusForbidden, f.post(t, "Invoke-PoolOutage", outageBody, with("Origin", "null")))
 	assert.Equal(t, http.StatusForbidden, f.post(t, "Invoke-PoolOutage", outageBody, with("Sec-Fetch-Site", "cross-site")))
