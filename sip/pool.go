@@ -36,9 +36,9 @@ type runtime struct {
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
 	cli    *sipgo.Client
-	udp    net.PacketConn
-	tcp    net.Listener
-	tls    net.Listener // nil without a certificate
+	udp    *udpSocket // transport.go: sockets that report when they stop serving
+	tcp    *listener
+	tls    *listener // nil without a certificate
 	laddr  gosip.Addr   // the UDP listener, which forwarded requests leave from
 
 	mu       sync.Mutex
@@ -88,25 +88,28 @@ func (p *Pool) start() error {
 	if p.rt != nil {
 		return nil
 	}
-	udp, tcp, err := listenBoth(p.addr)
+	udpConn, tcpLn, err := listenBoth(p.addr)
 	if err != nil {
 		return err
 	}
-	p.addr = udp.LocalAddr().String()
+	p.addr = udpConn.LocalAddr().String()
 	host, port, _ := net.SplitHostPort(p.addr)
 	portN, _ := strconv.Atoi(port)
+	udp := &udpSocket{PacketConn: udpConn, log: p.log}
+	tcp := newListener(tcpLn, "tcp", p.net.maxConns, p.log)
 
-	var tlsLn net.Listener
+	var tlsLn *listener
 	if p.net.tls != nil {
-		tlsLn, err = tls.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(portN+1)), p.net.tls)
+		raw, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(portN+1)))
 		if err != nil {
 			udp.Close()
 			tcp.Close()
 			return fmt.Errorf("listen tls: %w", err)
 		}
+		tlsLn = newListener(raw, "tls", p.net.maxConns, p.log)
 	}
 	opts := []sipgo.UserAgentOption{sipgo.WithUserAgent(p.fqdn), sipgo.WithUserAgentHostname(host), quietStrays(p.log),
-		noDNS(&p.net.guards.dnsLookups)}
+		noDNS(&p.net.guards.dnsLookups), transportOptions(p.net.idle)}
 	if p.net.tls != nil {
 		opts = append(opts, sipgo.WithUserAgenTLSConfig(p.net.tls))
 	}
@@ -134,10 +137,10 @@ func (p *Pool) start() error {
 	rt.parking = newParking(rt)
 	rt.auth = newAuthenticator(p.net.domain, p.net.clock)
 	rt.routes()
-	go srv.ServeUDP(udp)
-	go srv.ServeTCP(tcp)
+	go func() { udp.served(srv.ServeUDP(udp)) }()
+	go func() { tcp.served(srv.ServeTCP(tcp)) }()
 	if tlsLn != nil {
-		go srv.ServeTLS(tlsLn)
+		go func() { tlsLn.served(srv.ServeTLS(tls.NewListener(tlsLn, p.net.tls))) }()
 	}
 	if err := waitListening(ua, p.addr); err != nil {
 		rt.close()

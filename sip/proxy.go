@@ -121,7 +121,6 @@ func (rt *runtime) dequeue(id string) {
 func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, caller topology.Caller, dest target, rc *ringingCall) {
 	out := req.Clone()
 	out.Recipient = *dest.uri.Clone()
-	rt.address(out, dest)
 	for out.RemoveHeader(HeaderAssertedIdentity) {
 	}
 	if caller.Enterprise() {
@@ -131,7 +130,7 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 
 	ctx, cancel := context.WithTimeout(rt.ctx, forwardTimeout)
 	defer cancel()
-	clTx, err := rt.cli.TransactionRequest(ctx, out, sipgo.ClientRequestAddVia, sipgo.ClientRequestDecreaseMaxForward)
+	out, clTx, err := rt.request(ctx, out, dest) // transport.go: by TCP when large
 	if err != nil {
 		rt.pool.log.Warn("INVITE not forwarded", "call_id", callID(req), "to", dest.addr, "err", err)
 		rt.respond(tx, req, topology.NextHopUnreachable(dest.name))
@@ -296,11 +295,9 @@ func (rt *runtime) onInDialog(req *gosip.Request, tx gosip.ServerTransaction) {
 		rt.refuse(tx, req, topology.NotRelayed(rt.pool.fqdn))
 		return
 	}
-	out := req.Clone()
-	rt.address(out, dest)
 	ctx, cancel := context.WithTimeout(rt.ctx, 32*time.Second)
 	defer cancel()
-	clTx, err := rt.cli.TransactionRequest(ctx, out, sipgo.ClientRequestAddVia, sipgo.ClientRequestDecreaseMaxForward)
+	_, clTx, err := rt.request(ctx, req.Clone(), dest) // transport.go: by TCP when large
 	if err != nil {
 		rt.pool.log.Warn("request not relayed", "method", string(req.Method), "call_id", callID(req), "to", dest.addr, "err", err)
 		rt.respond(tx, req, topology.NextHopUnreachable(dest.name))

@@ -40,6 +40,11 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	expires := requestedExpires(req)
+	if !strings.EqualFold(req.Transport(), "udp") && expires > int(maxTCPRegistration/time.Second) {
+		// transport.go: the phone re-registers, and so speaks on its connection, before
+		// the connection's idle timeout closes it.
+		expires = int(maxTCPRegistration / time.Second)
+	}
 	now := p.net.clock.Now()
 	d := decide(p.net, func(d *topology.Deployment, now time.Time) topology.RegisterDecision {
 		return d.Register(p.fqdn, user, now)

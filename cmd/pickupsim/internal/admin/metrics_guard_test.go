@@ -18,4 +18,6 @@ func TestGuardCountersAreExported(t *testing.T) {
 	buf.ReadFrom(res.Body)
 	assert.Contains(t, buf.String(), "\npickupsim_handler_panics_total 0\n")
 	assert.Contains(t, buf.String(), "\npickupsim_dns_lookups_total 0\n")
+	assert.Contains(t, buf.String(), `pickupsim_listener_up{pool="pool01.contoso.com",transport="tcp"} 1`)
+	assert.Contains(t, buf.String(), `pickupsim_connections_refused_total{pool="pool01.contoso.com",transport="tcp"} 0`)
 }
