@@ -38,8 +38,8 @@ type runtime struct {
 	cli    *sipgo.Client
 	udp    *udpSocket // transport.go: sockets that report when they stop serving
 	tcp    *listener
-	tls    *listener // nil without a certificate
-	laddr  gosip.Addr   // the UDP listener, which forwarded requests leave from
+	tls    *listener  // nil without a certificate
+	laddr  gosip.Addr // the UDP listener, which forwarded requests leave from
 
 	mu       sync.Mutex
 	bindings map[string]binding       // registrations, by user
