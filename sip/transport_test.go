@@ -261,3 +261,35 @@ func TestADeadListenerShowsInStatus(t *testing.T) {
 	require.Eventually(t, func() bool { return !tcpStatus(t, p1).Up }, 2*time.Second, 10*time.Millisecond)
 	assert.True(t, p1.Up(), "the pool itself still answers over UDP")
 }
+
+// TestALargeCallBetweenPoolsKeepsItsIdentity: a 3 kB INVITE from alice (pool01) to erin
+// (pool02) crosses from pool to pool by TCP; pool02 trusts pool01's P-Asserted-Identity
+// on that connection (identity.go, peerPool) and passes it to erin.
+func TestALargeCallBetweenPoolsKeepsItsIdentity(t *testing.T) {
+	l := newLab(t, labTopology())
+	p1, _ := l.net.Pool(pool01)
+	p2, _ := l.net.Pool(pool02)
+	alice, erin := newRawPeer(t), newRawPeer(t)
+	for _, reg := range []struct {
+		p    *rawPeer
+		pool *Pool
+		user string
+	}{{alice, p1, "alice"}, {erin, p2, "erin"}} {
+		res := reg.p.final(reg.pool.Addr(), registerMsg(reg.p.addr(), "UDP", reg.user))
+		require.NotNil(t, res)
+		require.Equal(t, 200, res.StatusCode)
+	}
+	invite := strings.Replace(bigInvite(alice, "erin"), "From: <sip:ext@example.org>", "From: <sip:alice@contoso.com>", 1)
+	alice.send(p1.Addr(), invite)
+	var got *gosip.Request
+	deadline := time.Now().Add(5 * time.Second)
+	for got == nil && time.Now().Before(deadline) {
+		got, _ = erin.next(time.Until(deadline)).(*gosip.Request)
+	}
+	require.NotNil(t, got, "erin's INVITE never arrived")
+	require.NotNil(t, got.GetHeader(HeaderAssertedIdentity), "pool02 vouches for the caller")
+	assert.Equal(t, "alice", userOf(got.GetHeader(HeaderAssertedIdentity)))
+	vias := got.GetHeaders("Via")
+	require.Len(t, vias, 3)
+	assert.Contains(t, vias[1].Value(), "SIP/2.0/TCP", "pool01 sent it to pool02 by TCP")
+}
