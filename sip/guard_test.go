@@ -15,14 +15,14 @@ import (
 // and what the pool must answer now.
 type crasher struct {
 	name    string
-	msg     func(r *rawPeer, pool string) string
+	msg     func(me, pool string) string
 	code    int
 	warning string
 }
 
 func crashers() []crasher {
-	park := func(drop string) func(r *rawPeer, pool string) string {
-		return func(r *rawPeer, pool string) string {
+	park := func(drop string) func(me, pool string) string {
+		return func(me, pool string) string {
 			headers := []string{
 				"Via: SIP/2.0/UDP {me};branch={branch};rport",
 				"From: <sip:bob@contoso.com>;tag=p1",
@@ -40,17 +40,17 @@ func crashers() []crasher {
 					kept = append(kept, h)
 				}
 			}
-			return rawMsg(r.addr(), "INVITE sip:park@"+pool+" SIP/2.0", tinySDP("127.0.0.1"), kept...)
+			return rawMsg(me, "INVITE sip:park@"+pool+" SIP/2.0", tinySDP("127.0.0.1"), kept...)
 		}
 	}
 	return []crasher{
-		{"REGISTER without To", func(r *rawPeer, pool string) string {
-			return rawMsg(r.addr(), "REGISTER sip:contoso.com SIP/2.0", "",
+		{"REGISTER without To", func(me, pool string) string {
+			return rawMsg(me, "REGISTER sip:contoso.com SIP/2.0", "",
 				"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:alice@contoso.com>;tag=r1",
 				"Call-ID: reg-no-to@{me}", "CSeq: 1 REGISTER", "Contact: <sip:alice@{me}>", "Max-Forwards: 70")
 		}, 400, "no To header"},
-		{"INVITE without From to a user with a pickup number", func(r *rawPeer, pool string) string {
-			return rawMsg(r.addr(), "INVITE sip:bob@contoso.com SIP/2.0", tinySDP("127.0.0.1"),
+		{"INVITE without From to a user with a pickup number", func(me, pool string) string {
+			return rawMsg(me, "INVITE sip:bob@contoso.com SIP/2.0", tinySDP("127.0.0.1"),
 				"Via: SIP/2.0/UDP {me};branch={branch};rport", "To: <sip:bob@contoso.com>",
 				"Call-ID: inv-no-from@{me}", "CSeq: 1 INVITE", "Contact: <sip:x@{me}>", "Max-Forwards: 70",
 				"Content-Type: application/sdp")
@@ -58,14 +58,14 @@ func crashers() []crasher {
 		{"park INVITE without From", park("From:"), 400, "no From header"},
 		{"park INVITE without Contact", park("Contact:"), 400, "no Contact header"},
 		{"park INVITE without To", park("To:"), 400, "no To header"},
-		{"INVITE without Call-ID", func(r *rawPeer, pool string) string {
-			return rawMsg(r.addr(), "INVITE sip:bob@contoso.com SIP/2.0", tinySDP("127.0.0.1"),
+		{"INVITE without Call-ID", func(me, pool string) string {
+			return rawMsg(me, "INVITE sip:bob@contoso.com SIP/2.0", tinySDP("127.0.0.1"),
 				"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:x@example.org>;tag=1",
 				"To: <sip:bob@contoso.com>", "CSeq: 1 INVITE", "Contact: <sip:x@{me}>", "Max-Forwards: 70",
 				"Content-Type: application/sdp")
 		}, 400, "no Call-ID header"},
-		{"REGISTER whose CSeq names another method", func(r *rawPeer, pool string) string {
-			return rawMsg(r.addr(), "REGISTER sip:contoso.com SIP/2.0", "",
+		{"REGISTER whose CSeq names another method", func(me, pool string) string {
+			return rawMsg(me, "REGISTER sip:contoso.com SIP/2.0", "",
 				"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:alice@contoso.com>;tag=r1",
 				"To: <sip:alice@contoso.com>", "Call-ID: reg-cseq@{me}", "CSeq: 1 INVITE",
 				"Contact: <sip:alice@{me}>", "Max-Forwards: 70")
@@ -80,7 +80,7 @@ func TestMalformedRequestsAreRefusedAndThePoolGoesOn(t *testing.T) {
 	for _, c := range crashers() {
 		t.Run(c.name, func(t *testing.T) {
 			r := newRawPeer(t)
-			res := r.final(p1.Addr(), c.msg(r, p1.Addr()))
+			res := r.final(p1.Addr(), c.msg(r.addr(), p1.Addr()))
 			require.NotNil(t, res, "no final answer")
 			assert.Equal(t, c.code, res.StatusCode)
 			assert.Contains(t, warningOf(res), c.warning)
@@ -172,7 +172,7 @@ func TestAPhoneSurvivesMalformedRequests(t *testing.T) {
 			continue // a phone is no registrar: REGISTERs get 405
 		}
 		r := newRawPeer(t)
-		res := r.final(bob.Addr(), c.msg(r, bob.Addr()))
+		res := r.final(bob.Addr(), c.msg(r.addr(), bob.Addr()))
 		require.NotNil(t, res, "%s: no answer from the phone", c.name)
 		assert.Equal(t, 400, res.StatusCode, c.name)
 	}

@@ -33,6 +33,7 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		rt.refuse(tx, req, topology.TooManyHops())
 		return
 	}
+	contactByAddress(req) // relay.go: dialogs never need a name resolved
 	if rt.isParkRequest(req) {
 		rt.park(req, tx) // Call Park (callpark.go)
 		return

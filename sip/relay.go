@@ -103,3 +103,20 @@ func sendStateless(tx gosip.ServerTransaction, res *gosip.Response) error {
 	}
 	return writeStateless(tx, res)
 }
+
+// contactByAddress makes an INVITE's Contact an IP address before the pool forwards or
+// answers it: a Contact that names a host is replaced by the address the request came from
+// (as SIP outbound does, RFC 5626), so no dialog the pool takes part in (the Call Park
+// application's re-INVITEs, REFERs and BYEs) ever needs a name resolved.
+func contactByAddress(req *gosip.Request) {
+	c := req.Contact()
+	if c == nil || net.ParseIP(c.Address.Host) != nil {
+		return
+	}
+	host, port, err := net.SplitHostPort(req.Source())
+	if err != nil {
+		return
+	}
+	c.Address.Host = host
+	c.Address.Port, _ = strconv.Atoi(port)
+}

@@ -17,7 +17,7 @@ import (
 )
 
 // strangerRequest is a request from a stranger asking the pool to carry it to ruri.
-func strangerRequest(r *rawPeer, method, ruri string, toTag bool) string {
+func strangerRequest(me, method, ruri string, toTag bool) string {
 	to := "To: <" + ruri + ">"
 	if toTag {
 		to += ";tag=t1"
@@ -37,7 +37,7 @@ func strangerRequest(r *rawPeer, method, ruri string, toTag bool) string {
 	case "REFER":
 		headers = append(headers, "Contact: <sip:mallory@{me}>", "Refer-To: <sip:x@example.org>")
 	}
-	return rawMsg(r.addr(), method+" "+ruri+" SIP/2.0", body, headers...)
+	return rawMsg(me, method+" "+ruri+" SIP/2.0", body, headers...)
 }
 
 // TestAStrangerCannotUseAPoolAsARelay: out-of-dialog requests (and a To-tagged INVITE)
@@ -50,18 +50,18 @@ func TestAStrangerCannotUseAPoolAsARelay(t *testing.T) {
 	mallory := newRawPeer(t)
 	for _, m := range []string{"MESSAGE", "BYE", "NOTIFY", "INFO", "UPDATE", "REFER", "INVITE"} {
 		for _, ruri := range []string{"sip:victim@" + victim.addr(), "sip:bob@" + l.net.Domain()} {
-			res := mallory.final(p1.Addr(), strangerRequest(mallory, m, ruri, true))
+			res := mallory.final(p1.Addr(), strangerRequest(mallory.addr(), m, ruri, true))
 			require.NotNil(t, res, "%s to %s: no answer", m, ruri)
 			assert.Equal(t, 403, res.StatusCode, "%s to %s", m, ruri)
 			assert.Contains(t, warningOf(res), "relays requests only to phones registered on it", m)
 			if m != "INVITE" {
-				res = mallory.final(p1.Addr(), strangerRequest(mallory, m, ruri, false))
+				res = mallory.final(p1.Addr(), strangerRequest(mallory.addr(), m, ruri, false))
 				require.NotNil(t, res, "out-of-dialog %s to %s: no answer", m, ruri)
 				assert.Equal(t, 403, res.StatusCode, "out-of-dialog %s to %s", m, ruri)
 			}
 		}
 	}
-	mallory.send(p1.Addr(), strangerRequest(mallory, "ACK", "sip:victim@"+victim.addr(), true))
+	mallory.send(p1.Addr(), strangerRequest(mallory.addr(), "ACK", "sip:victim@"+victim.addr(), true))
 	// Retransmissions included: a relayed request would arrive within Timer E/A's first
 	// intervals (0.5 s, 1 s).
 	assert.NoError(t, victim.silence(2*time.Second), "the pool passed a stranger's request on")
@@ -77,7 +77,7 @@ func TestRequestsToARegisteredPhoneAreStillRelayed(t *testing.T) {
 	p1, _ := l.net.Pool(pool01)
 	alice := l.phone("alice")
 	r := newRawPeer(t)
-	res := r.final(p1.Addr(), strangerRequest(r, "MESSAGE", "sip:alice@"+alice.Addr(), false))
+	res := r.final(p1.Addr(), strangerRequest(r.addr(), "MESSAGE", "sip:alice@"+alice.Addr(), false))
 	require.NotNil(t, res)
 	assert.Equal(t, 405, res.StatusCode, "alice's phone answered (it takes no MESSAGE), through the pool")
 	assert.Empty(t, res.GetHeader("Warning"), "the answer is the phone's, not the pool's")
@@ -113,8 +113,8 @@ func TestPoolsNeverResolveNames(t *testing.T) {
 		_ = name
 	}
 	for _, m := range []string{"MESSAGE", "BYE", "OPTIONS", "INVITE", "REGISTER"} {
-		r.send(p1.Addr(), strangerRequest(r, m, "sip:dave@contoso.com", m == "BYE")) // dave is not registered
-		tcpSend(t, p1.Addr(), strings.ReplaceAll(strangerRequest(r, m, "sip:carol@pool02.contoso.com", m == "BYE"),
+		r.send(p1.Addr(), strangerRequest(r.addr(), m, "sip:dave@contoso.com", m == "BYE")) // dave is not registered
+		tcpSend(t, p1.Addr(), strings.ReplaceAll(strangerRequest(r.addr(), m, "sip:carol@pool02.contoso.com", m == "BYE"),
 			"SIP/2.0/UDP "+r.addr(), "SIP/2.0/TCP phone.contoso.com:5060"))
 	}
 	time.Sleep(500 * time.Millisecond)
@@ -140,4 +140,43 @@ func tortureMessages(t testing.TB) map[string][]byte {
 		msgs[filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f)] = data
 	}
 	return msgs
+}
+
+// TestAContactNamingAHostIsNeverResolved: a caller whose Contact names a host calls bob
+// through the pool. The pool replaces the name by the caller's address, so bob's BYE
+// reaches the caller without anyone resolving the name.
+func TestAContactNamingAHostIsNeverResolved(t *testing.T) {
+	l := newLab(t, labTopology())
+	l.registerAll("bob")
+	l.phone("bob").SetAutoAnswer(true)
+	p1, _ := l.net.Pool(pool01)
+	caller := newRawPeer(t)
+	invite := rawMsg(caller.addr(), "INVITE sip:bob@contoso.com SIP/2.0", tinySDP("127.0.0.1"),
+		"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:ext@example.org>;tag=n1",
+		"To: <sip:bob@contoso.com>", "Call-ID: named-contact", "CSeq: 1 INVITE",
+		"Contact: <sip:ext@caller.example.com:5060>", "Max-Forwards: 70", "Content-Type: application/sdp")
+	ok := caller.final(p1.Addr(), invite)
+	require.NotNil(t, ok)
+	require.Equal(t, 200, ok.StatusCode)
+	ack := gosip.NewRequest(gosip.ACK, ok.Contact().Address)
+	ack.AppendHeader(gosip.NewHeader("Via", "SIP/2.0/UDP "+caller.addr()+";branch=z9hG4bK-ack1"))
+	ack.AppendHeader(gosip.HeaderClone(ok.From()))
+	ack.AppendHeader(gosip.HeaderClone(ok.To()))
+	ack.AppendHeader(gosip.HeaderClone(ok.CallID()))
+	ack.AppendHeader(&gosip.CSeqHeader{SeqNo: 1, MethodName: gosip.ACK})
+	ack.SetBody(nil)
+	caller.send(ok.Contact().Address.HostPort(), ack.String())
+
+	calls := l.phone("bob").Calls()
+	require.Len(t, calls, 1)
+	_, err := calls[0].WaitState(ctx(t), Established)
+	require.NoError(t, err)
+	hungUp := make(chan error, 1)
+	go func() { hungUp <- calls[0].Hangup(ctx(t)) }()
+	bye, _ := caller.next(3 * time.Second).(*gosip.Request)
+	require.NotNil(t, bye, "bob's BYE reached the caller's address")
+	assert.Equal(t, gosip.BYE, bye.Method)
+	caller.send(l.phone("bob").Addr(), gosip.NewResponseFromRequest(bye, 200, "OK", nil).String())
+	require.NoError(t, <-hungUp)
+	assert.Zero(t, l.net.DNSLookups(), "nobody resolved caller.example.com")
 }
