@@ -88,6 +88,9 @@ func (p *Pool) start() error {
 	if p.rt != nil {
 		return nil
 	}
+	if host, _, err := net.SplitHostPort(p.addr); err != nil || net.ParseIP(host) == nil {
+		return fmt.Errorf("address %q: a pool listens on an IP address and port (the simulator resolves no names)", p.addr)
+	}
 	udpConn, tcpLn, err := listenBoth(p.addr)
 	if err != nil {
 		return err

@@ -293,3 +293,11 @@ func TestALargeCallBetweenPoolsKeepsItsIdentity(t *testing.T) {
 	require.Len(t, vias, 3)
 	assert.Contains(t, vias[1].Value(), "SIP/2.0/TCP", "pool01 sent it to pool02 by TCP")
 }
+
+func TestAPoolAddressMustBeAnIPAddress(t *testing.T) {
+	topo := labTopology()
+	topo.Pools[0].Address = "localhost:0"
+	_, _, err := Start(Config{Topology: topo})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "resolves no names")
+}
