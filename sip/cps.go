@@ -149,7 +149,7 @@ func (rt *runtime) answerPickedCall(req *gosip.Request, tx gosip.ServerTransacti
 // must ACK and may then BYE).
 func (rt *runtime) hangUpLate(out *gosip.Request, res *gosip.Response) {
 	contact := res.Contact()
-	if contact == nil {
+	if contact == nil || res.To() == nil { // a hostile 2xx may lack them
 		return
 	}
 	build := func(m gosip.RequestMethod, seq uint32) *gosip.Request {
