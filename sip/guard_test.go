@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
@@ -178,4 +179,58 @@ func TestAPhoneSurvivesMalformedRequests(t *testing.T) {
 	}
 	l.connect("alice", "bob") // and still takes calls
 	assert.Zero(t, l.net.HandlerPanics())
+}
+
+// TestAPhoneSurvivesAHostileAnswer: the callee answers 200 OK without To or Contact; the
+// caller's phone must fail the call, not crash.
+func TestAPhoneSurvivesAHostileAnswer(t *testing.T) {
+	for _, drop := range []string{"To", "Contact", "From", "nothing"} {
+		name := "without " + drop
+		if drop == "nothing" {
+			name = "with a Contact naming a host"
+		}
+		t.Run(name, func(t *testing.T) {
+			l := newLab(t, labTopology())
+			l.registerAll("bob")
+			p1, _ := l.net.Pool(pool01)
+			callee := newRawPeer(t)
+			res := callee.final(p1.Addr(), registerMsg(callee.addr(), "UDP", "alice"))
+			require.NotNil(t, res)
+			c, err := l.phone("bob").Dial("alice")
+			require.NoError(t, err)
+			var inv *gosip.Request
+			for inv == nil {
+				m := callee.next(3 * time.Second)
+				require.NotNil(t, m, "the INVITE never arrived")
+				inv, _ = m.(*gosip.Request)
+			}
+			ok := gosip.NewResponseFromRequest(inv, 200, "OK", []byte(tinySDP("127.0.0.1")))
+			contact := gosip.Uri{Scheme: "sip", User: "alice", Host: "127.0.0.1", Port: callee.conn.LocalAddr().(*net.UDPAddr).Port}
+			if drop == "nothing" {
+				contact = gosip.Uri{Scheme: "sip", User: "alice", Host: "callee.example.com"}
+			}
+			ok.AppendHeader(&gosip.ContactHeader{Address: contact})
+			ok.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+			if to := ok.To(); to != nil {
+				to.Params.Add("tag", "hostile")
+			}
+			ok.RemoveHeader(drop)
+			callee.send(inv.Source(), ok.String())
+			callee.send(p1.Addr(), ok.String())
+			st, err := c.WaitState(ctx(t), Established, Failed, Cancelled)
+			require.NoError(t, err)
+			t.Logf("bob's call: %s (%s)", st, c.Outcome())
+			if drop == "nothing" {
+				assert.Equal(t, Established, st, "the pool gave the answer the callee's address")
+				ack, _ := callee.next(3 * time.Second).(*gosip.Request)
+				require.NotNil(t, ack, "the ACK reached the callee")
+				assert.Equal(t, gosip.ACK, ack.Method)
+			} else {
+				assert.Equal(t, Failed, st)
+			}
+			assert.Zero(t, l.net.HandlerPanics())
+			assert.Zero(t, l.net.DNSLookups(), "the phone did not look for somewhere else to send its ACK")
+			l.registerAll("bob") // the phone and the pool go on
+		})
+	}
 }

@@ -90,6 +90,10 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: 408, Reason: "Request Timeout", Warning: err.Error()} })
 		return
 	}
+	if sess.InviteResponse.Contact() == nil { // RFC 3261 12.1.2: nowhere to send the ACK
+		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: 500, Reason: "Answer without Contact"} })
+		return
+	}
 	ackCtx, cancel := context.WithTimeout(context.Background(), ph.timeout)
 	defer cancel()
 	if err := sess.Ack(ackCtx); err != nil {

@@ -343,6 +343,7 @@ func (rt *runtime) isMe(u gosip.Uri) bool {
 // without the pool's own Via, addressed to where the request came from (RFC 3261 16.7).
 func upstream(req *gosip.Request, res *gosip.Response) *gosip.Response {
 	up := res.Clone()
+	contactByAddress(up) // relay.go
 	up.RemoveHeader("Via")
 	up.SetDestination(req.Source())
 	up.SetTransport(req.Transport())

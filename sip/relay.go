@@ -104,16 +104,20 @@ func sendStateless(tx gosip.ServerTransaction, res *gosip.Response) error {
 	return writeStateless(tx, res)
 }
 
-// contactByAddress makes an INVITE's Contact an IP address before the pool forwards or
-// answers it: a Contact that names a host is replaced by the address the request came from
-// (as SIP outbound does, RFC 5626), so no dialog the pool takes part in (the Call Park
-// application's re-INVITEs, REFERs and BYEs) ever needs a name resolved.
-func contactByAddress(req *gosip.Request) {
-	c := req.Contact()
+// contactByAddress makes a message's Contact an IP address: a Contact that names a host is
+// replaced by the address the message came from (as SIP outbound does, RFC 5626). Pools
+// apply it to the INVITEs they forward or answer and to the answers they relay, so no
+// dialog the pool or its phones take part in (the Call Park application's re-INVITEs,
+// REFERs and BYEs, a caller's ACK and BYE) ever needs a name resolved.
+func contactByAddress(m interface {
+	Contact() *gosip.ContactHeader
+	Source() string
+}) {
+	c := m.Contact()
 	if c == nil || net.ParseIP(c.Address.Host) != nil {
 		return
 	}
-	host, port, err := net.SplitHostPort(req.Source())
+	host, port, err := net.SplitHostPort(m.Source())
 	if err != nil {
 		return
 	}
