@@ -3,6 +3,7 @@ package sip
 import (
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,56 +22,47 @@ type crasher struct {
 	warning string
 }
 
-func crashers() []crasher {
-	park := func(drop string) func(me, pool string) string {
-		return func(me, pool string) string {
-			headers := []string{
-				"Via: SIP/2.0/UDP {me};branch={branch};rport",
-				"From: <sip:bob@contoso.com>;tag=p1",
-				"To: <sip:park@" + pool + ">",
-				"Call-ID: park-" + drop + "@{me}",
-				"CSeq: 1 INVITE",
-				"Contact: <sip:bob@{me}>",
-				"Referred-By: <sip:alice@contoso.com>",
-				"Max-Forwards: 70",
-				"Content-Type: application/sdp",
+// without builds a request from its start line and headers, leaving out the header named
+// by drop ("From:"); "{pool}" stands for the pool's address.
+func without(start, body, drop string, headers ...string) func(me, pool string) string {
+	return func(me, pool string) string {
+		var kept []string
+		for _, h := range headers {
+			if !strings.HasPrefix(h, drop) {
+				kept = append(kept, strings.ReplaceAll(h, "{pool}", pool))
 			}
-			var kept []string
-			for _, h := range headers {
-				if len(h) < len(drop) || h[:len(drop)] != drop {
-					kept = append(kept, h)
-				}
-			}
-			return rawMsg(me, "INVITE sip:park@"+pool+" SIP/2.0", tinySDP("127.0.0.1"), kept...)
 		}
+		return rawMsg(me, strings.ReplaceAll(start, "{pool}", pool), body, kept...)
+	}
+}
+
+func crashers() []crasher {
+	sdp := tinySDP("127.0.0.1")
+	park := func(drop string) func(me, pool string) string {
+		return without("INVITE sip:park@{pool} SIP/2.0", sdp, drop,
+			"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:bob@contoso.com>;tag=p1", "To: <sip:park@{pool}>",
+			"Call-ID: park-"+drop+"@{me}", "CSeq: 1 INVITE", "Contact: <sip:bob@{me}>", "Referred-By: <sip:alice@contoso.com>",
+			"Max-Forwards: 70", "Content-Type: application/sdp")
+	}
+	invite := func(drop string) func(me, pool string) string { // bob has a pickup number
+		return without("INVITE sip:bob@contoso.com SIP/2.0", sdp, drop,
+			"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:x@example.org>;tag=1", "To: <sip:bob@contoso.com>",
+			"Call-ID: inv-"+drop+"@{me}", "CSeq: 1 INVITE", "Contact: <sip:x@{me}>", "Max-Forwards: 70",
+			"Content-Type: application/sdp")
+	}
+	register := func(drop, cseq string) func(me, pool string) string {
+		return without("REGISTER sip:contoso.com SIP/2.0", "", drop,
+			"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:alice@contoso.com>;tag=r1", "To: <sip:alice@contoso.com>",
+			"Call-ID: reg-"+drop+"@{me}", "CSeq: 1 "+cseq, "Contact: <sip:alice@{me}>", "Max-Forwards: 70")
 	}
 	return []crasher{
-		{"REGISTER without To", func(me, pool string) string {
-			return rawMsg(me, "REGISTER sip:contoso.com SIP/2.0", "",
-				"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:alice@contoso.com>;tag=r1",
-				"Call-ID: reg-no-to@{me}", "CSeq: 1 REGISTER", "Contact: <sip:alice@{me}>", "Max-Forwards: 70")
-		}, 400, "no To header"},
-		{"INVITE without From to a user with a pickup number", func(me, pool string) string {
-			return rawMsg(me, "INVITE sip:bob@contoso.com SIP/2.0", tinySDP("127.0.0.1"),
-				"Via: SIP/2.0/UDP {me};branch={branch};rport", "To: <sip:bob@contoso.com>",
-				"Call-ID: inv-no-from@{me}", "CSeq: 1 INVITE", "Contact: <sip:x@{me}>", "Max-Forwards: 70",
-				"Content-Type: application/sdp")
-		}, 400, "no From header"},
+		{"REGISTER without To", register("To:", "REGISTER"), 400, "no To header"},
+		{"INVITE without From to a user with a pickup number", invite("From:"), 400, "no From header"},
 		{"park INVITE without From", park("From:"), 400, "no From header"},
 		{"park INVITE without Contact", park("Contact:"), 400, "no Contact header"},
 		{"park INVITE without To", park("To:"), 400, "no To header"},
-		{"INVITE without Call-ID", func(me, pool string) string {
-			return rawMsg(me, "INVITE sip:bob@contoso.com SIP/2.0", tinySDP("127.0.0.1"),
-				"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:x@example.org>;tag=1",
-				"To: <sip:bob@contoso.com>", "CSeq: 1 INVITE", "Contact: <sip:x@{me}>", "Max-Forwards: 70",
-				"Content-Type: application/sdp")
-		}, 400, "no Call-ID header"},
-		{"REGISTER whose CSeq names another method", func(me, pool string) string {
-			return rawMsg(me, "REGISTER sip:contoso.com SIP/2.0", "",
-				"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:alice@contoso.com>;tag=r1",
-				"To: <sip:alice@contoso.com>", "Call-ID: reg-cseq@{me}", "CSeq: 1 INVITE",
-				"Contact: <sip:alice@{me}>", "Max-Forwards: 70")
-		}, 400, "CSeq method INVITE"},
+		{"INVITE without Call-ID", invite("Call-ID:"), 400, "no Call-ID header"},
+		{"REGISTER whose CSeq names another method", register("none", "INVITE"), 400, "CSeq method INVITE"},
 	}
 }
 
@@ -95,6 +87,18 @@ func TestMalformedRequestsAreRefusedAndThePoolGoesOn(t *testing.T) {
 	assert.Empty(t, p1.ParkedCalls(), "nothing was parked by a malformed request")
 }
 
+// serveUDP serves srv on a loopback UDP socket and returns its address.
+func serveUDP(t *testing.T, ua *sipgo.UserAgent, srv *sipgo.Server) string {
+	t.Helper()
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go srv.ServeUDP(conn)
+	t.Cleanup(func() { conn.Close() })
+	addr := conn.LocalAddr().String()
+	require.NoError(t, waitListening(ua, addr))
+	return addr
+}
+
 // TestAPanickingHandlerIsAnswered500AndCounted runs a handler that panics behind the guard
 // on a real SIP server: the sender gets a 500, the panic is counted, the server goes on.
 func TestAPanickingHandlerIsAnswered500AndCounted(t *testing.T) {
@@ -113,12 +117,7 @@ func TestAPanickingHandlerIsAnswered500AndCounted(t *testing.T) {
 			tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
 		})
 	})
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go srv.ServeUDP(conn)
-	t.Cleanup(func() { conn.Close() })
-	addr := conn.LocalAddr().String()
-	require.NoError(t, waitListening(ua, addr))
+	addr := serveUDP(t, ua, srv)
 
 	options := func(r *rawPeer, extra ...string) string {
 		return rawMsg(r.addr(), "OPTIONS sip:test@"+addr+" SIP/2.0", "", append([]string{
@@ -149,12 +148,7 @@ func TestAHandlerThatAnswersNothingIsAnswered500(t *testing.T) {
 	srv.OnMessage(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		guard.run(req, &guardTx{ServerTransaction: tx}, func(*gosip.Request, gosip.ServerTransaction) {})
 	})
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go srv.ServeUDP(conn)
-	t.Cleanup(func() { conn.Close() })
-	addr := conn.LocalAddr().String()
-	require.NoError(t, waitListening(ua, addr))
+	addr := serveUDP(t, ua, srv)
 	r := newRawPeer(t)
 	res := r.final(addr, rawMsg(r.addr(), "MESSAGE sip:test@"+addr+" SIP/2.0", "hi",
 		"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:x@example.org>;tag=1",

@@ -98,7 +98,7 @@ func (p *Pool) start() error {
 	p.addr = udpConn.LocalAddr().String()
 	host, port, _ := net.SplitHostPort(p.addr)
 	portN, _ := strconv.Atoi(port)
-	udp := &udpSocket{PacketConn: udpConn, log: p.log}
+	udp := &udpSocket{PacketConn: udpConn, serving: serving{transport: "udp", log: p.log}}
 	tcp := newListener(tcpLn, "tcp", p.net.maxConns, p.log)
 
 	var tlsLn *listener

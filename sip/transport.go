@@ -96,22 +96,37 @@ type ListenerStatus struct {
 // accepted, and remembers when serving stopped for another reason.
 type listener struct {
 	net.Listener
-	transport string
-	log       *slog.Logger
-	max       int
+	serving
+	max int
 
 	open    atomic.Int64
 	refused atomic.Uint64
 	retries atomic.Uint64
-	closing atomic.Bool
-	dead    atomic.Bool
 }
 
 func newListener(ln net.Listener, transport string, max int, log *slog.Logger) *listener {
 	if max <= 0 {
 		max = DefaultMaxConnections
 	}
-	return &listener{Listener: ln, transport: transport, max: max, log: log}
+	return &listener{Listener: ln, serving: serving{transport: transport, log: log}, max: max}
+}
+
+// serving records whether a socket the pool serves stopped on purpose (closing) or died.
+type serving struct {
+	transport string
+	log       *slog.Logger
+	closing   atomic.Bool
+	dead      atomic.Bool
+}
+
+// served records that sipgo stopped serving the socket; unless the pool closed it, it is
+// dead.
+func (s *serving) served(err error) {
+	if s.closing.Load() {
+		return
+	}
+	s.dead.Store(true)
+	s.log.Error("socket stopped serving: the pool no longer accepts SIP over "+strings.ToUpper(s.transport), "err", err)
 }
 
 // Accept returns the next connection under the cap, retrying temporary errors.
@@ -149,15 +164,6 @@ func (l *listener) Close() error {
 	return l.Listener.Close()
 }
 
-// served records that sipgo stopped serving l; unless the pool closed it, it is dead.
-func (l *listener) served(err error) {
-	if l.closing.Load() {
-		return
-	}
-	l.dead.Store(true)
-	l.log.Error("listener stopped serving: the pool no longer accepts SIP over "+strings.ToUpper(l.transport), "err", err)
-}
-
 func (l *listener) status() ListenerStatus {
 	return ListenerStatus{Transport: l.transport, Addr: l.Addr().String(), Up: !l.dead.Load(),
 		Open: int(l.open.Load()), Refused: l.refused.Load(), Retries: l.retries.Load()}
@@ -178,22 +184,12 @@ func (c *countedConn) Close() error {
 // udpSocket is a pool's UDP socket with the same dead-or-alive record as a listener.
 type udpSocket struct {
 	net.PacketConn
-	closing atomic.Bool
-	dead    atomic.Bool
-	log     *slog.Logger
+	serving
 }
 
 func (u *udpSocket) Close() error {
 	u.closing.Store(true)
 	return u.PacketConn.Close()
-}
-
-func (u *udpSocket) served(err error) {
-	if u.closing.Load() {
-		return
-	}
-	u.dead.Store(true)
-	u.log.Error("UDP socket stopped serving: the pool no longer accepts SIP over UDP", "err", err)
 }
 
 // Listeners returns the state of the pool's sockets (none while it is down).
