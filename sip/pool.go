@@ -15,6 +15,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/pickup"
+	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
 // Pool is one simulated Front End pool: a SIP server on UDP and TCP at one address.
@@ -226,6 +227,10 @@ func (rt *runtime) routes() {
 	rt.srv.OnBye(rt.observe(rt.onInDialog))
 	rt.srv.OnOptions(rt.observe(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
+	}))
+	// A CANCEL matching a transaction never gets here (sipgo's transaction layer takes it).
+	rt.srv.OnCancel(rt.observe(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		rt.refuse(tx, req, topology.NoSuchDialog(rt.pool.fqdn)) // RFC 3261 9.2: 481
 	}))
 	for _, m := range []gosip.RequestMethod{gosip.INFO, gosip.UPDATE, gosip.REFER, gosip.NOTIFY, gosip.MESSAGE} {
 		rt.srv.OnRequest(m, rt.observe(rt.onInDialog))

@@ -296,6 +296,10 @@ func (rt *runtime) onInDialog(req *gosip.Request, tx gosip.ServerTransaction) {
 		rt.refuse(tx, req, topology.NotRelayed(rt.pool.fqdn))
 		return
 	}
+	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
+		rt.refuse(tx, req, topology.TooManyHops())
+		return
+	}
 	ctx, cancel := context.WithTimeout(rt.ctx, 32*time.Second)
 	defer cancel()
 	_, clTx, err := rt.request(ctx, req.Clone(), dest) // transport.go: by TCP when large

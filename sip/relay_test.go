@@ -180,3 +180,15 @@ func TestAContactNamingAHostIsNeverResolved(t *testing.T) {
 	require.NoError(t, <-hungUp)
 	assert.Zero(t, l.net.DNSLookups(), "nobody resolved caller.example.com")
 }
+
+// TestAStrayCancelIsAnswered481: a CANCEL that matches no transaction (RFC 3261 9.2).
+func TestAStrayCancelIsAnswered481(t *testing.T) {
+	l := newLab(t, labTopology())
+	p1, _ := l.net.Pool(pool01)
+	r := newRawPeer(t)
+	res := r.final(p1.Addr(), rawMsg(r.addr(), "CANCEL sip:bob@contoso.com SIP/2.0", "",
+		"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:x@example.org>;tag=1", "To: <sip:bob@contoso.com>",
+		"Call-ID: stray-cancel", "CSeq: 1 CANCEL", "Max-Forwards: 70"))
+	require.NotNil(t, res)
+	assert.Equal(t, 481, res.StatusCode)
+}
