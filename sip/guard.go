@@ -39,7 +39,7 @@ func requestProblem(req *gosip.Request) string {
 		return "no Call-ID header"
 	case req.CSeq() == nil:
 		return "no CSeq header"
-	case req.Recipient.Host == "":
+	case req.Recipient.Host == "" && (strings.EqualFold(req.Recipient.Scheme, "sip") || strings.EqualFold(req.Recipient.Scheme, "sips")):
 		return "the Request-URI has no host"
 	}
 	if m := req.CSeq().MethodName; m != req.Method {
