@@ -31,6 +31,9 @@ type PoolStatus struct {
 	CPS         CPSJSON `json:"cps"`
 	Registered  int     `json:"registered"`
 	ActiveCalls int     `json:"activeCalls"`
+	// DeadListeners names the transports (udp, tcp, tls) on which the pool, though up,
+	// stopped serving (metrics_guard.go).
+	DeadListeners []string `json:"deadListeners,omitempty"`
 }
 
 // CPSJSON is Get-CsCpsConfiguration's output for one pool.
@@ -153,7 +156,7 @@ func status(n *sip.Network) Status {
 		cfg := configs[ps.FQDN]
 		st.Pools = append(st.Pools, PoolStatus{FQDN: ps.FQDN, Address: ps.Address, Backup: cfg.Backup,
 			Phase: ps.Phase.String(), Up: ps.Up, CPSEnabled: !cfg.CPSDisabled, CPS: cpsJSON(cps[ps.FQDN]),
-			Registered: len(reg), ActiveCalls: p.ActiveCalls()})
+			Registered: len(reg), ActiveCalls: p.ActiveCalls(), DeadListeners: deadListeners(p)})
 		for number, calls := range p.Queued() {
 			q := QueueStatus{Number: number, Pool: ps.FQDN, Calls: []QueuedCall{}}
 			for _, c := range calls {
