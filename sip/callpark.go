@@ -272,8 +272,9 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 	parkeeAnswer, err := pk.reinvite(ctx, h.parkee, req.Body(), caller.User)
 	if err != nil {
 		go rt.byeLeg(h.parkee)
+		rt.pool.log.Warn("retrieve: parkee not reconnected", "orbit", orbit, "err", err) // the error stays in the log
 		rt.respond(tx, req, &topology.Rejection{Code: 480, Reason: "Temporarily Unavailable", Diagnostic: topology.DiagGeneralError,
-			Warning: fmt.Sprintf("the call parked on orbit %s could not be reconnected: %v", orbit, err)})
+			Warning: fmt.Sprintf("the call parked on orbit %s could not be reconnected", orbit)})
 		return
 	}
 	answer, err := media.Bridge(req.Body(), parkeeAnswer, uint64(rt.pool.net.clock.Now().UnixNano()))

@@ -64,8 +64,8 @@ func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall) (
 	req.AppendHeader(gosip.NewHeader(HeaderParkOrbit, p.Orbit))
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(h.offer)
-	req.SetDestination(b.contact.HostPort())
-	req.Laddr = rt.laddr
+	dest := b.route() // relay.go: where the registration proved the parker is, never a name
+	rt.address(req, dest)
 	sess, err := pk.out.WriteInvite(ctx, req)
 	if err != nil {
 		return nil, err

@@ -383,7 +383,7 @@ func (s *sentTx) wait(answered <-chan error) error {
 // must ACK and may then BYE).
 func (rt *runtime) hangUpLate(out *gosip.Request, res *gosip.Response) {
 	contact := res.Contact()
-	if contact == nil {
+	if contact == nil || res.To() == nil { // a hostile 2xx may lack them
 		return
 	}
 	build := func(m gosip.RequestMethod, seq uint32) *gosip.Request {

@@ -28,16 +28,24 @@ type Config struct {
 	// TLS, when set, makes every pool also accept SIP over TLS, on the port after its
 	// UDP/TCP port (5061 for a pool on 5060).
 	TLS *tls.Config
+	// TCPIdleTimeout closes TCP and TLS connections idle this long; zero means
+	// DefaultTCPIdleTimeout.
+	TCPIdleTimeout time.Duration
+	// MaxConnections caps each pool listener's open TCP (or TLS) connections; zero means
+	// DefaultMaxConnections.
+	MaxConnections int
 }
 
 // Network is a running deployment: its pools as SIP servers on real sockets, and the
 // deployment model they share (Lync's Central Management store and pool heartbeats).
 type Network struct {
-	clock  clock.Clock
-	log    *slog.Logger
-	tls    *tls.Config
-	ip     string
-	domain string
+	clock    clock.Clock
+	log      *slog.Logger
+	tls      *tls.Config
+	ip       string
+	domain   string
+	idle     time.Duration // TCP and TLS idle timeout (transport.go)
+	maxConns int           // per listener
 
 	// mu guards the deployment model, read by every pool's handlers.
 	mu     sync.Mutex
@@ -50,7 +58,8 @@ type Network struct {
 	phonesMu sync.Mutex
 	phones   []*Phone
 
-	changes changeHub // observers of changes (events.go)
+	changes changeHub     // observers of changes (events.go)
+	guards  guardCounters // what the input guard caught (guard.go)
 
 	hooks atomic.Pointer[testHooks] // set by tests only (hooks.go)
 }
@@ -63,13 +72,18 @@ func Start(cfg Config) (*Network, []topology.Warning, error) {
 		return nil, nil, err
 	}
 	n := &Network{
-		clock:  cfg.Clock,
-		log:    cfg.Logger,
-		ip:     cfg.IP,
-		deploy: d,
-		pools:  map[string]*Pool{},
-		domain: d.Domain(),
-		tls:    cfg.TLS,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		ip:       cfg.IP,
+		deploy:   d,
+		pools:    map[string]*Pool{},
+		domain:   d.Domain(),
+		tls:      cfg.TLS,
+		idle:     cfg.TCPIdleTimeout,
+		maxConns: cfg.MaxConnections,
+	}
+	if n.idle <= 0 {
+		n.idle = DefaultTCPIdleTimeout
 	}
 	if n.clock == nil {
 		n.clock = clock.Real{}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -36,6 +37,8 @@ type PhoneConfig struct {
 	AutoAnswer bool
 	// Password answers digest challenges (401/407) when the topology gives the user one.
 	Password string
+
+	dnsLookups *atomic.Uint64 // where refused name lookups are counted (nodns.go); nil: nowhere
 }
 
 // Phone is a simulated SIP phone: a real user agent on its own UDP socket.
@@ -68,6 +71,7 @@ type Phone struct {
 	closed     bool
 	// transfers holds, per Call-ID, the channel a Park waits on for NOTIFYs (callpark_phone.go).
 	transfers sync.Map
+	panics    atomic.Uint64 // handler panics the guard recovered (phone_guard.go)
 }
 
 // ErrNotRegistered is returned when no registrar accepted the phone.
@@ -80,7 +84,8 @@ func (n *Network) NewPhone(user string) (*Phone, error) {
 		return nil, fmt.Errorf("new phone: %w", err)
 	}
 	u, _ := n.userExists(user)
-	ph, err := NewPhone(PhoneConfig{User: user, Domain: n.domain, Registrars: regs, IP: n.ip, Password: u.Password})
+	ph, err := NewPhone(PhoneConfig{User: user, Domain: n.domain, Registrars: regs, IP: n.ip, Password: u.Password,
+		dnsLookups: &n.guards.dnsLookups})
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +110,8 @@ func NewPhone(cfg PhoneConfig) (*Phone, error) {
 	addr := conn.LocalAddr().String()
 	host, port, _ := net.SplitHostPort(addr)
 	pn, _ := strconv.Atoi(port)
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.User), sipgo.WithUserAgentHostname(host), quietStrays(slog.New(slog.DiscardHandler)))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.User), sipgo.WithUserAgentHostname(host), quietStrays(slog.New(slog.DiscardHandler)),
+		noDNS(cfg.dnsLookups))
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -123,14 +129,15 @@ func NewPhone(cfg PhoneConfig) (*Phone, error) {
 		calls:      map[string]*Call{},
 		incoming:   make(chan *Call, 64),
 	}
-	srv.OnInvite(ph.onInvite)
-	srv.OnAck(func(req *gosip.Request, tx gosip.ServerTransaction) { ph.dsrv.ReadAck(req, tx) })
-	srv.OnBye(ph.onBye)
-	srv.OnRefer(ph.onRefer)   // Call Park: blind transfer (callpark_phone.go)
-	srv.OnNotify(ph.onNotify) // Call Park: transfer progress (callpark_phone.go)
-	srv.OnOptions(func(req *gosip.Request, tx gosip.ServerTransaction) {
+	// guarded: phone_guard.go
+	srv.OnInvite(ph.guarded(ph.onInvite))
+	srv.OnAck(ph.guarded(func(req *gosip.Request, tx gosip.ServerTransaction) { ph.dsrv.ReadAck(req, tx) }))
+	srv.OnBye(ph.guarded(ph.onBye))
+	srv.OnRefer(ph.guarded(ph.onRefer))   // Call Park: blind transfer (callpark_phone.go)
+	srv.OnNotify(ph.guarded(ph.onNotify)) // Call Park: transfer progress (callpark_phone.go)
+	srv.OnOptions(ph.guarded(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
-	})
+	}))
 	go srv.ServeUDP(conn)
 	if err := waitListening(ua, addr); err != nil {
 		ph.Close()

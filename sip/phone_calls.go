@@ -90,6 +90,10 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: 408, Reason: "Request Timeout", Warning: err.Error()} })
 		return
 	}
+	if sess.InviteResponse.Contact() == nil { // RFC 3261 12.1.2: nowhere to send the ACK
+		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: 500, Reason: "Answer without Contact"} })
+		return
+	}
 	ackCtx, cancel := context.WithTimeout(context.Background(), ph.timeout)
 	defer cancel()
 	if err := sess.Ack(ackCtx); err != nil {
@@ -99,7 +103,7 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 	res := sess.InviteResponse
 	remote := userOf(res.GetHeader(HeaderAssertedIdentity))
 	if remote == "" {
-		remote = res.To().Address.User
+		remote = toUser(res)
 	}
 	audio, err := media.ParseAudio(res.Body())
 	if err != nil {
@@ -130,7 +134,7 @@ func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	from := userOf(req.GetHeader(HeaderAssertedIdentity))
 	if from == "" {
-		from = req.From().Address.User
+		from = fromUser(req)
 	}
 	c := newCall(ph, callID(req), false, from, stream)
 	tx.OnCancel(func(r *gosip.Request) {

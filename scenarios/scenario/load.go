@@ -21,7 +21,7 @@ var scenarioKeys = []string{"name", "description", "topology", "topologyFile", "
 // LoadFile reads and checks one scenario file. Every problem is reported as an *Error in
 // an ErrorList, wrapping ErrMalformed.
 func LoadFile(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path) // readfile.go: regular files, bounded
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func (r *reader) yamlError(err error) {
 
 // loadTopology reads a shared topology file: the mapping a scenario's topology key holds.
 func loadTopology(path string) (t topology.Topology, err error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path) // readfile.go: regular files, bounded
 	if err != nil {
 		return t, err
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -39,6 +38,8 @@ type Config struct {
 	// Token, when set, must be presented as "Authorization: Bearer <Token>" (or ?token=).
 	Token  string
 	Logger *slog.Logger
+	// BodyTimeout bounds how long a cmdlet's body may take to arrive; zero: 10 s.
+	BodyTimeout time.Duration
 	// RefreshEvery is how often the status stream checks for changes no event reports
 	// (a registration expiring, the registrar failover timer running out). Zero: 1 s.
 	RefreshEvery time.Duration
@@ -117,7 +118,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/cmdlets", s.listCmdlets)
 	mux.HandleFunc("POST /api/cmdlets/{name}", s.runCmdlet)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
-	return s.auth(mux)
+	return s.guard(mux) // guard.go: token, origin and Host checks
 }
 
 func (s *Server) auth(next http.Handler) http.Handler {
@@ -156,9 +157,8 @@ func (s *Server) runCmdlet(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no cmdlet named %q (GET /api/cmdlets lists them)", r.PathValue("name"))})
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil || len(body) > maxBody {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("%s: the body must be a JSON object under %d bytes", c.Name, maxBody)})
+	body, ok := s.readCmdletBody(w, r, c.Name) // guard.go: JSON only, size and time limits
+	if !ok {
 		return
 	}
 	p, err := parseParams(body)
@@ -314,7 +314,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 
 // Serve runs the API on ln until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes,
 		// Status streams end with ctx, so Shutdown does not wait on them.
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	go func() {

@@ -39,6 +39,9 @@ type PoolStatus struct {
 	// BackupRegistrarAt is, while the pool is out and not failed over, when its registrar
 	// failover timer runs out and its backup registrar takes its users.
 	BackupRegistrarAt *time.Time `json:"backupRegistrarAt,omitempty"`
+	// DeadListeners names the transports (udp, tcp, tls) on which the pool, though up,
+	// stopped serving (metrics_guard.go).
+	DeadListeners []string `json:"deadListeners,omitempty"`
 }
 
 // CPSJSON is Get-CsCpsConfiguration's output for one pool.
@@ -175,7 +178,7 @@ func status(n *sip.Network) Status {
 		cfg := configs[ps.FQDN]
 		pst := PoolStatus{FQDN: ps.FQDN, Address: ps.Address, Backup: cfg.Backup,
 			Phase: ps.Phase.String(), Up: ps.Up, CPSEnabled: !cfg.CPSDisabled, CPS: cpsJSON(cps[ps.FQDN]),
-			Registered: len(reg), ActiveCalls: p.ActiveCalls()}
+			Registered: len(reg), ActiveCalls: p.ActiveCalls(), DeadListeners: deadListeners(p)}
 		if at, ok := n.BackupRegistrarAt(ps.FQDN); ok {
 			pst.BackupRegistrarAt = &at
 		}
