@@ -23,7 +23,8 @@ type leg interface {
 // active-calls gauge reads rt.bridges.
 type bridge struct {
 	a, b     leg
-	aID, bID string // the legs' Call-IDs
+	aID, bID string    // the legs' Call-IDs
+	since    time.Time // when the application connected them (status.go)
 	// bPending: b is a picker whose INVITE is not answered yet. If a ends first, b gets no
 	// BYE: the pickup refuses it instead (answerPending).
 	bPending bool
@@ -43,6 +44,7 @@ func (rt *runtime) connectPickup(caller leg, callerID string, picker leg, picker
 }
 
 func (rt *runtime) addBridge(br *bridge) *bridge {
+	br.since = rt.pool.net.clock.Now()
 	rt.mu.Lock()
 	rt.bridges[br.aID] = br
 	rt.bridges[br.bID] = br

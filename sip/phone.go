@@ -273,7 +273,10 @@ func (ph *Phone) sendRegister(ctx context.Context, addr string, expires int) (*g
 	defer cancel()
 	res, err := ph.cli.Do(ctx, req)
 	if err == nil && res.StatusCode == 401 && ph.password != "" {
-		return ph.cli.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: ph.user, Password: ph.password})
+		res, err = ph.cli.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: ph.user, Password: ph.password})
+		ph.mu.Lock()
+		ph.regSeq = max(ph.regSeq, req.CSeq().SeqNo) // sipgo sent the answer with CSeq+1: count from there
+		ph.mu.Unlock()
 	}
 	return res, err
 }

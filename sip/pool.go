@@ -117,7 +117,7 @@ func (p *Pool) start() error {
 		tlsLn = newListener(raw, "tls", p.net.maxConns, p.log)
 	}
 	opts := []sipgo.UserAgentOption{sipgo.WithUserAgent(p.fqdn), sipgo.WithUserAgentHostname(host), quietStrays(p.log),
-		noDNS(&p.net.guards.dnsLookups), transportOptions(p.net.idle)}
+		noDNS(&p.net.guards.dnsLookups), transportOptions(p.net.idle, p.log)}
 	if p.net.tls != nil {
 		opts = append(opts, sipgo.WithUserAgenTLSConfig(p.net.tls))
 	}
@@ -231,9 +231,8 @@ func (rt *runtime) routes() {
 	rt.srv.OnAck(rt.observe(rt.onAck))
 	rt.srv.OnBye(rt.observe(rt.onInDialog))
 	rt.srv.OnRequest(gosip.PUBLISH, rt.observe(rt.onPublish)) // pickup_report.go
-	rt.srv.OnOptions(rt.observe(func(req *gosip.Request, tx gosip.ServerTransaction) {
-		tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
-	}))
+	rt.srv.OnOptions(rt.observe(rt.onOptions))                // subscribe.go, with the other desk-phone requests
+	rt.srv.OnSubscribe(rt.observe(rt.onSubscribe))            // message-summary and presence; 489 for the rest
 	// A CANCEL matching a transaction never gets here (sipgo's transaction layer takes it).
 	rt.srv.OnCancel(rt.observe(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		rt.refuse(tx, req, topology.NoSuchDialog(rt.pool.fqdn)) // RFC 3261 9.2: 481
@@ -281,9 +280,10 @@ func waitListening(ua *sipgo.UserAgent, addr string) error {
 
 // quietStrays logs responses that match no transaction (retransmissions, a 487 arriving
 // after its transaction ended) at debug level: they are normal in a proxy and would
-// otherwise fill the log at info level.
+// otherwise fill the log at info level. The transaction layer's own lines go to log too.
 func quietStrays(log *slog.Logger) sipgo.UserAgentOption {
-	return sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerUnhandledResponseHandler(func(r *gosip.Response) {
-		log.Debug("stray response", "code", r.StatusCode, "call_id", callID(r), "from", r.Source())
-	}))
+	return sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerLogger(log),
+		gosip.WithTransactionLayerUnhandledResponseHandler(func(r *gosip.Response) {
+			log.Debug("stray response", "code", r.StatusCode, "call_id", callID(r), "from", r.Source())
+		}))
 }

@@ -37,6 +37,9 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		rt.pickUpReplaced(req, tx, h.Value()) // a pickup handed over by the queue's pool (pickup_remote.go)
 		return
 	}
+	if rt.refuseReplaces(req, tx) { // attended.go
+		return
+	}
 	if rt.isParkRequest(req) {
 		rt.park(req, tx) // Call Park (callpark.go)
 		return
@@ -50,7 +53,7 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	route := decide(p.net, func(d *topology.Deployment, now time.Time) topology.Route {
 		return d.Route(p.fqdn, caller, dialled, now)
 	})
-	rt.log("INVITE", req, "caller", caller.User, "dialled", dialled, "route", route.Kind)
+	rt.log("INVITE", req, "caller", caller.User, "dialled", dialled, "route", route.Kind.String())
 	switch route.Kind {
 	case topology.Rejected:
 		rt.refuse(tx, req, route.Reject) // stateless: a flood of calls to unknown numbers leaves nothing behind

@@ -23,6 +23,8 @@ type binding struct {
 	conn      gosip.Connection // the TCP or TLS connection it came on; nil over UDP
 	mode      topology.Mode
 	expires   time.Time
+	callID    string // the REGISTER's Call-ID and CSeq, to order refreshes (registrar_refresh.go)
+	cseq      uint32
 }
 
 // onRegister is the registrar. Whether this pool may take the user, and in which mode, is
@@ -68,6 +70,11 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	rt.mu.Lock()
+	if r := staleRefresh(rt.bindings[user], req); r != nil {
+		rt.mu.Unlock()
+		rt.respond(tx, req, r)
+		return
+	}
 	if expires == 0 {
 		delete(rt.bindings, user)
 	} else {
@@ -78,6 +85,8 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 			transport: strings.ToLower(req.Transport()),
 			mode:      d.Mode,
 			expires:   now.Add(time.Duration(expires) * time.Second),
+			callID:    callID(req),
+			cseq:      req.CSeq().SeqNo,
 		}
 		if b.transport != "udp" {
 			b.conn = connOf(tx)
@@ -126,17 +135,12 @@ func (rt *runtime) lookup(user string) (binding, bool) {
 	return b, ok
 }
 
-// Registered returns the users registered on the pool now, with their modes.
+// Registered returns the users registered on the pool now, with the mode the pool serves
+// each in now (status.go).
 func (p *Pool) Registered() map[string]topology.Mode {
 	out := map[string]topology.Mode{}
-	rt := p.runtime()
-	if rt == nil {
-		return out
-	}
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	for u, b := range rt.bindings {
-		out[u] = b.mode
+	for _, r := range p.Bindings() {
+		out[r.User] = r.Mode
 	}
 	return out
 }

@@ -47,11 +47,11 @@ func init() {
 
 // transportOptions are the user-agent options that give TCP and TLS connections the idle
 // timeout.
-func transportOptions(idle time.Duration) sipgo.UserAgentOption {
+func transportOptions(idle time.Duration, log *slog.Logger) sipgo.UserAgentOption {
 	return sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerTransports(gosip.TransportsConfig{
 		TCP: &gosip.TransportTCP{ReadTimeout: idle},
 		TLS: &gosip.TransportTLS{TransportTCP: &gosip.TransportTCP{ReadTimeout: idle}},
-	}))
+	}), gosip.WithTransportLayerLogger(log)) // sipgo's own lines in serve's log format
 }
 
 // request sends out to dest as a client transaction, with a Via of the pool's and

@@ -140,3 +140,8 @@ func (r *recorder) messages() []Message {
 	defer r.mu.Unlock()
 	return append([]Message(nil), r.msgs...)
 }
+
+// EnableTracing installs the message tracing replays use, now. A process that starts
+// networks of its own before it replays (the command's tests start serve) calls it first,
+// since SIPDebug must not change while any user agent runs.
+func EnableTracing() { enableTracing() }

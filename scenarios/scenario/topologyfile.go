@@ -60,6 +60,11 @@ func SaveTopologyFile(path string, t topology.Topology, header string) error {
 	if err != nil {
 		return err
 	}
+	return writeAtomically(path, data)
+}
+
+// writeAtomically replaces path's content with data: temporary file, sync, rename.
+func writeAtomically(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("saving topology: %w", err)
@@ -138,12 +143,7 @@ func topologyDoc(t topology.Topology) topologyYAML {
 			py.Phase = p.Phase.String()
 		}
 		if p.CPS != nil && *p.CPS != park.DefaultCPSConfig() {
-			py.CPS = &cpsYAML{
-				CallPickupTimeoutThreshold: formatDuration(p.CPS.CallPickupTimeoutThreshold),
-				MaxCallPickupAttempts:      p.CPS.MaxCallPickupAttempts,
-				OnTimeoutURI:               p.CPS.OnTimeoutURI,
-				EnableMusicOnHold:          p.CPS.EnableMusicOnHold,
-			}
+			py.CPS = cpsToYAML(*p.CPS)
 		}
 		doc.Pools = append(doc.Pools, py)
 	}
@@ -155,6 +155,15 @@ func topologyDoc(t topology.Topology) topologyYAML {
 			End: o.NumberRangeEnd, Service: o.CallParkService, Type: string(o.Type)})
 	}
 	return doc
+}
+
+func cpsToYAML(c park.CPSConfig) *cpsYAML {
+	return &cpsYAML{
+		CallPickupTimeoutThreshold: formatDuration(c.CallPickupTimeoutThreshold),
+		MaxCallPickupAttempts:      c.MaxCallPickupAttempts,
+		OnTimeoutURI:               c.OnTimeoutURI,
+		EnableMusicOnHold:          c.EnableMusicOnHold,
+	}
 }
 
 // formatDuration writes "90s" rather than Go's "1m30s"; both read back the same.

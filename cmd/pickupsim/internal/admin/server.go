@@ -56,6 +56,9 @@ type Server struct {
 
 	watchMu  sync.Mutex
 	watchers map[chan struct{}]bool
+
+	changes *changeLog    // changelog.go
+	recheck chan struct{} // a change happened: compare the status now
 }
 
 // New builds the admin server and starts observing the network.
@@ -66,12 +69,13 @@ func New(cfg Config) *Server {
 	if cfg.RefreshEvery == 0 {
 		cfg.RefreshEvery = time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, reg: prometheus.NewRegistry(), watchers: map[chan struct{}]bool{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, reg: prometheus.NewRegistry(), watchers: map[chan struct{}]bool{}, recheck: make(chan struct{}, 1)}
 	s.metrics = newMetrics(s.reg, cfg.Network)
 	s.stop = cfg.Network.OnChange(func(c sip.Change) {
 		s.metrics.observe(c)
 		s.wake()
 	})
+	s.startChangeLog()
 	return s
 }
 
@@ -108,7 +112,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.page)
 	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, status(s.cfg.Network))
+		writeJSON(w, http.StatusOK, s.fullStatus())
 	})
 	mux.HandleFunc("GET /api/events", s.events)
 	mux.HandleFunc("GET /api/cmdlets", s.listCmdlets)
@@ -162,6 +166,7 @@ func (s *Server) runCmdlet(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: c.Name + ": " + err.Error()})
 		return
 	}
+	p.resolvePoolNames(c.Name, s.cfg.Network) // "pool01" as scenarios write it (poolnames.go)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out, err := c.run(s.cfg.Network, p, c.Name)
@@ -174,7 +179,7 @@ func (s *Server) runCmdlet(w http.ResponseWriter, r *http.Request) {
 	if c.changes {
 		s.cfg.Network.NotifyConfigChanged(c.Name)
 		if s.cfg.TopologyFile != "" {
-			if err := scenario.SaveTopologyFile(s.cfg.TopologyFile, Snapshot(s.cfg.Network), savedHeader); err != nil {
+			if err := scenario.UpdateTopologyFile(s.cfg.TopologyFile, Snapshot(s.cfg.Network), savedHeader); err != nil {
 				s.log.Error("topology not saved", "cmdlet", c.Name, "err", err)
 				writeJSON(w, http.StatusInternalServerError, errorBody{Error: fmt.Sprintf("%s was applied but not saved: %v", c.Name, err)})
 				return
@@ -276,13 +281,18 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	defer tick.Stop()
 	var last []byte
 	for {
-		data, _ := json.Marshal(status(s.cfg.Network))
+		st := s.fullStatus()
+		now := st.Now
+		st.Now = time.Time{} // the clock alone is no change; the page counts timers down itself
+		data, _ := json.Marshal(st)
 		if string(data) != string(last) {
+			last = data
+			st.Now = now
+			data, _ = json.Marshal(st)
 			if _, err := fmt.Fprintf(w, "event: status\ndata: %s\n\n", data); err != nil {
 				return
 			}
 			fl.Flush()
-			last = data
 		}
 		select {
 		case <-r.Context().Done():
