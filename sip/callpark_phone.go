@@ -159,9 +159,9 @@ func (c *Call) peerTarget() gosip.Uri {
 // do sends an in-dialog request on the call and waits for its final response.
 func (c *Call) do(ctx context.Context, req *gosip.Request) (*gosip.Response, error) {
 	if c.client != nil {
-		return c.client.Do(ctx, req)
+		return finalOrError(c.client.Do(ctx, req))
 	}
-	return c.server.Do(ctx, req)
+	return finalOrError(c.server.Do(ctx, req))
 }
 
 // onRefer accepts a REFER on an established call (RFC 3515 2.4): 202, then the phone calls

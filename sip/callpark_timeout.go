@@ -181,7 +181,7 @@ func (pk *parking) forward(h *heldCall, d park.TimeoutDecision) {
 	req.AppendHeader(gosip.NewHeader("Referred-By", rt.identityOf(d.Call.Parker)))
 	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
 	defer cancel()
-	res, err := h.parkee.Do(ctx, req)
+	res, err := finalOrError(h.parkee.Do(ctx, req))
 	if err != nil || res.StatusCode/100 != 2 {
 		rt.pool.log.Warn("park timeout: transfer to OnTimeoutURI refused", "orbit", d.Call.Orbit, "target", d.Target, "err", err)
 		pk.mu.Lock()

@@ -271,9 +271,9 @@ func (ph *Phone) sendRegister(ctx context.Context, addr string, expires int) (*g
 	req.SetDestination(addr)
 	ctx, cancel := context.WithTimeout(ctx, ph.timeout)
 	defer cancel()
-	res, err := ph.cli.Do(ctx, req)
+	res, err := finalOrError(ph.cli.Do(ctx, req))
 	if err == nil && res.StatusCode == 401 && ph.password != "" {
-		res, err = ph.cli.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: ph.user, Password: ph.password})
+		res, err = finalOrError(ph.cli.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: ph.user, Password: ph.password}))
 		ph.mu.Lock()
 		ph.regSeq = max(ph.regSeq, req.CSeq().SeqNo) // sipgo sent the answer with CSeq+1: count from there
 		ph.mu.Unlock()

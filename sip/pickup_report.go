@@ -150,7 +150,7 @@ func (rt *runtime) publishRinging(rc *ringingCall, state string, timeout time.Du
 	req.Laddr = rt.laddr
 	ctx, cancel := context.WithTimeout(rt.ctx, timeout)
 	defer cancel()
-	res, err := rt.cli.Do(ctx, req, sipgo.ClientRequestBuild)
+	res, err := finalOrError(rt.cli.Do(ctx, req, sipgo.ClientRequestBuild))
 	if err != nil {
 		return err
 	}
