@@ -19,9 +19,11 @@ type receiver struct {
 	closed            bool // the receive loop has ended
 }
 
-// waiter is a WaitReceived call blocked until ssrc reaches n packets.
+// waiter is a WaitReceived call blocked until ssrc reaches n packets, or (any) a
+// WaitNext call blocked until the stream's total reaches n.
 type waiter struct {
 	ssrc uint32
+	any  bool
 	n    int
 	wake chan struct{} // closed when satisfied or when the stream closes
 }
@@ -79,7 +81,7 @@ func (s *Stream) record(pkt *rtp.Packet, from netip.AddrPort, now time.Time) {
 	}
 	kept := s.waiters[:0]
 	for _, w := range s.waiters {
-		if w.ssrc == pkt.SSRC && src.Received >= w.n {
+		if w.any && s.rx.received >= w.n || !w.any && w.ssrc == pkt.SSRC && src.Received >= w.n {
 			close(w.wake)
 			continue
 		}
@@ -132,6 +134,35 @@ func (s *Stream) WaitReceived(ctx context.Context, ssrc uint32, n int) error {
 		return nil
 	}
 	return fmt.Errorf("wait for %d rtp packets from ssrc %08x (got %d): %w", n, ssrc, got, err)
+}
+
+// WaitNext blocks until an RTP packet (from any source) arrives after the call, ctx is
+// done, or the stream is closed. It answers "is this stream receiving now?" without a
+// clock: a live stream answers within one packet interval.
+func (s *Stream) WaitNext(ctx context.Context) error {
+	s.rxMu.Lock()
+	if s.rx.closed {
+		s.rxMu.Unlock()
+		return fmt.Errorf("wait for the next rtp packet: %w", net.ErrClosed)
+	}
+	w := &waiter{any: true, n: s.rx.received + 1, wake: make(chan struct{})}
+	s.waiters = append(s.waiters, w)
+	s.rxMu.Unlock()
+
+	var err error
+	select {
+	case <-w.wake:
+		err = net.ErrClosed // unless the count is reached, checked below
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.rxMu.Lock()
+	defer s.rxMu.Unlock()
+	s.waiters = deleteWaiter(s.waiters, w)
+	if s.rx.received >= w.n {
+		return nil
+	}
+	return fmt.Errorf("wait for the next rtp packet: %w", err)
 }
 
 // receivedFrom returns how many packets came from ssrc. rxMu must be held.
