@@ -48,6 +48,7 @@ type Network struct {
 
 	phonesMu sync.Mutex
 	phones   []*Phone
+	phoneCfg topology.PhoneSettings // what every simulated phone of the topology is set to
 
 	changes changeHub // observers of changes (events.go)
 }
@@ -60,13 +61,14 @@ func Start(cfg Config) (*Network, []topology.Warning, error) {
 		return nil, nil, err
 	}
 	n := &Network{
-		clock:  cfg.Clock,
-		log:    cfg.Logger,
-		ip:     cfg.IP,
-		deploy: d,
-		pools:  map[string]*Pool{},
-		domain: d.Domain(),
-		tls:    cfg.TLS,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		ip:       cfg.IP,
+		deploy:   d,
+		pools:    map[string]*Pool{},
+		domain:   d.Domain(),
+		tls:      cfg.TLS,
+		phoneCfg: cfg.Topology.Phones,
 	}
 	if n.clock == nil {
 		n.clock = clock.Real{}
