@@ -85,8 +85,8 @@ type Call struct {
 	giveUp  *time.Timer             // outgoing: gives up an INVITE whose CANCEL got no final answer
 	decided chan answerChoice       // incoming: the user's answer or rejection
 
-	rel     reliability // RFC 3262 reliable ringing (phone_prack.go)
-	timers  callTimers  // RTP inactivity and session refresh (call_media_timeout.go, call_session_timer.go)
+	rel    reliability // RFC 3262 reliable ringing (phone_prack.go)
+	timers callTimers  // RTP inactivity and session refresh (call_media_timeout.go, call_session_timer.go)
 }
 
 type answerChoice struct {
