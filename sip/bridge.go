@@ -49,6 +49,7 @@ func (rt *runtime) byeBridge(req *gosip.Request, tx gosip.ServerTransaction) boo
 	if br == nil {
 		return false
 	}
+	rt.forgetLegs(br.aID, br.bID)
 	this, other := br.a, br.b
 	if id == br.bID {
 		this, other = br.b, br.a

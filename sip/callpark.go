@@ -228,9 +228,9 @@ func (rt *runtime) park(req *gosip.Request, tx gosip.ServerTransaction) {
 	h.timer = pk.schedule(p, set.cfg.CallPickupTimeoutThreshold)
 	pk.mu.Unlock()
 	rt.log("parked", req, "parker", parker, "parkee", parkee, "orbit", p.Orbit)
-	err = leg.Respond(200, "OK", answer,
+	err = leg.Respond(200, "OK", answer, append([]gosip.Header{
 		gosip.NewHeader("Content-Type", "application/sdp"),
-		gosip.NewHeader(HeaderParkOrbit, p.Orbit))
+		gosip.NewHeader(HeaderParkOrbit, p.Orbit)}, rt.sessionTimerOffer(req, answer)...)...)
 	if err != nil {
 		rt.pool.log.Warn("park: parkee leg not confirmed", "orbit", p.Orbit, "err", err)
 		pk.leave(p, callID(req))
@@ -244,7 +244,11 @@ func (rt *runtime) musicOnHold(offerSDP []byte, offer media.Audio, enabled bool)
 	if err != nil {
 		return nil, nil, err
 	}
-	answer, err := media.Answer(offerSDP, moh.LocalAddr(), uint64(rt.pool.net.clock.Now().UnixNano()))
+	answerer := media.Answer
+	if !enabled {
+		answerer = media.AnswerListening // silent on purpose: say so, or the parkee's RTP timeout ends the call
+	}
+	answer, err := answerer(offerSDP, moh.LocalAddr(), uint64(rt.pool.net.clock.Now().UnixNano()))
 	if err != nil {
 		moh.Close()
 		return nil, nil, err
@@ -277,6 +281,7 @@ func (pk *parking) leave(p park.Parked, legID string) {
 	delete(pk.held, p.ID)
 	delete(pk.byLeg, legID)
 	pk.mu.Unlock()
+	pk.rt.forgetLegs(legID)
 	if h != nil {
 		h.release()
 	}
@@ -323,9 +328,9 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 	}
 	pk.rt.connectLegs(h.parkee, callID(h.parkee.InviteRequest), retriever, callID(req))
 	rt.log("retrieved", req, "orbit", orbit, "retriever", caller.User, "parkee", p.Parkee)
-	err = retriever.Respond(200, "OK", answer,
+	err = retriever.Respond(200, "OK", answer, append([]gosip.Header{
 		gosip.NewHeader("Content-Type", "application/sdp"),
-		gosip.NewHeader(HeaderAssertedIdentity, rt.identityOf(p.Parkee)))
+		gosip.NewHeader(HeaderAssertedIdentity, rt.identityOf(p.Parkee))}, rt.sessionTimerOffer(req, answer)...)...)
 	if err != nil {
 		rt.pool.log.Warn("retrieve: retriever leg not confirmed", "orbit", orbit, "err", err)
 	}
@@ -359,6 +364,7 @@ func (pk *parking) reinvite(ctx context.Context, parkee *sipgo.DialogServerSessi
 			if err := parkee.WriteRequest(ack); err != nil {
 				return nil, fmt.Errorf("ACK of re-INVITE: %w", err)
 			}
+			pk.rt.noteLegSDP(callID(parkee.InviteRequest), sdp) // for session refreshes (cps_session_timer.go)
 			return res.Body(), nil
 		case <-tx.Done():
 			return nil, fmt.Errorf("re-INVITE unanswered: %w", tx.Err())

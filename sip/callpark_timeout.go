@@ -64,6 +64,7 @@ func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall) (
 	req.AppendHeader(gosip.NewHeader(HeaderParkOrbit, p.Orbit))
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(h.offer)
+	rt.ringBackSessionTimer(req) // RFC 4028 (cps_session_timer.go)
 	req.SetDestination(b.contact.HostPort())
 	req.Laddr = rt.laddr
 	sess, err := pk.out.WriteInvite(ctx, req)

@@ -70,9 +70,9 @@ func (rt *runtime) pickUp(req *gosip.Request, tx gosip.ServerTransaction, picker
 		return
 	}
 	rt.log("picked up", req, "picker", picker.User, "caller", call.Caller, "callee", call.Callee, "number", number)
-	err = leg.Respond(200, "OK", pickerAnswer,
+	err = leg.Respond(200, "OK", pickerAnswer, append([]gosip.Header{
 		gosip.NewHeader("Content-Type", "application/sdp"),
-		gosip.NewHeader(HeaderAssertedIdentity, rt.identityOf(call.Caller)))
+		gosip.NewHeader(HeaderAssertedIdentity, rt.identityOf(call.Caller))}, rt.sessionTimerOffer(req, pickerAnswer)...)...)
 	if err != nil {
 		rt.pool.log.Warn("pickup: picker leg not confirmed", "err", err)
 	}
@@ -137,9 +137,9 @@ func (rt *runtime) answerPickedCall(req *gosip.Request, tx gosip.ServerTransacti
 	}
 	rt.connectLegs(leg, callID(req), pr.pickerLeg, callID(pr.pickerLeg.InviteRequest))
 	close(pr.ready)
-	err = leg.Respond(200, "OK", pr.callerAnswer,
+	err = leg.Respond(200, "OK", pr.callerAnswer, append([]gosip.Header{
 		gosip.NewHeader("Content-Type", "application/sdp"),
-		gosip.NewHeader(HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.net.domain)))
+		gosip.NewHeader(HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.net.domain))}, rt.sessionTimerOffer(req, pr.callerAnswer)...)...)
 	if err != nil {
 		rt.pool.log.Warn("pickup: caller leg not confirmed", "call_id", callID(req), "err", err)
 	}

@@ -296,6 +296,9 @@ func (rt *runtime) onInDialog(req *gosip.Request, tx gosip.ServerTransaction) {
 	if rt.byeBridge(req, tx) {
 		return
 	}
+	if rt.refreshSession(req, tx) { // RFC 4028 refreshes on Call Park legs (cps_session_timer.go)
+		return
+	}
 	if rt.isMe(req.Recipient) {
 		rt.respond(tx, req, &topology.Rejection{Code: 481, Reason: "Call/Transaction Does Not Exist",
 			Warning: "no such dialog on " + rt.pool.fqdn})
