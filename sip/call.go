@@ -200,13 +200,16 @@ func (c *Call) setState(s CallState, update func(c *Call)) bool {
 // and starts watching its media (a held call is not watched).
 func (c *Call) established(offer, answer []byte, update func(c *Call)) {
 	held := isHeld(offer) || isHeld(answer)
+	// The timers are armed with the state change, so whoever sees the call established
+	// and moves the clock finds them running.
 	c.setState(Established, func(c *Call) {
 		if update != nil {
 			update(c)
 		}
 		c.timers.held = held
+		c.armMediaLocked()
+		c.armSessionLocked()
 	})
-	c.watchMedia()
 }
 
 // settled ends what waited on an outgoing INVITE's answer.

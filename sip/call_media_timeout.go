@@ -17,8 +17,9 @@ import (
 // The timer runs on the phone's clock, which in a replay is virtual, while RTP flows in
 // real time: "advance: 5m" fires the timers of five minutes at once. So the deadline
 // never asks "was there RTP in the last 30 s?" (virtual seconds hold no packets) but "is
-// RTP arriving now?": it waits for one packet that arrives after the deadline fell due,
-// at most mediaProbe of real time. A live stream answers within a packet interval (20
+// RTP arriving now?": it waits for one packet that arrives more than half a packet
+// interval after the deadline fell due (sooner, it may be one already on its way from a
+// sender that just stopped), at most mediaProbe of real time. A live stream answers within a packet interval (20
 // ms), so a jump of virtual time never ends a live call; a dead one stays silent and the
 // call ends when its deadline fires. One answer holds for every deadline of the same
 // jump (clock.Virtual.Advances), since no real time passed for the world to change.
@@ -39,15 +40,23 @@ type callTimers struct {
 // jumps is what the virtual clock tells of its jumps (clock.Virtual.Advances).
 type jumps interface{ Advances() uint64 }
 
-// watchMedia arms (or re-arms) the call's RTP deadline, unless it is held or over.
+// watchMedia re-arms the call's RTP deadline, unless the call is over.
 func (c *Call) watchMedia() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.state == Established {
+		c.armMediaLocked()
+	}
+}
+
+// armMediaLocked arms (or re-arms) the call's RTP deadline, unless it is held. c.mu is
+// held.
+func (c *Call) armMediaLocked() {
 	if c.timers.media != nil {
 		c.timers.media.Stop()
 		c.timers.media = nil
 	}
-	if c.state != Established || c.timers.held || c.phone.rtpLimit <= 0 {
+	if c.timers.held || c.phone.rtpLimit <= 0 {
 		return
 	}
 	c.timers.media = c.phone.clock.AfterFunc(c.phone.rtpLimit, c.mediaDeadline)
@@ -79,7 +88,7 @@ func (c *Call) hearsMedia() bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), mediaProbe)
 	defer cancel()
-	if err := c.Media.WaitNext(ctx); err != nil {
+	if err := c.Media.WaitNext(ctx, media.Ptime/2); err != nil {
 		return false
 	}
 	if virtual {

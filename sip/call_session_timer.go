@@ -29,9 +29,10 @@ type sessionTimer struct {
 // refresher reports whether this phone sends the refreshes.
 func (st *sessionTimer) refresher() bool { return st.se.refresher == st.role }
 
-// startSessionTimer starts the session timer that msg (the 2xx that established the
-// call) settled on, if any. uac says whether this phone sent the INVITE.
-func (c *Call) startSessionTimer(msg interface{ GetHeader(string) gosip.Header }, uac bool) {
+// prepareSessionTimer takes the session timer that msg (the 2xx that establishes the
+// call) settles on, if any; it starts when the call is established. uac says whether this
+// phone sent the INVITE.
+func (c *Call) prepareSessionTimer(msg interface{ GetHeader(string) gosip.Header }, uac bool) {
 	se, ok := parseSessionExpires(msg)
 	if !ok {
 		return
@@ -46,16 +47,14 @@ func (c *Call) startSessionTimer(msg interface{ GetHeader(string) gosip.Header }
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.timers.session = &sessionTimer{se: se, role: role}
-	c.armSessionLocked()
 }
 
 // answerSessionTimer adds to the phone's 2xx the session timer an INVITE asks for (RFC
-// 4028 §9): the interval copied, and this phone as refresher unless the caller chose. It
-// returns what starts the timer once the call is established.
-func (c *Call) answerSessionTimer(invite *gosip.Request, res *gosip.Response) func() {
+// 4028 §9): the interval copied, and this phone as refresher unless the caller chose.
+func (c *Call) answerSessionTimer(invite *gosip.Request, res *gosip.Response) {
 	se, ok := parseSessionExpires(invite)
 	if !ok {
-		return func() {}
+		return
 	}
 	if se.refresher == "" || se.refresher == refresherUAC && !supports(invite, "timer") {
 		se.refresher = refresherUAS
@@ -64,7 +63,7 @@ func (c *Call) answerSessionTimer(invite *gosip.Request, res *gosip.Response) fu
 	if se.refresher == refresherUAC {
 		res.AppendHeader(gosip.NewHeader("Require", "timer"))
 	}
-	return func() { c.startSessionTimer(res, false) }
+	c.prepareSessionTimer(res, false)
 }
 
 // armSessionLocked schedules the next refresh (this phone refreshes: at half the
@@ -78,9 +77,6 @@ func (c *Call) armSessionLocked() {
 	if st.timer != nil {
 		st.timer.Stop()
 		st.timer = nil
-	}
-	if c.state >= Failed {
-		return
 	}
 	if st.refresher() {
 		st.timer = c.phone.clock.AfterFunc(st.se.interval/2, c.refreshSession)

@@ -159,8 +159,8 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 		return
 	}
 	c.startMedia(audio.Addr, res.Body())
+	c.prepareSessionTimer(res, true)
 	c.established(sess.InviteRequest.Body(), res.Body(), func(c *Call) { c.remote, c.remoteMedia = remote, audio.Addr })
-	c.startSessionTimer(res, true)
 }
 
 // onInvite rings the phone for a new call.
@@ -256,7 +256,7 @@ func (ph *Phone) answer(c *Call, sess *sipgo.DialogServerSession, offer media.Au
 	}
 	c.startMedia(offer.Addr, answer)
 	res := gosip.NewSDPResponseFromRequest(sess.InviteRequest, answer)
-	timer := c.answerSessionTimer(sess.InviteRequest, res) // RFC 4028 §9 (call_session_timer.go)
+	c.answerSessionTimer(sess.InviteRequest, res) // RFC 4028 §9 (call_session_timer.go)
 	if err := sess.WriteResponse(res); err != nil {
 		c.setState(Cancelled, func(c *Call) {
 			if c.cancelReason == "" {
@@ -266,7 +266,6 @@ func (ph *Phone) answer(c *Call, sess *sipgo.DialogServerSession, offer media.Au
 		return
 	}
 	c.established(sess.InviteRequest.Body(), answer, func(c *Call) { c.remoteMedia = offer.Addr })
-	timer()
 }
 
 // errNoSuchCall answers a BYE for a call the phone does not know.

@@ -164,6 +164,7 @@ func (p *Pool) stop() {
 
 func (rt *runtime) close() {
 	rt.cancel()
+	rt.parking.shutdown() // music on hold stops with the pool, not a moment after (idempotent)
 	rt.udp.Close()
 	rt.tcp.Close()
 	if rt.tls != nil {
