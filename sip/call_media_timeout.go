@@ -86,9 +86,7 @@ func (c *Call) hearsMedia() bool {
 			return true
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), mediaProbe)
-	defer cancel()
-	if err := c.Media.WaitNext(ctx, media.Ptime/2); err != nil {
+	if !c.hearsMediaNow() {
 		return false
 	}
 	if virtual {
@@ -97,6 +95,13 @@ func (c *Call) hearsMedia() bool {
 		c.mu.Unlock()
 	}
 	return true
+}
+
+// hearsMediaNow waits for RTP to arrive on the call now, at most mediaProbe.
+func (c *Call) hearsMediaNow() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), mediaProbe)
+	defer cancel()
+	return c.Media.WaitNext(ctx, media.Ptime/2) == nil
 }
 
 // endNow ends an established call on this phone's own decision (a timer), then tells the

@@ -58,6 +58,9 @@ func newLab(t *testing.T, topo topology.Topology) *lab {
 	t.Cleanup(n.Close)
 	// After every test: no orbit leaked (each free, or held by exactly one parked call).
 	t.Cleanup(func() { assert.NoError(t, n.CheckParking(), "parking lot invariant") })
+	// After every test: no phone is left in an established call whose far end is gone,
+	// once the phones' timers had their time (issue 9: "no dead legs").
+	t.Cleanup(func() { checkNoDeadLegs(t, n, vc) })
 	l := &lab{t: t, net: n, clock: vc, phones: map[string]*Phone{}}
 	for _, u := range topo.Users {
 		ph, err := n.NewPhone(u.Name)
@@ -68,6 +71,16 @@ func newLab(t *testing.T, topo topology.Topology) *lab {
 }
 
 func (l *lab) phone(user string) *Phone { return l.phones[user] }
+
+// checkNoDeadLegs moves the clock past every phone timer and checks that no established
+// call is left whose far end is gone.
+func checkNoDeadLegs(t *testing.T, n *Network, vc *clock.Virtual) {
+	t.Helper()
+	vc.Advance(n.DeadLegHorizon())
+	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	assert.NoError(t, n.CheckNoDeadLegs(c), "no dead legs")
+}
 
 // in returns the lab reporting to t, for use inside a sub-test.
 func (l *lab) in(t *testing.T) *lab {

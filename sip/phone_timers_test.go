@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -136,4 +137,22 @@ func TestRTPTimeoutIsATopologySetting(t *testing.T) {
 	require.NoError(t, l.net.Outage(pool01))
 	l.clock.Advance(10 * time.Second)
 	assert.Equal(t, "no media for 10s", parked.EndReason())
+}
+
+// TestDeadLegsAreFound: the invariant every test ends with finds a parked call whose
+// pool died, until the phone's RTP timeout ended it.
+func TestDeadLegsAreFound(t *testing.T) {
+	l := newParkLab(t, nil)
+	parked := parkForTimeout(t, l)
+	require.NoError(t, l.net.Outage(pool01))
+	short, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := l.net.CheckNoDeadLegs(short)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "dave's call to park")
+	assert.Contains(t, err.Error(), "unreachable")
+
+	l.clock.Advance(DefaultRTPTimeout)
+	assert.Equal(t, Ended, parked.State())
+	assert.NoError(t, l.net.CheckNoDeadLegs(ctx(t)))
 }
