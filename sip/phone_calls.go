@@ -78,7 +78,9 @@ func (ph *Phone) cancelInvite(c *Call, invite *gosip.Request) {
 }
 
 func (ph *Phone) sendInviteCancel(c *Call, invite *gosip.Request) {
-	giveUp := time.AfterFunc(transactionTimeout(), func() { c.abort(errCancelUnanswered) })
+	// The cause must be sipgo's own, exactly: any other makes sipgo send a CANCEL of its
+	// own, to the Request-URI's domain.
+	giveUp := time.AfterFunc(transactionTimeout(), func() { c.abort(sipgo.WaitAnswerForceCancelErr) })
 	c.mu.Lock()
 	c.giveUp = giveUp
 	c.mu.Unlock()
@@ -87,13 +89,10 @@ func (ph *Phone) sendInviteCancel(c *Call, invite *gosip.Request) {
 			return nil, sendCancel(ctx, ph.cli, invite, nil, nil)
 		})
 		if errors.Is(err, ErrUnreachable) {
-			c.abort(errCancelUnanswered) // nobody left to answer the INVITE either
+			c.abort(sipgo.WaitAnswerForceCancelErr) // nobody left to answer the INVITE either
 		}
 	}()
 }
-
-// errCancelUnanswered gives up an INVITE whose CANCEL brought no final answer.
-var errCancelUnanswered = fmt.Errorf("%w: the CANCEL brought no final answer", sipgo.WaitAnswerForceCancelErr)
 
 // await follows an outgoing INVITE to its end: ringing, answer (ACK, then media), refusal,
 // or cancellation.

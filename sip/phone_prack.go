@@ -132,6 +132,7 @@ func (ph *Phone) provisional(c *Call, sess *sipgo.DialogClientSession, res *gosi
 	prack.AppendHeader(&mf)
 	prack.AppendHeader(gosip.NewHeader("RAck", fmt.Sprintf("%d %d INVITE", rseq, invite.CSeq().SeqNo)))
 	prack.SetDestination(res.Contact().Address.HostPort())
+	prack.Laddr = ph.laddr() // from the phone's own socket, where the answer comes back
 	tx, err := ph.cli.TransactionRequest(context.Background(), prack, sipgo.ClientRequestAddVia)
 	if err != nil {
 		return

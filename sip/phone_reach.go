@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"syscall"
 	"time"
 
@@ -41,11 +42,11 @@ var probeWaits = []time.Duration{5 * time.Millisecond, 10 * time.Millisecond, 20
 // probe reports ErrUnreachable as soon as the network says nothing listens at dest
 // ("ip:port", UDP), and nil when ctx ends first. It sends from the phone's IP.
 func (ph *Phone) probe(ctx context.Context, dest string) error {
-	raddr, err := net.ResolveUDPAddr("udp", dest) // an ip:port: never a DNS lookup
+	ap, err := netip.ParseAddrPort(dest) // an ip:port only: a phone never asks the DNS here
 	if err != nil {
 		return nil // not an address the phone can probe: leave it to the transaction
 	}
-	conn, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP(ph.ip)}, raddr)
+	conn, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP(ph.ip)}, net.UDPAddrFromAddrPort(ap))
 	if err != nil {
 		return nil
 	}

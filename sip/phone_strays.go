@@ -2,6 +2,8 @@ package sip
 
 import (
 	"context"
+	"net"
+	"strconv"
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
@@ -26,6 +28,7 @@ func (ph *Phone) onStray(res *gosip.Response) {
 		return
 	}
 	bye := statelessRequest(res, gosip.BYE, cseq.SeqNo+1)
+	bye.Laddr = ph.laddr()
 	go ph.do(context.Background(), bye.Destination(), func(ctx context.Context) (*gosip.Response, error) {
 		return ph.cli.Do(ctx, bye, sipgo.ClientRequestAddVia)
 	})
@@ -34,7 +37,9 @@ func (ph *Phone) onStray(res *gosip.Response) {
 // writeStateless sends an ACK (or another request needing no transaction) on the dialog
 // a 2xx opened.
 func (ph *Phone) writeStateless(res *gosip.Response, m gosip.RequestMethod, seq uint32) error {
-	return ph.cli.WriteRequest(statelessRequest(res, m, seq), sipgo.ClientRequestAddVia)
+	r := statelessRequest(res, m, seq)
+	r.Laddr = ph.laddr()
+	return ph.cli.WriteRequest(r, sipgo.ClientRequestAddVia)
 }
 
 // statelessRequest builds a request on the dialog a 2xx to the phone's INVITE opened:
@@ -49,6 +54,13 @@ func statelessRequest(res *gosip.Response, m gosip.RequestMethod, seq uint32) *g
 	r.AppendHeader(&mf)
 	r.SetDestination(res.Contact().Address.HostPort())
 	return r
+}
+
+// laddr is the phone's SIP socket, for requests built without sipgo's request builder.
+func (ph *Phone) laddr() gosip.Addr {
+	host, port, _ := net.SplitHostPort(ph.addr)
+	pn, _ := strconv.Atoi(port)
+	return gosip.Addr{IP: net.ParseIP(host), Port: pn}
 }
 
 // sameTag reports whether two To headers carry the same tag (the same answerer).
