@@ -71,7 +71,7 @@ func (rt *runtime) byeLeg(l leg) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	if err := l.Bye(ctx); err != nil {
 		rt.pool.log.Debug("BYE to Call Park leg failed", "err", err)

@@ -306,7 +306,7 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 		return
 	}
 	h.release()
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	parkeeAnswer, err := pk.reinvite(ctx, h.parkee, req.Body(), caller.User)
 	if err != nil {

@@ -330,7 +330,7 @@ func (ph *Phone) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	for _, h := range c.sessionRefreshed(req) {
 		res.AppendHeader(h)
 	}
-	tx.Respond(res)
+	ph.respondUntilAcked(req, tx, res)
 }
 
 // hostPort is where a request to u goes: its host and port (5060 when it names none).

@@ -75,7 +75,7 @@ func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall) (
 		sess.Close()
 		return nil, err
 	}
-	ackCtx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ackCtx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	if err := sess.Ack(ackCtx); err != nil {
 		sess.Close()
@@ -95,7 +95,7 @@ func (pk *parking) ringBackAnswered(p park.Parked, h *heldCall, sess *sipgo.Dial
 		delete(pk.byLeg, callID(h.parkee.InviteRequest))
 	}
 	pk.mu.Unlock()
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	if !still {
 		sess.Bye(ctx)
@@ -160,7 +160,7 @@ func (pk *parking) forward(h *heldCall, d park.TimeoutDecision) {
 	req := gosip.NewRequest(gosip.REFER, *h.parkee.InviteRequest.Contact().Address.Clone())
 	req.AppendHeader(gosip.NewHeader("Refer-To", "<"+d.Target+">"))
 	req.AppendHeader(gosip.NewHeader("Referred-By", rt.identityOf(d.Call.Parker)))
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	res, err := h.parkee.Do(ctx, req)
 	if err != nil || res.StatusCode/100 != 2 {
@@ -177,7 +177,7 @@ func (pk *parking) disconnect(parkee *sipgo.DialogServerSession) {
 	rt := pk.rt
 	bye := gosip.NewRequest(gosip.BYE, *parkee.InviteRequest.Contact().Address.Clone())
 	bye.AppendHeader(diagnosticsHeader(topology.DiagParkTimeExpired, rt.pool.fqdn))
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	if err := parkee.WriteBye(ctx, bye); err != nil {
 		rt.pool.log.Debug("park timeout: BYE to parkee failed", "err", err)

@@ -169,7 +169,7 @@ func (rt *runtime) hangUpLate(out *gosip.Request, res *gosip.Response) {
 	if err := rt.cli.WriteRequest(build(gosip.ACK, seq), sipgo.ClientRequestAddVia); err != nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	rt.cli.Do(ctx, build(gosip.BYE, seq+1), sipgo.ClientRequestAddVia)
 }

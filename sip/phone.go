@@ -71,6 +71,8 @@ type Phone struct {
 	closed     bool
 	// transfers holds, per Call-ID, the channel a Park waits on for NOTIFYs (callpark_phone.go).
 	transfers sync.Map
+	// acks holds the re-INVITE 2xx the phone retransmits until their ACK (phone_reinvite_ack.go).
+	acks sync.Map
 }
 
 // ErrNotRegistered is returned when no registrar accepted the phone.
@@ -135,7 +137,7 @@ func NewPhone(cfg PhoneConfig) (*Phone, error) {
 		incoming:   make(chan *Call, 64),
 	}
 	srv.OnInvite(ph.onInvite)
-	srv.OnAck(func(req *gosip.Request, tx gosip.ServerTransaction) { ph.dsrv.ReadAck(req, tx) })
+	srv.OnAck(ph.onAck) // phone_reinvite_ack.go
 	srv.OnBye(ph.onBye)
 	srv.OnRefer(ph.onRefer)   // Call Park: blind transfer (callpark_phone.go)
 	srv.OnNotify(ph.onNotify) // Call Park: transfer progress (callpark_phone.go)

@@ -30,10 +30,6 @@ import (
 // socket listens there (an ICMP port unreachable on the loopback the simulator runs on).
 var ErrUnreachable = errors.New("unreachable: nothing listens there (ICMP port unreachable)")
 
-// transactionTimeout is how long a non-INVITE (Timer F) or INVITE (Timer B) client
-// transaction lives when nothing answers: 64*T1 (RFC 3261 §17.1).
-func transactionTimeout() time.Duration { return 64 * gosip.T1 }
-
 // probeWaits spaces the keep-alives: fast at first (a dead pool is found in a
 // millisecond), then no faster than T1, like the retransmissions they shadow.
 var probeWaits = []time.Duration{5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond,

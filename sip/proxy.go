@@ -180,6 +180,7 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 				rt.pool.log.Debug("relaying response upstream failed", "call_id", callID(req), "code", res.StatusCode, "err", err)
 			}
 			if res.StatusCode >= 200 {
+				handedOff = res.IsSuccess() && rt.relay2xxRetransmissions(req, clTx) // proxy_retransmit.go
 				return
 			}
 		case pr := <-picked:
@@ -225,7 +226,7 @@ func (rt *runtime) drain(clTx gosip.ClientTransaction) {
 
 // cancelBranch sends CANCEL for a forwarded INVITE, with a Reason and extra headers.
 func (rt *runtime) cancelBranch(out *gosip.Request, reason gosip.Header, extra []gosip.Header) {
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	if err := sendCancel(ctx, rt.cli, out, reason, extra); err != nil {
 		rt.pool.log.Warn("CANCEL not sent", "call_id", callID(out), "err", err)
