@@ -15,14 +15,17 @@ import (
 // recvonly or inactive, silence is intended.
 //
 // The timer runs on the phone's clock, which in a replay is virtual, while RTP flows in
-// real time: "advance: 5m" fires the timers of five minutes at once. So the deadline
-// never asks "was there RTP in the last 30 s?" (virtual seconds hold no packets) but "is
-// RTP arriving now?": it waits for one packet that arrives more than half a packet
-// interval after the deadline fell due (sooner, it may be one already on its way from a
-// sender that just stopped), at most mediaProbe of real time. A live stream answers within a packet interval (20
-// ms), so a jump of virtual time never ends a live call; a dead one stays silent and the
-// call ends when its deadline fires. One answer holds for every deadline of the same
-// jump (clock.Virtual.Advances), since no real time passed for the world to change.
+// real time: "advance: 5m" fires the timers of five minutes at once. So a deadline does
+// not ask "was there RTP in the last 30 s?" (seconds that pass in a jump of virtual time
+// hold no packets) but "is RTP arriving now?". It waits for one packet that arrives more
+// than half a packet interval after the deadline fell due (sooner, it may be one already
+// on its way from a sender that just stopped), at most mediaProbe of real time. A live
+// stream answers within a packet interval, so a jump of virtual time never ends a live
+// call; a dead one is silent, and the call ends when the deadline fires. The phone checks
+// its media RTPTimeout after the call is set up, then RTPTimeout after each check that
+// found it flowing, so a call whose far end died ends within RTPTimeout of it, in the
+// scenario's time. One answer holds for every deadline of the same jump
+// (clock.Virtual.Advances): no real time passed for the world to change.
 
 // mediaProbe bounds the real-time wait for a packet at an RTP deadline: 25 packet
 // intervals, so neither packet loss (25 losses in a row at 10 % loss: 1e-25) nor a busy
@@ -31,10 +34,11 @@ const mediaProbe = 25 * media.Ptime
 
 // callTimers are a call's timers, guarded by the call's lock.
 type callTimers struct {
-	held      bool        // the SDP says the call is on hold: no RTP timeout
-	media     clock.Timer // the next RTP deadline
-	mediaSeen uint64      // the clock jump in which RTP was last seen arriving
-	session   *sessionTimer
+	held     bool        // the SDP says the call is on hold: no RTP timeout
+	media    clock.Timer // the next RTP deadline
+	heardIn  uint64      // the clock jump in which RTP was last found arriving
+	silentIn uint64      // the clock jump in which RTP was last found silent
+	session  *sessionTimer
 }
 
 // jumps is what the virtual clock tells of its jumps (clock.Virtual.Advances).
@@ -78,23 +82,30 @@ func (c *Call) mediaDeadline() {
 // hearsMedia reports whether RTP is arriving on the call now.
 func (c *Call) hearsMedia() bool {
 	j, virtual := c.phone.clock.(jumps)
+	var jump uint64
 	if virtual {
+		jump = j.Advances()
 		c.mu.Lock()
-		seen := c.timers.mediaSeen != 0 && c.timers.mediaSeen == j.Advances()
+		heard, silent := c.timers.heardIn == jump, c.timers.silentIn == jump
 		c.mu.Unlock()
-		if seen {
+		switch {
+		case jump != 0 && heard:
 			return true
+		case jump != 0 && silent:
+			return false
 		}
 	}
-	if !c.hearsMediaNow() {
-		return false
-	}
+	heard := c.hearsMediaNow()
 	if virtual {
 		c.mu.Lock()
-		c.timers.mediaSeen = j.Advances()
+		if heard {
+			c.timers.heardIn = jump
+		} else {
+			c.timers.silentIn = jump
+		}
 		c.mu.Unlock()
 	}
-	return true
+	return heard
 }
 
 // hearsMediaNow waits for RTP to arrive on the call now, at most mediaProbe.

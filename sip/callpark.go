@@ -89,12 +89,16 @@ func (pk *parking) shutdown() {
 	pk.mu.Lock()
 	pk.closed = true
 	held := pk.held
+	legs := pk.byLeg // also those being transferred, whose music plays until then
 	pk.held = map[uint64]*heldCall{}
 	pk.byLeg = map[string]*heldCall{}
 	pk.lot = park.NewLot(nil)
 	pk.mu.Unlock()
 	for _, h := range held {
 		h.release()
+	}
+	for _, h := range legs {
+		h.moh.Close()
 	}
 }
 
@@ -388,6 +392,7 @@ func (pk *parking) inDialog(req *gosip.Request, tx gosip.ServerTransaction) bool
 		// Free the orbit before answering, so whoever sees the 200 sees the orbit free.
 		pk.rt.log("parkee hung up", req, "orbit", h.p.Orbit)
 		pk.leave(h.p, id)
+		h.moh.Close() // a parkee being transferred is no longer in the lot (callpark_timeout.go)
 		if err := h.parkee.ReadBye(req, tx); err != nil {
 			pk.rt.pool.log.Debug("park: parkee BYE", "err", err)
 		}
@@ -398,7 +403,10 @@ func (pk *parking) inDialog(req *gosip.Request, tx gosip.ServerTransaction) bool
 			pk.mu.Lock()
 			delete(pk.byLeg, id)
 			pk.mu.Unlock()
-			go pk.rt.byeLeg(h.parkee)
+			go func() {
+				pk.rt.byeLeg(h.parkee)
+				h.moh.Close() // the music stops with the leg, not before (callpark_timeout.go)
+			}()
 		}
 		return true
 	}

@@ -143,13 +143,14 @@ func (pk *parking) ringBackFailed(p park.Parked, h *heldCall, why error) {
 	}
 	pk.mu.Unlock()
 	rt.pool.log.Info("ring-back unanswered", "orbit", p.Orbit, "attempt", d.Call.RingBacks, "action", d.Action.String(), "why", why)
+	// The music plays on until the parked leg is released: the parkee's phone hears a
+	// BYE or a transfer, never a silence it could take for a dead line.
 	switch d.Action {
 	case park.Forward:
-		h.moh.Close()
 		pk.forward(h, d)
 	case park.Disconnect:
-		h.moh.Close()
 		pk.disconnect(h.parkee)
+		h.moh.Close()
 	}
 }
 
@@ -169,6 +170,7 @@ func (pk *parking) forward(h *heldCall, d park.TimeoutDecision) {
 		delete(pk.byLeg, callID(h.parkee.InviteRequest))
 		pk.mu.Unlock()
 		pk.disconnect(h.parkee)
+		h.moh.Close()
 	}
 }
 

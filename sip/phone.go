@@ -344,8 +344,9 @@ func (ph *Phone) outboundProxy() string {
 	return ""
 }
 
-func newStream(ip string) (*media.Stream, error) {
-	s, err := media.Listen(ip)
+// newStream opens the RTP socket of a call.
+func (ph *Phone) newStream() (*media.Stream, error) {
+	s, err := media.Listen(ph.ip)
 	if err != nil {
 		return nil, fmt.Errorf("rtp socket: %w", err)
 	}

@@ -24,7 +24,7 @@ func (ph *Phone) Dial(target string) (*Call, error) {
 
 // dialURI calls a full Request-URI, sending the INVITE to dest.
 func (ph *Phone) dialURI(target gosip.Uri, dest string, extra ...gosip.Header) (*Call, error) {
-	stream, err := newStream(ph.ip)
+	stream, err := ph.newStream()
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +175,7 @@ func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return
 	}
-	stream, err := newStream(ph.ip)
+	stream, err := ph.newStream()
 	if err != nil {
 		tx.Respond(gosip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))
 		return

@@ -30,6 +30,21 @@ func TestParkedCallEndsWhenItsPoolFails(t *testing.T) {
 	assert.Equal(t, "local", parked.EndedBy())
 }
 
+// TestMediaIsCheckedEveryRTPTimeout: the phone checks its media RTPTimeout after the
+// call was set up, then after each check that found it flowing; the first check that
+// finds it silent ends the call, within RTPTimeout of the far end's death.
+func TestMediaIsCheckedEveryRTPTimeout(t *testing.T) {
+	l := newParkLab(t, nil)
+	parked := parkForTimeout(t, l)
+	l.clock.Advance(40 * time.Second) // one check, at 30 s: music on hold flows
+	require.NoError(t, l.net.Outage(pool01))
+	l.clock.Advance(20*time.Second - time.Millisecond)
+	assert.Equal(t, Established, parked.State(), "the next check is at 60 s")
+	l.clock.Advance(time.Millisecond)
+	assert.Equal(t, Ended, parked.State())
+	assert.Equal(t, "no media for 30s", parked.EndReason())
+}
+
 // TestParkedCallWithoutMusicEndsOnItsSessionTimer: with music on hold off the Call Park
 // application answers recvonly, so silence is intended and the RTP timeout does not
 // apply; the session timer still finds the dead pool.

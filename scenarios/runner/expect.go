@@ -3,12 +3,12 @@ package runner
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip"
+	"github.com/pickupsim/pickupsim/sip/media"
 )
 
 // check is one comparison of an expect step: what is expected, and a probe that reads the
@@ -336,7 +336,7 @@ func (r *run) hears(rx, tx *sip.Call, rxName, txName string) error {
 		return fmt.Errorf("%s does not hear %s: %v", rxName, txName, err)
 	}
 	src := rx.Media.Stats().Sources[ssrc]
-	if allowed := networkLoss(src.Received+src.Lost, r.opts.NetworkLoss); src.Lost > allowed {
+	if allowed := media.PlausibleLoss(src.Received+src.Lost, r.opts.NetworkLoss); src.Lost > allowed {
 		return fmt.Errorf("%s lost %d of %d packets from %s, more than the network drops (%d at most at %.0f %% loss)",
 			rxName, src.Lost, src.Received+src.Lost, txName, allowed, 100*r.opts.NetworkLoss)
 	}
@@ -349,16 +349,4 @@ func (r *run) lossAllowed() string {
 		return "with no loss"
 	}
 	return fmt.Sprintf("losing no more than a network that drops %.0f %% of packets does", 100*r.opts.NetworkLoss)
-}
-
-// networkLoss is the most packets, of n sent, that a network dropping each one at random
-// with probability p plausibly loses: the binomial mean plus six standard deviations
-// (exceeded once in a billion checks), rounded up. Zero when p is: on a lossless network
-// any lost packet is the simulator's fault.
-func networkLoss(n int, p float64) int {
-	if p <= 0 || n <= 0 {
-		return 0
-	}
-	mean := float64(n) * p
-	return int(math.Ceil(mean + 6*math.Sqrt(mean*(1-p))))
 }
