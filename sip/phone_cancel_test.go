@@ -18,10 +18,13 @@ import (
 // call with nobody (issue 9.4a). The far end here is a raw UDP peer, so the test decides
 // the order of every message.
 
-// rawPeer is a UAS on a bare UDP socket, scripted message by message.
+// rawPeer is a UAS on a bare UDP socket, scripted message by message. Like a UAS, it
+// answers a retransmitted INVITE with its last provisional response (so that the test
+// also holds on a lossy network).
 type rawPeer struct {
-	t    *testing.T
-	conn net.PacketConn
+	t       *testing.T
+	conn    net.PacketConn
+	ringing *gosip.Response
 }
 
 func newRawPeer(t *testing.T) *rawPeer {
@@ -53,10 +56,37 @@ func (p *rawPeer) next(m gosip.RequestMethod) (*gosip.Request, net.Addr) {
 		if req.Method == m {
 			return req, from
 		}
-		if req.Method == gosip.PRACK {
+		switch {
+		case req.Method == gosip.PRACK:
 			p.send(gosip.NewResponseFromRequest(req, 200, "OK", nil), from)
+		case req.Method == gosip.INVITE && p.ringing != nil:
+			p.send(p.ringing, from)
 		}
 	}
+}
+
+// untilAck sends a 2xx, again every T1, until its ACK arrives (RFC 3261 §13.3.1.4).
+func (p *rawPeer) untilAck(res *gosip.Response, to net.Addr) *gosip.Request {
+	p.t.Helper()
+	buf := make([]byte, 65535)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		p.send(res, to)
+		p.conn.SetReadDeadline(time.Now().Add(gosip.T1))
+		for {
+			n, _, err := p.conn.ReadFrom(buf)
+			if err != nil {
+				break // T1 passed: send the 2xx again
+			}
+			if msg, err := gosip.ParseMessage(append([]byte(nil), buf[:n]...)); err == nil {
+				if req, ok := msg.(*gosip.Request); ok && req.Method == gosip.ACK {
+					return req
+				}
+			}
+		}
+	}
+	p.t.Fatal("no ACK for the 2xx")
+	return nil
 }
 
 func (p *rawPeer) send(res *gosip.Response, to net.Addr) {
@@ -88,6 +118,7 @@ func TestLateAnswerToACancelledCallIsAcknowledgedAndHungUp(t *testing.T) {
 			ringing := gosip.NewResponseFromRequest(invite, 180, "Ringing", nil)
 			ringing.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "bob", Host: "127.0.0.1", Port: peer.conn.LocalAddr().(*net.UDPAddr).Port}})
 			peer.send(ringing, from)
+			peer.ringing = ringing
 			_, err = call.WaitState(ctx(t), Ringing)
 			require.NoError(t, err)
 
@@ -102,9 +133,7 @@ func TestLateAnswerToACancelledCallIsAcknowledgedAndHungUp(t *testing.T) {
 			ok := gosip.NewResponseFromRequest(invite, 200, "OK", media.Offer(rtp.LocalAddr(), 1))
 			ok.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 			ok.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "bob", Host: "127.0.0.1", Port: peer.conn.LocalAddr().(*net.UDPAddr).Port}})
-			peer.send(ok, from)
-
-			ack, _ := peer.next(gosip.ACK)
+			ack := peer.untilAck(ok, from)
 			assert.Equal(t, invite.CSeq().SeqNo, ack.CSeq().SeqNo, "the ACK acknowledges the INVITE's 2xx")
 			bye, byeFrom := peer.next(gosip.BYE)
 			peer.send(gosip.NewResponseFromRequest(bye, 200, "OK", nil), byeFrom)
