@@ -139,16 +139,7 @@ func (ph *Phone) provisional(c *Call, sess *sipgo.DialogClientSession, res *gosi
 	}
 	go func() {
 		defer tx.Terminate()
-		for {
-			select {
-			case r := <-tx.Responses():
-				if r.StatusCode >= 200 {
-					return
-				}
-			case <-tx.Done():
-				return
-			}
-		}
+		awaitFinal(context.Background(), tx) // the transaction's own Timer F ends it
 	}()
 }
 

@@ -42,20 +42,6 @@ func (ph *Phone) writeStateless(res *gosip.Response, m gosip.RequestMethod, seq 
 	return ph.cli.WriteRequest(r, sipgo.ClientRequestAddVia)
 }
 
-// statelessRequest builds a request on the dialog a 2xx to the phone's INVITE opened:
-// to its Contact, with its From (the phone's tag), To (the answerer's tag) and Call-ID.
-func statelessRequest(res *gosip.Response, m gosip.RequestMethod, seq uint32) *gosip.Request {
-	r := gosip.NewRequest(m, *res.Contact().Address.Clone())
-	r.AppendHeader(gosip.HeaderClone(res.From()))
-	r.AppendHeader(gosip.HeaderClone(res.To()))
-	r.AppendHeader(gosip.HeaderClone(res.CallID()))
-	r.AppendHeader(&gosip.CSeqHeader{SeqNo: seq, MethodName: m})
-	mf := gosip.MaxForwardsHeader(70)
-	r.AppendHeader(&mf)
-	r.SetDestination(res.Contact().Address.HostPort())
-	return r
-}
-
 // laddr is the phone's SIP socket, for requests built without sipgo's request builder.
 func (ph *Phone) laddr() gosip.Addr {
 	host, port, _ := net.SplitHostPort(ph.addr)

@@ -104,13 +104,7 @@ func TestLiveCallSurvivesVirtualTime(t *testing.T) {
 // (SPEC section 5: either party can still hang up normally). The caller learns it from
 // the silence.
 func TestPickedUpCallWhosePoolFails(t *testing.T) {
-	l := newLab(t, labTopology())
-	l.registerAll("alice", "bob", "carol")
-	out, _ := l.ring("alice", "bob")
-	pick := l.pickUp("carol", "100", "alice")
-	l.established(out)
-	require.NoError(t, l.net.Outage(pool01))
-
+	l, out, pick := pickedUpThenOutage(t)
 	err := pick.Hangup(ctx(t))
 	require.ErrorIs(t, err, ErrUnreachable, "the BYE goes to the dead Call Park application")
 	assert.Equal(t, Ended, pick.State())
@@ -125,13 +119,7 @@ func TestPickedUpCallWhosePoolFails(t *testing.T) {
 // goes phone to phone), but the signalling they share died with the pool: the next
 // session refresh ends both legs, as Lync's session timers would.
 func TestPickedUpCallOutlivesItsPoolUntilTheNextRefresh(t *testing.T) {
-	l := newLab(t, labTopology())
-	l.registerAll("alice", "bob", "carol")
-	out, _ := l.ring("alice", "bob")
-	pick := l.pickUp("carol", "100", "alice")
-	l.established(out)
-	require.NoError(t, l.net.Outage(pool01))
-
+	l, out, pick := pickedUpThenOutage(t)
 	l.clock.Advance(SessionExpires/2 - time.Second)
 	assert.Equal(t, Established, out.State())
 	assert.Equal(t, Established, pick.State())
@@ -140,6 +128,19 @@ func TestPickedUpCallOutlivesItsPoolUntilTheNextRefresh(t *testing.T) {
 		assert.Equal(t, Ended, c.State())
 		assert.Contains(t, c.EndReason(), "session timer expired: refresh unanswered")
 	}
+}
+
+// pickedUpThenOutage has carol pick up alice's call to bob, then pool01 (whose Call Park
+// application connected them) fail. It returns alice's and carol's legs.
+func pickedUpThenOutage(t *testing.T) (*lab, *Call, *Call) {
+	t.Helper()
+	l := newLab(t, labTopology())
+	l.registerAll("alice", "bob", "carol")
+	out, _ := l.ring("alice", "bob")
+	pick := l.pickUp("carol", "100", "alice")
+	l.established(out)
+	require.NoError(t, l.net.Outage(pool01))
+	return l, out, pick
 }
 
 // TestRTPTimeoutIsATopologySetting: a topology sets its phones' RTP timeout.

@@ -206,22 +206,9 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 
 // drain reads a branch's remaining responses until its final one.
 func (rt *runtime) drain(clTx gosip.ClientTransaction) {
-	timeout := time.NewTimer(32 * time.Second)
-	defer timeout.Stop()
-	for {
-		select {
-		case res := <-clTx.Responses():
-			if res.StatusCode >= 200 {
-				return
-			}
-		case <-clTx.Done():
-			return
-		case <-timeout.C:
-			return
-		case <-rt.ctx.Done():
-			return
-		}
-	}
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	defer cancel()
+	awaitFinal(ctx, clTx)
 }
 
 // cancelBranch sends CANCEL for a forwarded INVITE, with a Reason and extra headers.
