@@ -19,12 +19,14 @@ import (
 // a server that is merely slow or behind a lossy link, but not for one that is gone: on
 // a LAN the network says so at once, with an ICMP port unreachable. Linux reports that
 // error only to a connected UDP socket (never to the unconnected one a phone listens
-// on), so while a transaction waits for a first answer the phone sends CRLF keep-alives
-// (RFC 5626 §4.4.1; every SIP stack ignores them) to the same address from a socket
-// connected to it. ECONNREFUSED on that socket is the network's answer: the transaction
-// ends at once with ErrUnreachable, as a transport error (RFC 3261 §8.1.3.1). A live
-// server never refuses, so the probe can only end a transaction early, never decide
-// one wrongly; under loss a keep-alive or its ICMP may be dropped, so it is repeated.
+// on), so while a transaction waits for its answer (an INVITE: its first answer) the phone
+// sends CRLF keep-alives (RFC 5626 §4.4.1; SIP stacks ignore them) to the same address
+// from a socket connected to it. ECONNREFUSED on that socket is the network's answer: the
+// transaction ends at once with ErrUnreachable, as a transport error (RFC 3261 §8.1.3.1).
+// A live server never refuses, so the probe can only end a transaction early, never
+// decide one wrongly; under loss a keep-alive or its ICMP may be dropped, so it is
+// repeated. (A TCP connect would find a dead pool too, since pools also listen on TCP,
+// but not a dead phone, which listens on UDP only, and a lost SYN costs a second.)
 
 // ErrUnreachable is a request whose destination the network reported unreachable: no
 // socket listens there (an ICMP port unreachable on the loopback the simulator runs on).
@@ -100,9 +102,8 @@ func unreachable(ctx context.Context, err error) error {
 	return err
 }
 
-// do sends a request outside any dialog and waits for its final response, with RFC
-// 3261's retransmissions and timeout, cut short when the network reports dest
-// unreachable.
+// do runs send, a request to dest and the wait for its final response, with RFC 3261's
+// retransmissions and timeout, cut short when the network reports dest unreachable.
 func (ph *Phone) do(ctx context.Context, dest string, send func(context.Context) (*gosip.Response, error)) (*gosip.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, transactionTimeout())
 	defer cancel()
