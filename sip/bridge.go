@@ -74,6 +74,7 @@ func (rt *runtime) takeBridge(br *bridge) (pending, first bool) {
 		return br.bPending, false
 	}
 	br.ended = true
+	rt.forgetLegs(br.aID, br.bID) // their session-timer SDP (cps_session_timer.go)
 	if rt.bridges[br.aID] == br {
 		delete(rt.bridges, br.aID)
 	}
@@ -164,7 +165,7 @@ func (rt *runtime) byeLeg(l leg) {
 			return
 		}
 	}
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	if err := l.Bye(ctx); err != nil {
 		rt.pool.log.Debug("BYE to Call Park leg failed", "err", err)

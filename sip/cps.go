@@ -198,9 +198,9 @@ func (rt *runtime) takeOver(pl *pickerLeg, req *gosip.Request, picker string, rc
 	}
 	answered := make(chan error, 1)
 	go func() {
-		answered <- pl.leg.Respond(200, "OK", pickerAnswer,
+		answered <- pl.leg.Respond(200, "OK", pickerAnswer, append([]gosip.Header{
 			gosip.NewHeader("Content-Type", "application/sdp"),
-			gosip.NewHeader(HeaderAssertedIdentity, rt.identityOf(rc.caller)))
+			gosip.NewHeader(HeaderAssertedIdentity, rt.identityOf(rc.caller))}, rt.sessionTimerOffer(req, pickerAnswer)...)...)
 	}()
 	if err := pl.sent.wait(answered); err != nil {
 		// The picker hung up before its 200 could leave: the caller, answered, is hung up.
@@ -282,9 +282,9 @@ func (rt *runtime) answerPickedCall(req *gosip.Request, tx gosip.ServerTransacti
 	br := rt.connectPickup(leg, callID(req), pr.pickerLeg, callID(pr.pickerLeg.InviteRequest))
 	answered := make(chan error, 1)
 	go func() {
-		answered <- leg.Respond(200, "OK", pr.callerAnswer,
+		answered <- leg.Respond(200, "OK", pr.callerAnswer, append([]gosip.Header{
 			gosip.NewHeader("Content-Type", "application/sdp"),
-			gosip.NewHeader(HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.net.domain)))
+			gosip.NewHeader(HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.net.domain))}, rt.sessionTimerOffer(req, pr.callerAnswer)...)...)
 	}()
 	if err := st.wait(answered); err != nil {
 		rt.dropBridge(br)
@@ -403,7 +403,7 @@ func (rt *runtime) hangUpLate(out *gosip.Request, res *gosip.Response) {
 	if err := rt.cli.WriteRequest(build(gosip.ACK, seq), sipgo.ClientRequestAddVia); err != nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	rt.cli.Do(ctx, build(gosip.BYE, seq+1), sipgo.ClientRequestAddVia)
 }

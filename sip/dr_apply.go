@@ -3,7 +3,6 @@ package sip
 import (
 	"context"
 	"slices"
-	"time"
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
@@ -67,7 +66,7 @@ func (pk *parking) hangUpParkee(parkee *sipgo.DialogServerSession, diag int) {
 	rt := pk.rt
 	bye := gosip.NewRequest(gosip.BYE, *parkee.InviteRequest.Contact().Address.Clone())
 	bye.AppendHeader(diagnosticsHeader(diag, rt.pool.fqdn))
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	if err := parkee.WriteBye(ctx, bye); err != nil {
 		rt.pool.log.Debug("BYE to parkee failed", "err", err, "diagnostic", diag)

@@ -57,6 +57,7 @@ type Network struct {
 
 	phonesMu sync.Mutex
 	phones   []*Phone
+	phoneCfg topology.PhoneSettings // what every simulated phone of the topology is set to
 
 	changes changeHub     // observers of changes (events.go)
 	guards  guardCounters // what the input guard caught (guard.go)
@@ -81,6 +82,7 @@ func Start(cfg Config) (*Network, []topology.Warning, error) {
 		tls:      cfg.TLS,
 		idle:     cfg.TCPIdleTimeout,
 		maxConns: cfg.MaxConnections,
+		phoneCfg: cfg.Topology.Phones,
 	}
 	if n.idle <= 0 {
 		n.idle = DefaultTCPIdleTimeout

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -163,10 +164,17 @@ func TestRaceVanishedCallLeavesTheQueueAtTimerC(t *testing.T) {
 // topologyT names the topology type for the table above.
 type topologyT = topology.Topology
 
+// slowRTPTimeout gives the phones an RTP timeout longer than Timer H, so that a test of the
+// pool's Timer H sees the pool's BYE, not the phone's own media timeout (30 s < 64*T1).
+func slowRTPTimeout(t topology.Topology) topology.Topology {
+	t.Phones.RTPTimeout = 10 * time.Minute
+	return t
+}
+
 // (c) A picker answering a caller who never acknowledges the 200 (the caller vanished as
 // the pickup answered) gets a BYE once Timer H (64*T1) expires on the pool's clock.
 func TestRacePickerOfACallerWhoNeverAcksGetsABye(t *testing.T) {
-	l := newLab(t, labTopology())
+	l := newLab(t, slowRTPTimeout(labTopology()))
 	l.registerAll("alice", "bob", "carol")
 	l.ring("alice", "bob")
 	l.phone("alice").Close()
@@ -183,7 +191,7 @@ func TestRacePickerOfACallerWhoNeverAcksGetsABye(t *testing.T) {
 // never reaches the picker, who never acknowledges it. The caller must not stay connected
 // to nobody, and the pool that bridged the call frees its entry, bridge and gauge.
 func TestRacePickersPoolFailsAsThePickupAnswers(t *testing.T) {
-	l := newLab(t, labTopology())
+	l := newLab(t, slowRTPTimeout(labTopology()))
 	l.registerAll("alice", "bob", "erin") // erin is on pool02; group 100 is on pool01
 	h := newHold()
 	answered := make(chan string, 1)

@@ -88,7 +88,7 @@ func (rt *runtime) leaveQueue(rc *ringingCall) {
 	reported := rc.reported
 	rc.mu.Unlock()
 	if reported {
-		go rt.publishRinging(rc, dialoginfo.Terminated, 5*time.Second)
+		go rt.publishRinging(rc, dialoginfo.Terminated, transactionTimeout())
 	}
 }
 

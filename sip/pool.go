@@ -54,6 +54,7 @@ type runtime struct {
 	bridges     map[string]*bridge       // calls the Call Park application connected, by leg Call-ID (bridge.go)
 	parking     *parking                 // the Call Park application's parking lot (callpark.go)
 	auth        *authenticator           // digest challenges for users with a password (auth.go)
+	legSDP      sync.Map                 // Call-ID -> the SDP the Call Park application last sent on that leg (cps_session_timer.go)
 }
 
 // FQDN returns the pool's name.
@@ -176,6 +177,7 @@ func (p *Pool) stop() {
 
 func (rt *runtime) close() {
 	rt.cancel()
+	rt.parking.shutdown() // music on hold stops with the pool, not a moment after (idempotent)
 	rt.udp.Close()
 	rt.tcp.Close()
 	if rt.tls != nil {

@@ -150,6 +150,7 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 				rt.pool.log.Debug("relaying response upstream failed", "call_id", callID(req), "code", res.StatusCode, "err", err)
 			}
 			if res.StatusCode >= 200 {
+				handedOff = res.IsSuccess() && rt.relay2xxRetransmissions(req, clTx) // proxy_retransmit.go
 				return
 			}
 		case pr := <-picked:
@@ -189,27 +190,14 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 
 // drain reads a branch's remaining responses until its final one.
 func (rt *runtime) drain(clTx gosip.ClientTransaction) {
-	timeout := time.NewTimer(32 * time.Second)
-	defer timeout.Stop()
-	for {
-		select {
-		case res := <-clTx.Responses():
-			if res.StatusCode >= 200 {
-				return
-			}
-		case <-clTx.Done():
-			return
-		case <-timeout.C:
-			return
-		case <-rt.ctx.Done():
-			return
-		}
-	}
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	defer cancel()
+	awaitFinal(ctx, clTx)
 }
 
 // cancelBranch sends CANCEL for a forwarded INVITE, with a Reason and extra headers.
 func (rt *runtime) cancelBranch(out *gosip.Request, reason gosip.Header, extra []gosip.Header) {
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	if err := sendCancel(ctx, rt.cli, out, reason, extra); err != nil {
 		rt.pool.log.Warn("CANCEL not sent", "call_id", callID(out), "err", err)
@@ -284,6 +272,9 @@ func (rt *runtime) onInDialog(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	if rt.byeBridge(req, tx) {
+		return
+	}
+	if rt.refreshSession(req, tx) { // RFC 4028 refreshes on Call Park legs (cps_session_timer.go)
 		return
 	}
 	if rt.isMe(req.Recipient) {

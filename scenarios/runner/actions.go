@@ -33,8 +33,13 @@ func (r *run) do(st scenario.Step) (string, error) {
 	case scenario.Hangup:
 		return r.hangup(st)
 	case scenario.Advance:
+		before := r.established()
 		fired := r.clock.Advance(st.Duration)
-		return fmt.Sprintf("virtual clock +%s (%d timers fired)", st.Duration, fired), nil
+		detail := fmt.Sprintf("virtual clock +%s (%d timers fired)", st.Duration, fired)
+		if ended := endedSince(before); ended != "" {
+			detail += "; " + ended
+		}
+		return detail, nil
 	case scenario.Wait:
 		time.Sleep(st.Duration)
 		return fmt.Sprintf("waited %s", st.Duration), nil
@@ -284,10 +289,16 @@ func (r *run) hangup(st scenario.Step) (string, error) {
 	before := leg.State()
 	ctx, cancel := r.ctx()
 	defer cancel()
-	if err := leg.Hangup(ctx); err != nil {
+	err = leg.Hangup(ctx)
+	detail := fmt.Sprintf("%s hung up call %s (was %s, now %s)", who, st.Call, before, leg.State())
+	switch {
+	case err != nil && leg.State() == sip.Ended:
+		// The phone hung up; only its BYE found nobody (the far end's pool is gone).
+		return detail + "; " + err.Error(), nil
+	case err != nil:
 		return "", err
 	}
-	return fmt.Sprintf("%s hung up call %s (was %s, now %s)", who, st.Call, before, leg.State()), nil
+	return detail, nil
 }
 
 // named returns a named call. The loader checked the name, but the step that names a call

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	gosip "github.com/emiago/sipgo/sip"
+
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip"
 	"github.com/pickupsim/pickupsim/sip/clock"
@@ -20,20 +22,28 @@ var Epoch = time.Date(2013, 2, 1, 9, 0, 0, 0, time.UTC)
 type Options struct {
 	// Logger receives the network's structured logs; nil discards them.
 	Logger *slog.Logger
-	// Settle bounds how long a call, dial or pickup step waits for the call to ring, be
-	// answered or be refused (real time). Zero means 3 s.
+	// Settle bounds how long a step waits for SIP: a call to ring, be answered or be
+	// refused, a registration, a hang-up (real time). Zero means 64*T1 (32 s), Timer B:
+	// no transaction outlives it, however many retransmissions a lossy network costs. On
+	// a healthy network a step returns in milliseconds.
 	Settle time.Duration
 	// Eventually bounds how long an expect step waits for asynchronous SIP to reach the
-	// expected state before it records a failure (real time). Zero means 2 s.
+	// expected state before it records a failure (real time). Zero means 16*T1 (8 s):
+	// time for a request lost four times in a row (retransmitted after T1, 2*T1, 4*T1
+	// and 8*T1).
 	Eventually time.Duration
+	// NetworkLoss is the fraction of packets the network the replay runs on drops at
+	// random (0.05 in a namespace that drops 5 %). A media: flowing check accepts the RTP
+	// loss such a network explains; zero (loopback) accepts none.
+	NetworkLoss float64
 }
 
 func (o Options) withDefaults() Options {
 	if o.Settle == 0 {
-		o.Settle = 3 * time.Second
+		o.Settle = 64 * gosip.T1
 	}
 	if o.Eventually == 0 {
-		o.Eventually = 2 * time.Second
+		o.Eventually = 16 * gosip.T1
 	}
 	return o
 }
@@ -119,9 +129,11 @@ func Run(sc *scenario.Scenario, opts Options) Result {
 		r.rec.setStep(i)
 		r.runStep(st, started)
 	}
-	res.Wall = time.Since(started)
 	res.Simulated = vc.Now().Sub(Epoch)
 	res.Messages = r.rec.messages()
+	theHub.unregister(r.rec) // what the final check sets off is not the scenario's
+	r.checkNoDeadLegs()
+	res.Wall = time.Since(started)
 	res.Passed = len(res.Failures) == 0
 	return res
 }

@@ -109,6 +109,9 @@ func (r *recorder) setStep(i int) {
 // the other end already recorded it. A retransmission is recorded again: its writes and
 // reads pair up one for one.
 func (r *recorder) add(transport, from, to string, msg []byte, written bool) {
+	if len(strings.Trim(string(msg), "\r\n")) == 0 {
+		return // a CRLF keep-alive (a phone asking the network whether a peer is there), not SIP
+	}
 	raw := string(msg)
 	summary, _, _ := strings.Cut(raw, "\r\n")
 	r.mu.Lock()

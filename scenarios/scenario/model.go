@@ -136,7 +136,10 @@ type Expectation struct {
 	Warning      string
 	CancelReason string // substring of the callee leg's CANCEL Reason
 	PickedUpBy   string // who picked up the callee leg's call
-	Media        bool   // media flows both ways with no loss
+	Media        bool   // media flows both ways, losing no more than the network drops
+	// EndReason is a substring of why the caller's leg ended ("no media", "session timer"),
+	// or of its refusal or cancellation when it did not end established.
+	EndReason string
 
 	Mode      *topology.Mode // a user's mode, as its phone read it off the REGISTER answer
 	Registrar string         // the pool FQDN a user's phone is registered on
@@ -163,6 +166,8 @@ type Expectation struct {
 	MusicOnHold *bool  // whether the parkee hears music on hold now
 	// ParkeeState is the state of the parkee's call to the Call Park application.
 	ParkeeState *sip.CallState
+	// ParkeeReason is a substring of why that call ended.
+	ParkeeReason string
 
 	WarningCount *int // how many of the deployment's warnings contain the Warnings text
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // topologyKeys are the keys of a topology mapping, inline or in a topology file.
-var topologyKeys = []string{"domain", "registrarFailoverTimer", "autoRedirectOrbits", "pickupMembersOnly", "pools", "users", "orbits"}
+var topologyKeys = []string{"domain", "registrarFailoverTimer", "autoRedirectOrbits", "pickupMembersOnly", "phones", "pools", "users", "orbits"}
 
 // readTopology reads a topology mapping and checks it, each problem at its line.
 func (r *reader) readTopology(n *yaml.Node) topology.Topology {
@@ -30,6 +30,9 @@ func (r *reader) readTopology(n *yaml.Node) topology.Topology {
 	if v := m["pickupMembersOnly"]; v != nil {
 		t.PickupMembersOnly = r.boolean(v, "pickupMembersOnly")
 	}
+	if v := m["phones"]; v != nil {
+		t.Phones = r.readPhones(v)
+	}
 	pools := r.readPools(m["pools"], n)
 	t.Pools = pools
 	names := poolNames(pools)
@@ -46,6 +49,21 @@ func (r *reader) readTopology(n *yaml.Node) topology.Topology {
 		}
 	}
 	return t
+}
+
+// readPhones reads the simulated phones' settings: {rtpTimeout: 30s}.
+func (r *reader) readPhones(n *yaml.Node) topology.PhoneSettings {
+	var ps topology.PhoneSettings
+	m := r.mapping(n, "phones", "rtpTimeout")
+	if m == nil {
+		return ps
+	}
+	if v := m["rtpTimeout"]; v != nil {
+		if ps.RTPTimeout = r.duration(v, "rtpTimeout"); ps.RTPTimeout == 0 {
+			r.errorf(v, "rtpTimeout 0: a phone hangs up a silent call after some time; leave the key out for the 30 s default")
+		}
+	}
+	return ps
 }
 
 // poolSet resolves pool names: an FQDN, or its first label when that is unambiguous

@@ -97,9 +97,13 @@ type (
 		RegistrarFailoverTimer string      `yaml:"registrarFailoverTimer,omitempty"`
 		AutoRedirectOrbits     bool        `yaml:"autoRedirectOrbits,omitempty"`
 		PickupMembersOnly      bool        `yaml:"pickupMembersOnly,omitempty"`
+		Phones                 *phonesYAML `yaml:"phones,omitempty"`
 		Pools                  []poolYAML  `yaml:"pools"`
 		Users                  []userYAML  `yaml:"users,omitempty"`
 		Orbits                 []orbitYAML `yaml:"orbits,omitempty"`
+	}
+	phonesYAML struct {
+		RTPTimeout string `yaml:"rtpTimeout,omitempty"`
 	}
 	poolYAML struct {
 		FQDN        string   `yaml:"fqdn"`
@@ -136,6 +140,9 @@ func topologyDoc(t topology.Topology) topologyYAML {
 	doc := topologyYAML{Domain: t.Domain, AutoRedirectOrbits: t.AutoRedirectOrbits, PickupMembersOnly: t.PickupMembersOnly}
 	if t.RegistrarFailoverTimer != 0 {
 		doc.RegistrarFailoverTimer = formatDuration(t.RegistrarFailoverTimer)
+	}
+	if t.Phones.RTPTimeout != 0 {
+		doc.Phones = &phonesYAML{RTPTimeout: formatDuration(t.Phones.RTPTimeout)}
 	}
 	for _, p := range t.Pools {
 		py := poolYAML{FQDN: p.FQDN, Backup: p.Backup, Address: p.Address, CPSDisabled: p.CPSDisabled, Down: p.Down}

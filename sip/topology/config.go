@@ -34,9 +34,19 @@ type Topology struct {
 	// PickupMembersOnly restricts Group Call Pickup to members of the group. Lync lets anyone
 	// in the enterprise pick up, so it is off by default.
 	PickupMembersOnly bool
-	Pools             []Pool
-	Users             []User
-	Orbits            []park.OrbitRange
+	// Phones sets up the simulated phones (not real ones, which have their own settings).
+	Phones PhoneSettings
+	Pools  []Pool
+	Users  []User
+	Orbits []park.OrbitRange
+}
+
+// PhoneSettings are the settings every simulated phone of a topology shares, as a
+// provisioning server would push them.
+type PhoneSettings struct {
+	// RTPTimeout: an established call that hears no RTP for this long is hung up (desk
+	// phones' media inactivity timer). Zero means the phones' default, 30 s.
+	RTPTimeout time.Duration
 }
 
 // Pool is one Front End pool.
@@ -140,6 +150,9 @@ func (t *Topology) validatePools() error {
 			return fmt.Errorf("%w: pool %s is backed up by %s, so %s must be backed up by %s (backup pairs are one-to-one and reciprocal)",
 				ErrInvalidTopology, p.FQDN, b.FQDN, b.FQDN, p.FQDN)
 		}
+	}
+	if t.Phones.RTPTimeout < 0 {
+		return fmt.Errorf("%w: phones' RTP timeout %s is negative", ErrInvalidTopology, t.Phones.RTPTimeout)
 	}
 	if t.RegistrarFailoverTimer < 0 {
 		return fmt.Errorf("%w: registrar failover timer %s is negative", ErrInvalidTopology, t.RegistrarFailoverTimer)
