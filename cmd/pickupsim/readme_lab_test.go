@@ -171,7 +171,7 @@ func labBlocks(t *testing.T, readme string) []labBlock {
 // where port-0 sockets land, so tests of other packages running at the same time do not
 // take them.
 var labPorts = func() (ports []int) {
-	for _, r := range [][2]int{{5060, 5063}, {5071, 5073}, {5080, 5080}, {5090, 5095}, {6100, 6129}, {10000, 10029}} {
+	for _, r := range [][2]int{{5060, 5063}, {5071, 5073}, {5080, 5080}, {5090, 5095}, {6090, 6094}, {6100, 6129}, {10000, 10029}} {
 		for p := r[0]; p <= r[1]; p++ {
 			ports = append(ports, p)
 		}
