@@ -162,7 +162,7 @@ func (w *Writer) packet(at time.Time, src, dst netip.Addr, proto byte, seg []byt
 	w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(at.Nanosecond()/1000))
 	w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(frameLen)) // captured
 	w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(frameLen)) // on the wire
-	w.buf = append(w.buf, make([]byte, 12)...)                         // destination and source MAC: zero, as on lo
+	w.buf = append(w.buf, make([]byte, 12)...)                        // destination and source MAC: zero, as on lo
 	w.buf = binary.BigEndian.AppendUint16(w.buf, etherType)
 	w.buf = append(w.buf, ipHeader...)
 	w.buf = append(w.buf, seg...)
