@@ -217,7 +217,9 @@ func (r *run) runStep(st scenario.Step, started time.Time) {
 	r.res.Steps = append(r.res.Steps, StepResult{Line: st.Line, Kind: st.Kind, Text: st.Text,
 		Start: t0.Sub(started), SimTime: r.clock.Now().Sub(Epoch)})
 	r.step = &r.res.Steps[len(r.res.Steps)-1]
+	event := r.event(st)
 	detail, err := r.do(st)
+	r.step.Event = event.done(err)
 	switch {
 	case st.Kind == scenario.Expect:
 	case st.Error != "" && err == nil:
