@@ -41,6 +41,7 @@ pre{background:#f6f6f6;padding:6px;white-space:pre-wrap}
 svg.ladder text{font-size:11px;font-family:"DejaVu Sans Mono","Liberation Mono",monospace}
 svg.ladder .lane{text-anchor:middle;font-weight:bold;font-size:12px}
 svg.ladder .pool{fill:#1a4d8f}
+svg.ladder .lane.again{fill:#888;font-weight:normal;paint-order:stroke;stroke:#fff;stroke-width:4px}
 svg.ladder .life{stroke:#bbb;stroke-dasharray:4 3}
 svg.ladder .life.down{stroke:#c62828;stroke-width:3;stroke-dasharray:2 4}
 svg.ladder .life.recovering{stroke:#e69500;stroke-width:3;stroke-dasharray:none}

@@ -22,6 +22,9 @@ const (
 	// (DejaVu Sans Mono and Liberation Mono: 0.6 em), rounded up: text is wrapped and
 	// boxed with it.
 	charWidth = 6.7
+	// namesEvery is how far down a long ladder its lane names are written again (at the
+	// next step), so that a reader far from the top still knows which lifeline is whose.
+	namesEvery = 900
 	// minWrap is the fewest characters a wrapped line may hold before the text moves to the
 	// ladder's left edge.
 	minWrap = 48
@@ -56,6 +59,7 @@ type drawing struct {
 	x     map[string]int
 	width int
 	y     int // the top of the next row
+	named int // the y of the last row of lane names
 	// bands are the steps' backgrounds, drawn beneath the lifelines; body is the rest,
 	// drawn above them.
 	bands, body strings.Builder
@@ -89,6 +93,9 @@ func newDrawing(r runner.Result) *drawing {
 // step draws a step's heading ("line 19 +0s outage: pool01"), what its event did and any
 // failure, then its event's markers.
 func (d *drawing) step(st runner.StepResult) {
+	if d.y-d.named > namesEvery {
+		d.laneNames()
+	}
 	cls := "step"
 	switch {
 	case !st.Passed:
@@ -117,6 +124,15 @@ func (d *drawing) step(st runner.StepResult) {
 	if st.Event != nil {
 		d.event(st)
 	}
+}
+
+// laneNames writes the lanes' names again, down the ladder.
+func (d *drawing) laneNames() {
+	for _, l := range d.lanes {
+		fmt.Fprintf(&d.body, `<text class="lane again" data-lane="%s" x="%d" y="%d">%s</text>`, esc(l.Name), d.x[l.Name], d.y+14, esc(l.Name))
+	}
+	d.named = d.y
+	d.y += 20
 }
 
 // event draws a step's event as a marker on each lifeline it concerns, and records what
@@ -169,7 +185,9 @@ func (d *drawing) changeLife(pool string, kind scenario.Kind, y int) {
 	case pl.recovering:
 		cls = "recovering"
 	}
-	pl.marks = append(pl.marks, lifeMark{y: y, class: cls})
+	if pl.marks[len(pl.marks)-1].class != cls {
+		pl.marks = append(pl.marks, lifeMark{y: y, class: cls})
+	}
 }
 
 // eventClass sorts events for their colour: a pool failing, the runbook's disaster
