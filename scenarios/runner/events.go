@@ -82,35 +82,33 @@ func (ev *Event) done(err error) *Event {
 
 // withBackup is pool and its backup, the two pools a failover or failback concerns.
 func (r *run) withBackup(pool string) []string {
-	out := []string{pool}
-	r.net.Deployment(func(d *topology.Deployment) {
-		if pc, ok := d.PoolConfig(pool); ok && pc.Backup != "" {
-			out = append(out, pc.Backup)
-		}
-	})
-	return out
+	return []string{pool, r.deployment(func(d *topology.Deployment) string {
+		pc, _ := d.PoolConfig(pool)
+		return pc.Backup
+	})}
 }
 
 // orbitOwner is the pool whose Call Park application owns the orbit range identity now.
 func (r *run) orbitOwner(identity string) string {
-	owner := ""
-	r.net.Deployment(func(d *topology.Deployment) {
-		if o, ok := d.Orbit(identity); ok {
-			owner = o.CallParkService
-		}
+	return r.deployment(func(d *topology.Deployment) string {
+		o, _ := d.Orbit(identity)
+		return o.CallParkService
 	})
-	return owner
 }
 
 // homeOf is user's home pool, where SEFAUtil changes the user's settings.
 func (r *run) homeOf(user string) string {
-	home := ""
-	r.net.Deployment(func(d *topology.Deployment) {
-		if u, ok := d.User(user); ok {
-			home = u.HomePool
-		}
+	return r.deployment(func(d *topology.Deployment) string {
+		u, _ := d.User(user)
+		return u.HomePool
 	})
-	return home
+}
+
+// deployment reads one name from the deployment as it is now ("" for none).
+func (r *run) deployment(read func(d *topology.Deployment) string) string {
+	var name string
+	r.net.Deployment(func(d *topology.Deployment) { name = read(d) })
+	return name
 }
 
 // distinct drops empty and repeated names, keeping the order.
