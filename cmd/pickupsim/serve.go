@@ -37,6 +37,7 @@ type serveFlags struct {
 	printLab  bool
 	tlsCert   string
 	tlsKey    string
+	pcap      string
 }
 
 func newServeCmd() *cobra.Command {
@@ -74,6 +75,7 @@ topology file, atomically, so a restart keeps them.`,
 	cmd.Flags().BoolVar(&f.printLab, "print-lab-topology", false, "print the built-in lab topology and exit")
 	cmd.Flags().StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate `FILE`: pools also accept SIP over TLS on their port + 1")
 	cmd.Flags().StringVar(&f.tlsKey, "tls-key", "", "PEM private key `FILE` of --tls-cert")
+	cmd.Flags().StringVar(&f.pcap, "pcap", "", "capture the SIP and RTP the pools send and receive into `FILE` (pcap, wall-clock timestamps)")
 	return cmd
 }
 
@@ -125,6 +127,11 @@ func serve(ctx context.Context, out, logOut io.Writer, f serveFlags, ready func(
 	if err != nil {
 		return err
 	}
+	capture, err := startCapture(f.pcap, log)
+	if err != nil {
+		return err
+	}
+	defer capture.Close()
 	n, warnings, err := sip.Start(sip.Config{Topology: topo, Logger: log, TLS: tlsConfig})
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", source, err)

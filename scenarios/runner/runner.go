@@ -36,6 +36,9 @@ type Options struct {
 	// random (0.05 in a namespace that drops 5 %). A media: flowing check accepts the RTP
 	// loss such a network explains; zero (loopback) accepts none.
 	NetworkLoss float64
+	// PcapDir is the folder the replay writes its capture to, a file named after the
+	// scenario's (CaptureFile); empty writes none.
+	PcapDir string
 }
 
 func (o Options) withDefaults() Options {
@@ -117,6 +120,11 @@ func Run(sc *scenario.Scenario, opts Options) Result {
 	r := &run{sc: sc, opts: opts, net: n, clock: vc, phones: map[string]*sip.Phone{}, privateLines: map[string]string{},
 		regs: map[string]registration{}, calls: map[string]*namedCall{}, parks: map[string]*parkRecord{}, res: &res,
 		rec: &recorder{start: started, names: map[string]string{}}}
+	if err := r.rec.openCapture(opts.PcapDir, sc, vc); err != nil {
+		res.Error = fmt.Sprintf("%s: %v", sc.File, err)
+		return res
+	}
+	defer r.rec.endCapture()
 	defer r.closeOutsiders()
 	r.bgCtx, r.bgStop = context.WithCancel(context.Background())
 	defer r.stopBackground()
@@ -132,6 +140,7 @@ func Run(sc *scenario.Scenario, opts Options) Result {
 	res.Simulated = vc.Now().Sub(Epoch)
 	res.Messages = r.rec.messages()
 	theHub.unregister(r.rec) // what the final check sets off is not the scenario's
+	res.Warnings = append(res.Warnings, r.rec.captureProblems()...)
 	r.checkNoDeadLegs()
 	res.Wall = time.Since(started)
 	res.Passed = len(res.Failures) == 0
@@ -208,7 +217,9 @@ func (r *run) runStep(st scenario.Step, started time.Time) {
 	r.res.Steps = append(r.res.Steps, StepResult{Line: st.Line, Kind: st.Kind, Text: st.Text,
 		Start: t0.Sub(started), SimTime: r.clock.Now().Sub(Epoch)})
 	r.step = &r.res.Steps[len(r.res.Steps)-1]
+	event := r.event(st)
 	detail, err := r.do(st)
+	r.step.Event = event.done(err)
 	switch {
 	case st.Kind == scenario.Expect:
 	case st.Error != "" && err == nil:
