@@ -14,6 +14,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -183,7 +184,7 @@ func (rt *runtime) authenticate(req *gosip.Request, tx gosip.ServerTransaction, 
 	if err == nil {
 		return true
 	}
-	res := rejectionResponse(req, topology.MustAuthenticate(code, user, err.Error()), rt.pool.fqdn)
+	res := lync.Response(req, topology.MustAuthenticate(code, user, err.Error()), rt.pool.fqdn)
 	res.AppendHeader(gosip.NewHeader(ask, rt.auth.challenge(errors.Is(err, errStaleNonce))))
 	rt.log("challenged", req, "user", user, "why", err.Error())
 	sendStateless(tx, res) // a challenge keeps no transaction: the nonce table is the state

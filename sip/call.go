@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 )
 
@@ -67,7 +68,7 @@ type Call struct {
 	state        CallState
 	changed      chan struct{}
 	remote       string // who the phone is connected to / rung by (user part)
-	outcome      Outcome
+	outcome      lync.Outcome
 	cancelReason string
 	pickedUpBy   string
 	endedBy      string
@@ -117,7 +118,7 @@ func (c *Call) Remote() string {
 }
 
 // Outcome returns the final response of a refused call.
-func (c *Call) Outcome() Outcome {
+func (c *Call) Outcome() lync.Outcome {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.outcome

@@ -7,6 +7,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
 // The phone's half of RFC 4028 session timers. When the far end offers a session
@@ -20,29 +21,29 @@ import (
 
 // sessionTimer is a call's session timer, guarded by the call's lock.
 type sessionTimer struct {
-	se        sessionExpires
+	se        lync.SessionExpiry
 	role      string // this phone's side of the dialog: refresherUAC or refresherUAS
 	timer     clock.Timer
 	refreshes int
 }
 
 // refresher reports whether this phone sends the refreshes.
-func (st *sessionTimer) refresher() bool { return st.se.refresher == st.role }
+func (st *sessionTimer) refresher() bool { return st.se.Refresher == st.role }
 
 // prepareSessionTimer takes the session timer that msg (the 2xx that establishes the
 // call) settles on, if any; it starts when the call is established. uac says whether this
 // phone sent the INVITE.
 func (c *Call) prepareSessionTimer(msg interface{ GetHeader(string) gosip.Header }, uac bool) {
-	se, ok := parseSessionExpires(msg)
+	se, ok := lync.ParseSessionExpiry(msg)
 	if !ok {
 		return
 	}
-	role := refresherUAS
+	role := lync.RefresherUAS
 	if uac {
-		role = refresherUAC
+		role = lync.RefresherUAC
 	}
-	if se.refresher == "" {
-		se.refresher = refresherUAS // RFC 4028 §7.2: the UAS names it; absent, it took the job
+	if se.Refresher == "" {
+		se.Refresher = lync.RefresherUAS // RFC 4028 §7.2: the UAS names it; absent, it took the job
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -52,15 +53,15 @@ func (c *Call) prepareSessionTimer(msg interface{ GetHeader(string) gosip.Header
 // answerSessionTimer adds to the phone's 2xx the session timer an INVITE asks for (RFC
 // 4028 §9): the interval copied, and this phone as refresher unless the caller chose.
 func (c *Call) answerSessionTimer(invite *gosip.Request, res *gosip.Response) {
-	se, ok := parseSessionExpires(invite)
+	se, ok := lync.ParseSessionExpiry(invite)
 	if !ok {
 		return
 	}
-	if se.refresher == "" || se.refresher == refresherUAC && !supports(invite, "timer") {
-		se.refresher = refresherUAS
+	if se.Refresher == "" || se.Refresher == lync.RefresherUAC && !supports(invite, "timer") {
+		se.Refresher = lync.RefresherUAS
 	}
-	res.AppendHeader(se.header())
-	if se.refresher == refresherUAC {
+	res.AppendHeader(se.Header())
+	if se.Refresher == lync.RefresherUAC {
 		res.AppendHeader(gosip.NewHeader("Require", "timer"))
 	}
 	c.prepareSessionTimer(res, false)
@@ -79,10 +80,10 @@ func (c *Call) armSessionLocked() {
 		st.timer = nil
 	}
 	if st.refresher() {
-		st.timer = c.phone.clock.AfterFunc(st.se.interval/2, c.refreshSession)
+		st.timer = c.phone.clock.AfterFunc(st.se.Interval/2, c.refreshSession)
 		return
 	}
-	st.timer = c.phone.clock.AfterFunc(st.se.interval-expiryMargin(st.se.interval), func() {
+	st.timer = c.phone.clock.AfterFunc(st.se.Interval-lync.ExpiryMargin(st.se.Interval), func() {
 		c.endIfEstablished("session timer expired: no refresh from the other party")
 	})
 }
@@ -96,10 +97,10 @@ func (c *Call) refreshSession() {
 		c.mu.Unlock()
 		return
 	}
-	se := sessionExpires{interval: st.se.interval, refresher: st.role}
+	se := lync.SessionExpiry{Interval: st.se.Interval, Refresher: st.role}
 	c.mu.Unlock()
 	req := gosip.NewRequest(gosip.UPDATE, c.peerTarget())
-	req.AppendHeader(se.header())
+	req.AppendHeader(se.Header())
 	req.AppendHeader(gosip.NewHeader("Supported", "timer"))
 	res, err := c.do(context.Background(), req)
 	switch {
@@ -108,16 +109,16 @@ func (c *Call) refreshSession() {
 	case res.IsSuccess():
 		c.mu.Lock()
 		st.refreshes++
-		if got, ok := parseSessionExpires(res); ok {
-			st.se.interval = got.interval
-			if got.refresher != "" {
-				st.se.refresher = got.refresher
+		if got, ok := lync.ParseSessionExpiry(res); ok {
+			st.se.Interval = got.Interval
+			if got.Refresher != "" {
+				st.se.Refresher = got.Refresher
 			}
 		}
 		c.armSessionLocked()
 		c.mu.Unlock()
 	case res.StatusCode == 408 || res.StatusCode == 481:
-		c.endIfEstablished(fmt.Sprintf("session timer expired: refresh unanswered (%s)", outcomeOf(res)))
+		c.endIfEstablished(fmt.Sprintf("session timer expired: refresh unanswered (%s)", lync.OutcomeOf(res)))
 	default:
 		// Another refusal (491, 5xx) does not end the session by itself (§10): it lasts
 		// until its expiry, when the call ends unless a refresh got through meanwhile.
@@ -125,8 +126,8 @@ func (c *Call) refreshSession() {
 		if st.timer != nil {
 			st.timer.Stop()
 		}
-		st.timer = c.phone.clock.AfterFunc(st.se.interval/2-expiryMargin(st.se.interval), func() {
-			c.endIfEstablished(fmt.Sprintf("session timer expired: refresh refused (%s)", outcomeOf(res)))
+		st.timer = c.phone.clock.AfterFunc(st.se.Interval/2-lync.ExpiryMargin(st.se.Interval), func() {
+			c.endIfEstablished(fmt.Sprintf("session timer expired: refresh refused (%s)", lync.OutcomeOf(res)))
 		})
 		c.mu.Unlock()
 	}
@@ -135,16 +136,16 @@ func (c *Call) refreshSession() {
 // sessionRefreshed takes a refresh from the other side (an UPDATE or re-INVITE that
 // carries Session-Expires) and returns the headers of the 2xx that accepts it.
 func (c *Call) sessionRefreshed(req *gosip.Request) []gosip.Header {
-	se, ok := parseSessionExpires(req)
+	se, ok := lync.ParseSessionExpiry(req)
 	if !ok {
 		return nil // no session timer asked for: keep the one running
 	}
-	role := refresherUAS
+	role := lync.RefresherUAS
 	if c.Outgoing {
-		role = refresherUAC
+		role = lync.RefresherUAC
 	}
-	if se.refresher == "" {
-		se.refresher = role // left to us (§9): this phone refreshes
+	if se.Refresher == "" {
+		se.Refresher = role // left to us (§9): this phone refreshes
 	}
 	c.mu.Lock()
 	if c.timers.session == nil {
@@ -153,8 +154,8 @@ func (c *Call) sessionRefreshed(req *gosip.Request) []gosip.Header {
 	c.timers.session.se = se
 	c.armSessionLocked()
 	c.mu.Unlock()
-	hs := []gosip.Header{se.header()}
-	if se.refresher == refresherUAC {
+	hs := []gosip.Header{se.Header()}
+	if se.Refresher == lync.RefresherUAC {
 		hs = append(hs, gosip.NewHeader("Require", "timer"))
 	}
 	return hs

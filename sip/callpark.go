@@ -13,6 +13,7 @@ import (
 
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -29,16 +30,6 @@ import (
 // the parkee with the other party's SDP, so media flows phone to phone.
 
 const (
-	// ParkUser is the user part of the park URI: sip:park@<domain> or sip:park@<pool address>.
-	ParkUser = topology.ParkUser
-	// HeaderParkOrbit carries the orbit a call was parked on: in the Call Park
-	// application's 200 to the parkee, and in the parkee's NOTIFY sipfrag to the parker.
-	HeaderParkOrbit = "X-Park-Orbit"
-	// HeaderParkedCall names the conversation being parked (its Call-ID): a hint the
-	// parker may put in the Refer-To URI and the parkee's INVITE then carries (it only
-	// chooses among the parkee's conversations), and what a pool that sends a park request
-	// on to the parker's pool names the conversation it found by.
-	HeaderParkedCall = "X-Parked-Call"
 	// RingBackTimeout is how long a ring-back rings the parker before it counts as
 	// unanswered (a choice: Lync does not document it), on the network's clock.
 	RingBackTimeout = 30 * time.Second
@@ -179,7 +170,7 @@ func (rt *runtime) parkHere(req *gosip.Request, tx gosip.ServerTransaction, r pa
 	rt.log("parked", req, "parker", r.parker.User, "parkee", parkee, "conversation", r.conv.CallID, "orbit", p.Orbit)
 	err = leg.Respond(200, "OK", answer, append([]gosip.Header{
 		gosip.NewHeader("Content-Type", "application/sdp"),
-		gosip.NewHeader(HeaderParkOrbit, p.Orbit)}, rt.sessionTimerOffer(req, answer)...)...)
+		gosip.NewHeader(lync.HeaderParkOrbit, p.Orbit)}, rt.sessionTimerOffer(req, answer)...)...)
 	if err != nil {
 		rt.pool.log.Warn("park: parkee leg not confirmed", "orbit", p.Orbit, "err", err)
 		pk.leave(p, callID(req))
@@ -301,7 +292,7 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 	rt.log("retrieved", req, "orbit", orbit, "retriever", caller.User, "parkee", p.Parkee)
 	err = retriever.Respond(200, "OK", answer, append([]gosip.Header{
 		gosip.NewHeader("Content-Type", "application/sdp"),
-		gosip.NewHeader(HeaderAssertedIdentity, rt.identityOf(p.Parkee))}, rt.sessionTimerOffer(req, answer)...)...)
+		gosip.NewHeader(lync.HeaderAssertedIdentity, rt.identityOf(p.Parkee))}, rt.sessionTimerOffer(req, answer)...)...)
 	if err != nil {
 		rt.pool.log.Warn("retrieve: retriever leg not confirmed", "orbit", orbit, "err", err)
 	}
@@ -314,7 +305,7 @@ func (pk *parking) reinvite(ctx context.Context, parkee *sipgo.DialogServerSessi
 	req := gosip.NewRequest(gosip.INVITE, target)
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	if party != "" {
-		req.AppendHeader(gosip.NewHeader(HeaderAssertedIdentity, pk.rt.identityOf(party)))
+		req.AppendHeader(gosip.NewHeader(lync.HeaderAssertedIdentity, pk.rt.identityOf(party)))
 	}
 	req.SetBody(sdp)
 	tx, err := parkee.TransactionRequest(ctx, req)

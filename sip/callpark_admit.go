@@ -11,6 +11,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -37,7 +38,7 @@ const (
 // Request-URI is park@ this pool, the enterprise domain, or another pool of the topology.
 func (rt *runtime) isParkRequest(req *gosip.Request) bool {
 	u := req.Recipient
-	if !strings.EqualFold(u.User, ParkUser) {
+	if !strings.EqualFold(u.User, lync.ParkUser) {
 		return false
 	}
 	n := rt.pool.net
@@ -113,9 +114,9 @@ func (rt *runtime) parkAt(req *gosip.Request, tx gosip.ServerTransaction, caller
 		rt.respond(tx, req, topology.PoolNotAnswering(pool))
 		return
 	}
-	for req.RemoveHeader(HeaderParkedCall) {
+	for req.RemoveHeader(lync.HeaderParkedCall) {
 	}
-	req.AppendHeader(gosip.NewHeader(HeaderParkedCall, url.QueryEscape(conv.CallID)))
+	req.AppendHeader(gosip.NewHeader(lync.HeaderParkedCall, url.QueryEscape(conv.CallID)))
 	rt.log("park sent on to the parker's pool", req, "pool", pool, "conversation", conv.CallID)
 	rt.forward(req, tx, caller, target{uri: req.Recipient, addr: peer.Addr(), transport: "udp"}, nil)
 }
@@ -139,7 +140,7 @@ func (rt *runtime) partyOf(req *gosip.Request, caller topology.Caller) park.Part
 // conversation that pool found, and the only hint.
 func (rt *runtime) parkHint(req *gosip.Request, fromPeer bool) park.Hint {
 	var h park.Hint
-	if v := req.GetHeader(HeaderParkedCall); v != nil {
+	if v := req.GetHeader(lync.HeaderParkedCall); v != nil {
 		if id, err := url.QueryUnescape(v.Value()); err == nil {
 			h.CallID = strings.TrimSpace(id)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -68,7 +69,7 @@ func listenVictim(t *testing.T) *media.Stream {
 	return s
 }
 
-func diagnosticOf(res *gosip.Response) int { return outcomeOf(res).Diagnostic }
+func diagnosticOf(res *gosip.Response) int { return lync.OutcomeOf(res).Diagnostic }
 
 // A phone that blind-transfers like baresip (no Referred-By, no headers copied from the
 // Refer-To URI, the park URI in the enterprise domain) parks: the pool finds the parker.
@@ -177,7 +178,7 @@ func TestParkAnOutsideCaller(t *testing.T) {
 			require.NoError(t, err)
 			l.established(got)
 			parked := mallory.Calls()[1]
-			require.Equal(t, ParkUser, parked.Dialled)
+			require.Equal(t, lync.ParkUser, parked.Dialled)
 			mediaFlows(t, got, parked, 10)
 		})
 	}
@@ -217,16 +218,16 @@ func TestParkNeedsAConversation(t *testing.T) {
 	res := sendPark(t, l.phone("bob"), "sip:park@contoso.com", me)
 	assert.Equal(t, 403, res.StatusCode, "bob has no call")
 	assert.Equal(t, topology.DiagNoConversation, diagnosticOf(res))
-	assert.Contains(t, outcomeOf(res).Warning, "no answered call of bob")
+	assert.Contains(t, lync.OutcomeOf(res).Warning, "no answered call of bob")
 
 	res = sendPark(t, l.phone("bob"), "sip:park@contoso.com", me,
-		gosip.NewHeader(HeaderParkedCall, aliceLeg.ID), gosip.NewHeader("Referred-By", "<sip:alice@contoso.com>"))
+		gosip.NewHeader(lync.HeaderParkedCall, aliceLeg.ID), gosip.NewHeader("Referred-By", "<sip:alice@contoso.com>"))
 	assert.Equal(t, 403, res.StatusCode, "bob is not a party of alice's call")
 	assert.Equal(t, topology.DiagNoConversation, diagnosticOf(res))
 
 	res = sendPark(t, l.phone("dave"), "sip:park@contoso.com", me, gosip.NewHeader("Referred-By", "<sip:bob@contoso.com>"))
 	assert.Equal(t, 403, res.StatusCode, "dave talks to alice, not bob")
-	assert.Contains(t, outcomeOf(res).Warning, "none with parker bob")
+	assert.Contains(t, lync.OutcomeOf(res).Warning, "none with parker bob")
 	assert.Empty(t, p1.ParkedCalls())
 }
 
@@ -264,7 +265,7 @@ func TestStrangersCannotPark(t *testing.T) {
 		}
 		for _, ph := range []*Phone{stranger, impostor} {
 			res := sendPark(t, ph, "sip:park@"+p1.Addr(), victim.LocalAddr(),
-				gosip.NewHeader("Referred-By", "<sip:alice@contoso.com>"), gosip.NewHeader(HeaderParkedCall, callID))
+				gosip.NewHeader("Referred-By", "<sip:alice@contoso.com>"), gosip.NewHeader(lync.HeaderParkedCall, callID))
 			codes[res.StatusCode]++
 		}
 	}
@@ -289,9 +290,9 @@ func TestParkMusicOnHoldOnlyToTheParkee(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { elsewhere.Close() })
 
-	res := sendPark(t, l.phone("dave"), "sip:park@contoso.com", elsewhere.LocalAddr(), gosip.NewHeader(HeaderParkedCall, aliceLeg.ID))
+	res := sendPark(t, l.phone("dave"), "sip:park@contoso.com", elsewhere.LocalAddr(), gosip.NewHeader(lync.HeaderParkedCall, aliceLeg.ID))
 	assert.Equal(t, 488, res.StatusCode)
-	assert.Contains(t, outcomeOf(res).Warning, "music on hold goes only to the parkee's own address")
+	assert.Contains(t, lync.OutcomeOf(res).Warning, "music on hold goes only to the parkee's own address")
 	assert.Empty(t, p1.ParkedCalls())
 	time.Sleep(100 * time.Millisecond)
 	assert.Zero(t, elsewhere.Stats().Received)
@@ -313,7 +314,7 @@ func TestParkRequestsAreRateLimitedPerSource(t *testing.T) {
 		res := sendPark(t, flood, "sip:park@contoso.com", me)
 		codes[res.StatusCode]++
 		if res.StatusCode == 503 {
-			retry = outcomeOf(res).RetryAfter
+			retry = lync.OutcomeOf(res).RetryAfter
 		}
 	}
 	assert.Equal(t, map[int]int{403: parkLimitBurst, 503: 10}, codes)

@@ -12,6 +12,7 @@ import (
 
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 )
 
@@ -25,13 +26,13 @@ const referTimeout = 32 * time.Second
 
 // ParkError is a park the Call Park application refused: its final response, relayed by
 // the parkee in the NOTIFY sipfrag (code, Warning and ms-diagnostics).
-type ParkError struct{ Outcome Outcome }
+type ParkError struct{ Outcome lync.Outcome }
 
 func (e *ParkError) Error() string { return "park refused: " + e.Outcome.String() }
 
 // referStatus is one NOTIFY of a transfer: the sipfrag's status and headers.
 type referStatus struct {
-	outcome Outcome
+	outcome lync.Outcome
 	orbit   string
 }
 
@@ -69,11 +70,11 @@ func (ph *Phone) Park(ctx context.Context, c *Call, opts ...ParkOption) (string,
 		if reg == "" {
 			return "", fmt.Errorf("%s: park call %s: %w", ph.user, c.Dialled, ErrNotRegistered)
 		}
-		o.uri = fmt.Sprintf("sip:%s@%s", ParkUser, reg)
+		o.uri = fmt.Sprintf("sip:%s@%s", lync.ParkUser, reg)
 	}
 	referTo := "<" + o.uri + ">"
 	if !o.noHints {
-		referTo = fmt.Sprintf("<%s?%s=%s>", o.uri, HeaderParkedCall, url.QueryEscape(c.ID))
+		referTo = fmt.Sprintf("<%s?%s=%s>", o.uri, lync.HeaderParkedCall, url.QueryEscape(c.ID))
 	}
 	st, err := ph.transfer(ctx, c, referTo, !o.noHints)
 	if err != nil {
@@ -98,7 +99,7 @@ func (ph *Phone) Transfer(ctx context.Context, c *Call, target string) error {
 }
 
 // transferRefused is a transfer whose referred call was refused.
-type transferRefused struct{ outcome Outcome }
+type transferRefused struct{ outcome lync.Outcome }
 
 func (e *transferRefused) Error() string { return "refused: " + e.outcome.String() }
 
@@ -123,7 +124,7 @@ func (ph *Phone) transfer(ctx context.Context, c *Call, referTo string, referred
 		return referStatus{}, fmt.Errorf("REFER: %w", err)
 	}
 	if res.StatusCode/100 != 2 {
-		return referStatus{}, &transferRefused{outcome: outcomeOf(res)}
+		return referStatus{}, &transferRefused{outcome: lync.OutcomeOf(res)}
 	}
 	for {
 		select {
@@ -236,17 +237,17 @@ func sipfragOf(c *Call) string {
 	switch c.State() {
 	case Established, Ended:
 		b.WriteString("SIP/2.0 200 OK\r\n")
-		if h := c.client.InviteResponse.GetHeader(HeaderParkOrbit); h != nil {
-			fmt.Fprintf(&b, "%s: %s\r\n", HeaderParkOrbit, h.Value())
+		if h := c.client.InviteResponse.GetHeader(lync.HeaderParkOrbit); h != nil {
+			fmt.Fprintf(&b, "%s: %s\r\n", lync.HeaderParkOrbit, h.Value())
 		}
 	case Failed:
 		o := c.Outcome()
 		fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", o.Code, o.Reason)
 		if o.Warning != "" {
-			fmt.Fprintf(&b, "Warning: %s\r\n", warningHeader(c.phone.user, o.Warning).Value())
+			fmt.Fprintf(&b, "Warning: %s\r\n", lync.Warning(c.phone.user, o.Warning).Value())
 		}
 		if o.Diagnostic != 0 {
-			fmt.Fprintf(&b, "%s: %s\r\n", HeaderDiagnostics, diagnosticsHeader(o.Diagnostic, "referred call").Value())
+			fmt.Fprintf(&b, "%s: %s\r\n", lync.HeaderDiagnostics, lync.Diagnostics(o.Diagnostic, "referred call").Value())
 		}
 	default:
 		b.WriteString("SIP/2.0 487 Request Terminated\r\n")
@@ -304,7 +305,7 @@ func parseSipfrag(body []byte) (referStatus, error) {
 	if err != nil {
 		return referStatus{}, fmt.Errorf("sipfrag status code %q", parts[1])
 	}
-	st := referStatus{outcome: Outcome{Code: code}}
+	st := referStatus{outcome: lync.Outcome{Code: code}}
 	if len(parts) == 3 {
 		st.outcome.Reason = parts[2]
 	}
@@ -315,11 +316,11 @@ func parseSipfrag(body []byte) (referStatus, error) {
 		}
 		value = strings.TrimSpace(value)
 		switch strings.ToLower(strings.TrimSpace(name)) {
-		case strings.ToLower(HeaderParkOrbit):
+		case strings.ToLower(lync.HeaderParkOrbit):
 			st.orbit = value
 		case "warning":
-			st.outcome.Warning = warningText(value)
-		case strings.ToLower(HeaderDiagnostics):
+			st.outcome.Warning = lync.WarningText(value)
+		case strings.ToLower(lync.HeaderDiagnostics):
 			if i := strings.IndexByte(value, ';'); i >= 0 {
 				value = value[:i]
 			}
@@ -350,7 +351,7 @@ func (ph *Phone) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	c.startMedia(offer.Addr, answer)
-	remote := userOf(req.GetHeader(HeaderAssertedIdentity))
+	remote := lync.UserOf(req.GetHeader(lync.HeaderAssertedIdentity))
 	c.established(req.Body(), answer, func(c *Call) {
 		c.remoteMedia = offer.Addr
 		if remote != "" {

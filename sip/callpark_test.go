@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -64,7 +65,7 @@ func (l *lab) parkedLeg(parkee string) *Call {
 	calls := l.phone(parkee).Calls()
 	require.NotEmpty(l.t, calls)
 	c := calls[len(calls)-1]
-	require.Equal(l.t, ParkUser, c.Dialled)
+	require.Equal(l.t, lync.ParkUser, c.Dialled)
 	_, err := c.WaitState(ctx(l.t), Established)
 	require.NoError(l.t, err)
 	return c
@@ -93,7 +94,7 @@ func TestParkAndRetrieveOnTheSamePool(t *testing.T) {
 	require.NoError(t, err)
 
 	parked := l.parkedLeg("dave")
-	assert.Equal(t, orbit, parked.client.InviteResponse.GetHeader(HeaderParkOrbit).Value())
+	assert.Equal(t, orbit, parked.client.InviteResponse.GetHeader(lync.HeaderParkOrbit).Value())
 	waitPackets(t, parked, 10) // music on hold
 	p, _ := l.net.Pool(pool01)
 	require.Len(t, p.ParkedCalls(), 1)
@@ -261,7 +262,7 @@ func TestSetCpsConfigurationKeepsWhatItDoesNotName(t *testing.T) {
 func parkURI(t *testing.T, pool, callID string) gosip.Uri {
 	t.Helper()
 	var u gosip.Uri
-	require.NoError(t, gosip.ParseUri("sip:"+ParkUser+"@"+pool+"?"+HeaderParkedCall+"="+url.QueryEscape(callID), &u))
+	require.NoError(t, gosip.ParseUri("sip:"+lync.ParkUser+"@"+pool+"?"+lync.HeaderParkedCall+"="+url.QueryEscape(callID), &u))
 	return u
 }
 

@@ -9,6 +9,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -57,11 +58,11 @@ func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall) (
 	}
 	domain := rt.pool.net.domain
 	req := gosip.NewRequest(gosip.INVITE, *b.contact.Clone())
-	req.AppendHeader(&gosip.FromHeader{DisplayName: "Call Park", Address: gosip.Uri{Scheme: "sip", User: ParkUser, Host: domain},
+	req.AppendHeader(&gosip.FromHeader{DisplayName: "Call Park", Address: gosip.Uri{Scheme: "sip", User: lync.ParkUser, Host: domain},
 		Params: gosip.HeaderParams{{K: "tag", V: gosip.GenerateTagN(10)}}})
 	req.AppendHeader(&gosip.ToHeader{Address: gosip.Uri{Scheme: "sip", User: p.Parker, Host: domain}})
-	req.AppendHeader(gosip.NewHeader(HeaderAssertedIdentity, rt.identityOf(p.Parkee)))
-	req.AppendHeader(gosip.NewHeader(HeaderParkOrbit, p.Orbit))
+	req.AppendHeader(gosip.NewHeader(lync.HeaderAssertedIdentity, rt.identityOf(p.Parkee)))
+	req.AppendHeader(gosip.NewHeader(lync.HeaderParkOrbit, p.Orbit))
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(h.offer)
 	rt.ringBackSessionTimer(req) // RFC 4028 (cps_session_timer.go)

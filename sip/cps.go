@@ -11,6 +11,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/pickup"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -200,7 +201,7 @@ func (rt *runtime) takeOver(pl *pickerLeg, req *gosip.Request, picker string, rc
 	go func() {
 		answered <- pl.leg.Respond(200, "OK", pickerAnswer, append([]gosip.Header{
 			gosip.NewHeader("Content-Type", "application/sdp"),
-			gosip.NewHeader(HeaderAssertedIdentity, rt.identityOf(rc.caller))}, rt.sessionTimerOffer(req, pickerAnswer)...)...)
+			gosip.NewHeader(lync.HeaderAssertedIdentity, rt.identityOf(rc.caller))}, rt.sessionTimerOffer(req, pickerAnswer)...)...)
 	}()
 	if err := pl.sent.wait(answered); err != nil {
 		// The picker hung up before its 200 could leave: the caller, answered, is hung up.
@@ -238,8 +239,8 @@ func (rt *runtime) identityOf(who string) string {
 // completeElsewhere cancels the callee's ringing branch of a picked-up call, telling it
 // why and who answered, then waits for the branch to end in the background.
 func (rt *runtime) completeElsewhere(out *gosip.Request, clTx gosip.ClientTransaction, pr pickRequest) {
-	reason := gosip.NewHeader("Reason", CompletedElsewhere)
-	by := gosip.NewHeader(HeaderPickedUpBy, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.net.domain))
+	reason := gosip.NewHeader("Reason", lync.CompletedElsewhere)
+	by := gosip.NewHeader(lync.HeaderPickedUpBy, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.net.domain))
 	go rt.cancelBranch(out, reason, []gosip.Header{by})
 	go func() {
 		defer clTx.Terminate()
@@ -284,7 +285,7 @@ func (rt *runtime) answerPickedCall(req *gosip.Request, tx gosip.ServerTransacti
 	go func() {
 		answered <- leg.Respond(200, "OK", pr.callerAnswer, append([]gosip.Header{
 			gosip.NewHeader("Content-Type", "application/sdp"),
-			gosip.NewHeader(HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.net.domain))}, rt.sessionTimerOffer(req, pr.callerAnswer)...)...)
+			gosip.NewHeader(lync.HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.net.domain))}, rt.sessionTimerOffer(req, pr.callerAnswer)...)...)
 	}()
 	if err := st.wait(answered); err != nil {
 		rt.dropBridge(br)

@@ -2,6 +2,7 @@ package sip
 
 import (
 	gosip "github.com/emiago/sipgo/sip"
+	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
 // The Call Park application's half of RFC 4028 session timers (the phone's is
@@ -22,19 +23,19 @@ func (rt *runtime) sessionTimerOffer(req *gosip.Request, sdp []byte) []gosip.Hea
 	if !supports(req, "timer") {
 		return nil
 	}
-	se := sessionExpires{interval: SessionExpires, refresher: refresherUAC}
-	if asked, ok := parseSessionExpires(req); ok && asked.interval < se.interval {
-		se.interval = asked.interval
+	se := lync.SessionExpiry{Interval: lync.SessionExpires, Refresher: lync.RefresherUAC}
+	if asked, ok := lync.ParseSessionExpiry(req); ok && asked.Interval < se.Interval {
+		se.Interval = asked.Interval
 	}
-	return []gosip.Header{se.header(), gosip.NewHeader("Require", "timer"), gosip.NewHeader("Allow", cpsAllow)}
+	return []gosip.Header{se.Header(), gosip.NewHeader("Require", "timer"), gosip.NewHeader("Allow", cpsAllow)}
 }
 
 // ringBackSessionTimer adds to a ring-back INVITE the headers that ask the parker's phone
 // for a session timer it refreshes itself (refresher=uas), and notes its offer.
 func (rt *runtime) ringBackSessionTimer(invite *gosip.Request) {
 	rt.legSDP.Store(callID(invite), invite.Body())
-	se := sessionExpires{interval: SessionExpires, refresher: refresherUAS}
-	invite.AppendHeader(se.header())
+	se := lync.SessionExpiry{Interval: lync.SessionExpires, Refresher: lync.RefresherUAS}
+	invite.AppendHeader(se.Header())
 	invite.AppendHeader(gosip.NewHeader("Supported", "timer"))
 	invite.AppendHeader(gosip.NewHeader("Allow", cpsAllow))
 }
@@ -63,9 +64,9 @@ func (rt *runtime) refreshSession(req *gosip.Request, tx gosip.ServerTransaction
 		res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 		res.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: rt.laddr.IP.String(), Port: rt.laddr.Port}})
 	}
-	if se, ok := parseSessionExpires(req); ok {
-		res.AppendHeader(se.header())
-		if se.refresher == refresherUAC {
+	if se, ok := lync.ParseSessionExpiry(req); ok {
+		res.AppendHeader(se.Header())
+		if se.Refresher == lync.RefresherUAC {
 			res.AppendHeader(gosip.NewHeader("Require", "timer"))
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/sip/dialoginfo"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -53,7 +54,7 @@ func TestCrossPoolGroupPickupInNormalOperation(t *testing.T) {
 	assert.Equal(t, "dave", out.Remote())
 	_, err = in.WaitState(ctx(t), Cancelled)
 	require.NoError(t, err)
-	assert.Equal(t, CompletedElsewhere, in.CancelReason())
+	assert.Equal(t, lync.CompletedElsewhere, in.CancelReason())
 	assert.Equal(t, "dave", in.PickedUpBy())
 	mediaFlows(t, out, pick, 5)
 	p1, _ := l.net.Pool(pool01)
@@ -165,7 +166,7 @@ func TestPhonesCannotFillOrTakeOverAPickupQueue(t *testing.T) {
 	res, err := mallory.cli.Do(ctx(t), req)
 	require.NoError(t, err)
 	assert.Equal(t, 403, res.StatusCode)
-	assert.Contains(t, outcomeOf(res).Warning, "only from the deployment's pools")
+	assert.Contains(t, lync.OutcomeOf(res).Warning, "only from the deployment's pools")
 	assert.Zero(t, l.net.QueueLength("300"))
 
 	// A real ringing call, and a phone that names it in Replaces: routed as an ordinary call

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
 // DeadLegHorizon is how long the phones' timers need to end every call whose far end
@@ -15,7 +17,7 @@ func (n *Network) DeadLegHorizon() time.Duration {
 	if rtp == 0 {
 		rtp = DefaultRTPTimeout
 	}
-	return max(SessionExpires, rtp) + time.Second
+	return max(lync.SessionExpires, rtp) + time.Second
 }
 
 // CheckNoDeadLegs verifies the "no dead legs" invariant on every simulated phone of the

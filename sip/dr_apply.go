@@ -8,6 +8,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/pickup"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -65,7 +66,7 @@ func (p *Pool) stopCallPark() {
 func (pk *parking) hangUpParkee(parkee *sipgo.DialogServerSession, diag int) {
 	rt := pk.rt
 	bye := gosip.NewRequest(gosip.BYE, *parkee.InviteRequest.Contact().Address.Clone())
-	bye.AppendHeader(diagnosticsHeader(diag, rt.pool.fqdn))
+	bye.AppendHeader(lync.Diagnostics(diag, rt.pool.fqdn))
 	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	if err := parkee.WriteBye(ctx, bye); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/pickup"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -143,7 +144,7 @@ func (rt *runtime) responseChange(req *gosip.Request, res *gosip.Response) Chang
 	if to := req.To(); to != nil {
 		_, c.InDialog = to.Params.Get("tag")
 	}
-	o := outcomeOf(res)
+	o := lync.OutcomeOf(res)
 	c.Warning, c.Diagnostic = o.Warning, o.Diagnostic
 	switch req.Method {
 	case gosip.REGISTER:

@@ -9,6 +9,7 @@ import (
 
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -136,7 +137,7 @@ func (g guardedHandler) refuse(req *gosip.Request, tx answeredTx, r *topology.Re
 			g.log.Error("answer to a bad request failed", "panic", fmt.Sprint(p))
 		}
 	}()
-	if err := tx.respondStateless(rejectionResponse(req, r, g.agent)); err != nil {
+	if err := tx.respondStateless(lync.Response(req, r, g.agent)); err != nil {
 		g.log.Debug("answer not sent", "code", r.Code, "err", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -22,7 +23,7 @@ import (
 // with a challenge instead.
 func (rt *runtime) identify(req *gosip.Request, tx gosip.ServerTransaction) (topology.Caller, bool) {
 	if rt.peerPool(req) != nil {
-		return topology.Caller{User: userOf(req.GetHeader(HeaderAssertedIdentity))}, true
+		return topology.Caller{User: lync.UserOf(req.GetHeader(lync.HeaderAssertedIdentity))}, true
 	}
 	user := fromUser(req)
 	if user == "" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -145,7 +146,7 @@ func (l *lab) reregister(mode topology.Mode, pool string, users ...string) {
 }
 
 // dialFails dials number from user and returns the refusal.
-func (l *lab) dialFails(user, number string) Outcome {
+func (l *lab) dialFails(user, number string) lync.Outcome {
 	l.t.Helper()
 	c, err := l.phone(user).Dial(number)
 	require.NoError(l.t, err)

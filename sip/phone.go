@@ -14,6 +14,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -198,7 +199,7 @@ type Registration struct {
 	// Mode is read off the presence-state header: resiliency when is-connected-to-primary="no".
 	Mode topology.Mode
 	// Outcome is the last final response heard (408 when a registrar never answered).
-	Outcome Outcome
+	Outcome lync.Outcome
 	// Tried lists the registrars tried, in order.
 	Tried []string
 }
@@ -239,15 +240,15 @@ func (ph *Phone) register(ctx context.Context, expires int) (Registration, error
 			reg.Outcome = unreachableOutcome(err)
 			continue
 		case err != nil:
-			reg.Outcome = Outcome{Code: 408, Reason: "Request Timeout", Warning: fmt.Sprintf("%s did not answer: %v", addr, err)}
+			reg.Outcome = lync.Outcome{Code: 408, Reason: "Request Timeout", Warning: fmt.Sprintf("%s did not answer: %v", addr, err)}
 			continue
 		}
-		reg.Outcome = outcomeOf(res)
+		reg.Outcome = lync.OutcomeOf(res)
 		switch {
 		case res.StatusCode == 200:
 			reg.Registrar = addr
 			reg.Mode = topology.NormalMode
-			if connected, ok := connectedToPrimary(res); ok && !connected {
+			if connected, ok := lync.ConnectedToPrimary(res); ok && !connected {
 				reg.Mode = topology.Resiliency
 			}
 			ph.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 )
 
@@ -125,7 +126,7 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 		c.setState(Cancelled, func(c *Call) { c.cancelReason = "cancelled by caller" })
 		return
 	case errors.As(err, &refused):
-		c.setState(Failed, func(c *Call) { c.outcome = outcomeOf(refused.Res) })
+		c.setState(Failed, func(c *Call) { c.outcome = lync.OutcomeOf(refused.Res) })
 		return
 	case ctx.Err() != nil:
 		if u := c.unreachableErr(); u != nil {
@@ -135,17 +136,17 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 		c.setState(Cancelled, func(c *Call) { c.cancelReason = "cancelled by caller (no final answer to the CANCEL)" })
 		return
 	default:
-		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: 408, Reason: "Request Timeout", Warning: err.Error()} })
+		c.setState(Failed, func(c *Call) { c.outcome = lync.Outcome{Code: 408, Reason: "Request Timeout", Warning: err.Error()} })
 		return
 	}
 	if sess.InviteResponse.Contact() == nil { // RFC 3261 12.1.2: nowhere to send the ACK
-		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: 500, Reason: "Answer without Contact"} })
+		c.setState(Failed, func(c *Call) { c.outcome = lync.Outcome{Code: 500, Reason: "Answer without Contact"} })
 		return
 	}
 	// A 2xx is a 2xx, even one that crossed our CANCEL: acknowledge it (RFC 3261 §13.2.2.4)
 	// and, if the caller has hung up meanwhile, end the session it opened with a BYE (§15).
 	if err := sess.Ack(context.Background()); err != nil {
-		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: 500, Reason: "ACK not sent", Warning: err.Error()} })
+		c.setState(Failed, func(c *Call) { c.outcome = lync.Outcome{Code: 500, Reason: "ACK not sent", Warning: err.Error()} })
 		return
 	}
 	res := sess.InviteResponse
@@ -153,13 +154,13 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 		c.hangUp(context.Background(), "answered as it was cancelled: acknowledged and hung up")
 		return
 	}
-	remote := userOf(res.GetHeader(HeaderAssertedIdentity))
+	remote := lync.UserOf(res.GetHeader(lync.HeaderAssertedIdentity))
 	if remote == "" {
 		remote = toUser(res)
 	}
 	audio, err := media.ParseAudio(res.Body())
 	if err != nil {
-		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: 488, Reason: "Bad SDP answer", Warning: err.Error()} })
+		c.setState(Failed, func(c *Call) { c.outcome = lync.Outcome{Code: 488, Reason: "Bad SDP answer", Warning: err.Error()} })
 		return
 	}
 	c.startMedia(audio.Addr, res.Body())
@@ -185,7 +186,7 @@ func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))
 		return
 	}
-	from := userOf(req.GetHeader(HeaderAssertedIdentity))
+	from := lync.UserOf(req.GetHeader(lync.HeaderAssertedIdentity))
 	if from == "" {
 		from = fromUser(req)
 	}
@@ -195,7 +196,7 @@ func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		if h := r.GetHeader("Reason"); h != nil {
 			c.cancelReason = h.Value()
 		}
-		c.pickedUpBy = userOf(r.GetHeader(HeaderPickedUpBy))
+		c.pickedUpBy = lync.UserOf(r.GetHeader(lync.HeaderPickedUpBy))
 		c.mu.Unlock()
 	})
 	sess, err := ph.dsrv.ReadInvite(req, tx)
@@ -249,13 +250,15 @@ func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 func (ph *Phone) answer(c *Call, sess *sipgo.DialogServerSession, offer media.Audio, choice answerChoice) {
 	if choice.code != 200 {
 		sess.Respond(choice.code, choice.reason, nil)
-		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: choice.code, Reason: choice.reason} })
+		c.setState(Failed, func(c *Call) { c.outcome = lync.Outcome{Code: choice.code, Reason: choice.reason} })
 		return
 	}
 	answer, err := media.Answer(sess.InviteRequest.Body(), c.Media.LocalAddr(), uint64(ph.clock.Now().UnixNano()))
 	if err != nil {
 		sess.Respond(488, "Not Acceptable Here", nil)
-		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: 488, Reason: "Not Acceptable Here", Warning: err.Error()} })
+		c.setState(Failed, func(c *Call) {
+			c.outcome = lync.Outcome{Code: 488, Reason: "Not Acceptable Here", Warning: err.Error()}
+		})
 		return
 	}
 	c.startMedia(offer.Addr, answer)

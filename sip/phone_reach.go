@@ -10,6 +10,7 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
 // How a phone learns that nobody answers at a SIP address.
@@ -118,6 +119,6 @@ func (ph *Phone) do(ctx context.Context, dest string, send func(context.Context)
 
 // unreachableOutcome is how a phone reports a request the network refused: as RFC 3261
 // §8.1.3.1 says of a transport error, a 503.
-func unreachableOutcome(err error) Outcome {
-	return Outcome{Code: 503, Reason: "Service Unavailable", Warning: err.Error()}
+func unreachableOutcome(err error) lync.Outcome {
+	return lync.Outcome{Code: 503, Reason: "Service Unavailable", Warning: err.Error()}
 }

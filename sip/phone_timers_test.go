@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
 // Phones learn that the far end of a call died as real phones do: from silence on the
@@ -55,7 +56,7 @@ func TestParkedCallWithoutMusicEndsOnItsSessionTimer(t *testing.T) {
 	parked := parkForTimeout(t, l)
 	require.NoError(t, l.net.Outage(pool01))
 
-	l.clock.Advance(SessionExpires/2 - time.Second)
+	l.clock.Advance(lync.SessionExpires/2 - time.Second)
 	require.Equal(t, Established, parked.State(), "a silent park (recvonly) is not a dead line: %s", parked.EndReason())
 	l.clock.Advance(time.Second)
 	assert.Equal(t, Ended, parked.State())
@@ -120,7 +121,7 @@ func TestPickedUpCallWhosePoolFails(t *testing.T) {
 // session refresh ends both legs, as Lync's session timers would.
 func TestPickedUpCallOutlivesItsPoolUntilTheNextRefresh(t *testing.T) {
 	l, out, pick := pickedUpThenOutage(t)
-	l.clock.Advance(SessionExpires/2 - time.Second)
+	l.clock.Advance(lync.SessionExpires/2 - time.Second)
 	assert.Equal(t, Established, out.State())
 	assert.Equal(t, Established, pick.State())
 	l.clock.Advance(time.Second)

@@ -14,6 +14,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/pickup"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -45,10 +46,10 @@ func (rt *runtime) handOver(req *gosip.Request, tx gosip.ServerTransaction, pick
 	out.Laddr = rt.laddr
 	for out.RemoveHeader("Replaces") {
 	}
-	for out.RemoveHeader(HeaderAssertedIdentity) {
+	for out.RemoveHeader(lync.HeaderAssertedIdentity) {
 	}
 	out.AppendHeader(gosip.NewHeader("Replaces", fmt.Sprintf("%s;to-tag=%s;from-tag=%s;early-only", call.ID, d.LocalTag, d.RemoteTag)))
-	out.AppendHeader(gosip.NewHeader(HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", picker.User, rt.pool.net.domain)))
+	out.AppendHeader(gosip.NewHeader(lync.HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", picker.User, rt.pool.net.domain)))
 
 	ctx, cancel := context.WithTimeout(rt.ctx, 32*time.Second)
 	defer cancel()
@@ -92,7 +93,7 @@ func (rt *runtime) handOver(req *gosip.Request, tx gosip.ServerTransaction, pick
 // still ring, and the tags must name its dialog.
 func (rt *runtime) pickUpReplaced(req *gosip.Request, tx gosip.ServerTransaction, replaces string) {
 	id, fromTag, toTag := parseReplaces(replaces)
-	picker := userOf(req.GetHeader(HeaderAssertedIdentity))
+	picker := lync.UserOf(req.GetHeader(lync.HeaderAssertedIdentity))
 	rt.mu.Lock()
 	rc := rt.ringing[id]
 	if rc != nil && (rc.q.Owner == rt.pool.fqdn || rc.q.Blocked != "" || !rc.names(fromTag, toTag)) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pickupsim/pickupsim/pickup"
 	"github.com/pickupsim/pickupsim/sip/dialoginfo"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -155,7 +156,7 @@ func (rt *runtime) publishRinging(rc *ringingCall, state string, timeout time.Du
 		return err
 	}
 	if !res.IsSuccess() {
-		return fmt.Errorf("%s answered %s", rc.q.Owner, outcomeOf(res))
+		return fmt.Errorf("%s answered %s", rc.q.Owner, lync.OutcomeOf(res))
 	}
 	return nil
 }

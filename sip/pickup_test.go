@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -27,7 +28,7 @@ func TestGroupCallPickupBeforeAnyFailure(t *testing.T) {
 	assert.Equal(t, "alice", pick.Remote(), "the picker is connected to the caller")
 	_, err = in.WaitState(ctx(t), Cancelled)
 	require.NoError(t, err)
-	assert.Equal(t, CompletedElsewhere, in.CancelReason())
+	assert.Equal(t, lync.CompletedElsewhere, in.CancelReason())
 	assert.Equal(t, "carol", in.PickedUpBy())
 	assert.Equal(t, 0, l.net.QueueLength("100"))
 

@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -99,10 +100,10 @@ func (rt *runtime) ringUser(req *gosip.Request, tx gosip.ServerTransaction, call
 func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, caller topology.Caller, dest target, rc *ringingCall) {
 	out := req.Clone()
 	out.Recipient = *dest.uri.Clone()
-	for out.RemoveHeader(HeaderAssertedIdentity) {
+	for out.RemoveHeader(lync.HeaderAssertedIdentity) {
 	}
 	if caller.Enterprise() {
-		out.AppendHeader(gosip.NewHeader(HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", caller.User, rt.pool.net.domain)))
+		out.AppendHeader(gosip.NewHeader(lync.HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", caller.User, rt.pool.net.domain)))
 	}
 	tx.Respond(gosip.NewResponseFromRequest(req, 100, "Trying", nil))
 

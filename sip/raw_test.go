@@ -10,6 +10,7 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/stretchr/testify/require"
 )
 
@@ -101,7 +102,7 @@ func rawMsg(me string, start string, body string, headers ...string) string {
 // warningOf returns the text of a response's Warning.
 func warningOf(res *gosip.Response) string {
 	if h := res.GetHeader("Warning"); h != nil {
-		return warningText(h.Value())
+		return lync.WarningText(h.Value())
 	}
 	return ""
 }

@@ -8,6 +8,7 @@ import (
 
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -52,7 +53,7 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 		return d.Register(p.fqdn, user, now)
 	})
 	if !d.Accept {
-		res := rejectionResponse(req, d.Reject, p.fqdn)
+		res := lync.Response(req, d.Reject, p.fqdn)
 		if d.Redirect != "" {
 			if to, ok := p.net.Pool(d.Redirect); ok {
 				host, port, _ := net.SplitHostPort(to.Addr())
@@ -102,7 +103,7 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 		res.AppendHeader(c)
 	}
 	res.AppendHeader(gosip.NewHeader("Expires", strconv.Itoa(expires)))
-	res.AppendHeader(presenceStateHeader(d.Mode))
+	res.AppendHeader(lync.PresenceState(d.Mode))
 	rt.log("REGISTER accepted", req, "user", user, "mode", d.Mode.String(), "expires", expires)
 	tx.Respond(res)
 }
@@ -146,7 +147,7 @@ func (p *Pool) Registered() map[string]topology.Mode {
 }
 
 func (rt *runtime) respond(tx gosip.ServerTransaction, req *gosip.Request, r *topology.Rejection) {
-	res := rejectionResponse(req, r, rt.pool.fqdn)
+	res := lync.Response(req, r, rt.pool.fqdn)
 	rt.log("rejected", req, "code", r.Code, "warning", r.Warning, "diagnostic", r.Diagnostic)
 	tx.Respond(res)
 }

@@ -7,6 +7,7 @@ import (
 
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -93,7 +94,7 @@ func (rt *runtime) relayTarget(uri gosip.Uri) (target, bool) {
 // before the pool keeps anything for the request, so a flood of them leaves nothing behind.
 func (rt *runtime) refuse(tx gosip.ServerTransaction, req *gosip.Request, r *topology.Rejection) {
 	rt.log("refused", req, "code", r.Code, "warning", r.Warning, "diagnostic", r.Diagnostic)
-	sendStateless(tx, rejectionResponse(req, r, rt.pool.fqdn))
+	sendStateless(tx, lync.Response(req, r, rt.pool.fqdn))
 }
 
 // sendStateless sends a final response without keeping its transaction.

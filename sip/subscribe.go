@@ -13,6 +13,7 @@ import (
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -57,7 +58,7 @@ func (rt *runtime) onSubscribe(req *gosip.Request, tx gosip.ServerTransaction) {
 	pkg := strings.ToLower(eventPackage(req)) // pickup_report.go
 	ep, ok := eventPackages[pkg]
 	if !ok {
-		res := rejectionResponse(req, topology.BadSubscriptionEvent(pkg, servedEvents()), rt.pool.fqdn)
+		res := lync.Response(req, topology.BadSubscriptionEvent(pkg, servedEvents()), rt.pool.fqdn)
 		res.AppendHeader(gosip.NewHeader("Allow-Events", strings.Join(servedEvents(), ", ")))
 		rt.log("SUBSCRIBE refused", req, "event", pkg, "code", res.StatusCode)
 		tx.Respond(res)

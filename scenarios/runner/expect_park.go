@@ -9,6 +9,7 @@ import (
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -158,7 +159,7 @@ func (r *run) parkeeLeg(e *scenario.Expectation) (*sip.Call, error) {
 	if ph == nil {
 		return nil, fmt.Errorf("the parkee %s is not a phone of the scenario", p.Parkee)
 	}
-	if c := newestCall(ph, func(c *sip.Call) bool { return c.Outgoing && c.Dialled == sip.ParkUser }); c != nil {
+	if c := newestCall(ph, func(c *sip.Call) bool { return c.Outgoing && c.Dialled == lync.ParkUser }); c != nil {
 		return c, nil
 	}
 	return nil, fmt.Errorf("%s has no call to the Call Park application", p.Parkee)

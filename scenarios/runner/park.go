@@ -8,6 +8,7 @@ import (
 
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip"
+	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
 // transferTimeout bounds a transfer running in the background: the transferor waits for
@@ -17,8 +18,8 @@ const transferTimeout = 32 * time.Second
 // parkRecord is a park a step named with `as`: the orbit it got, or why it was refused.
 type parkRecord struct {
 	parker, parkee string
-	orbit          string      // "" when refused
-	refusal        sip.Outcome // the Call Park application's answer to a refused park
+	orbit          string       // "" when refused
+	refusal        lync.Outcome // the Call Park application's answer to a refused park
 	// leg is the parkee's call to the Call Park application (its newest call when the
 	// park succeeded), where music on hold plays.
 	leg *sip.Call
@@ -70,7 +71,7 @@ func (r *run) park(st scenario.Step) (string, error) {
 	}
 	rec.orbit = orbit
 	if ph, ok := r.phones[rec.parkee]; ok {
-		rec.leg = newestCall(ph, func(c *sip.Call) bool { return c.Outgoing && c.Dialled == sip.ParkUser })
+		rec.leg = newestCall(ph, func(c *sip.Call) bool { return c.Outgoing && c.Dialled == lync.ParkUser })
 	}
 	return fmt.Sprintf("%s parked %s (call %s) on orbit %s", st.From, rec.parkee, st.Call, orbit), nil
 }

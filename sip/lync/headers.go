@@ -1,4 +1,4 @@
-package sip
+package lync
 
 import (
 	"fmt"
@@ -28,21 +28,21 @@ const (
 // (RFC 3326; the text is the one Lync and most PBXs use).
 const CompletedElsewhere = `SIP;cause=200;text="Call completed elsewhere"`
 
-// warningHeader builds a Warning (RFC 3261 20.43) with code 399 (miscellaneous), the
+// Warning builds a Warning (RFC 3261 20.43) with code 399 (miscellaneous), the
 // pool as agent, and text as the explanation.
-func warningHeader(agent, text string) gosip.Header {
+func Warning(agent, text string) gosip.Header {
 	text = strings.ReplaceAll(text, `"`, `'`)
 	return gosip.NewHeader("Warning", fmt.Sprintf(`399 %s "%s"`, agent, text))
 }
 
-// diagnosticsHeader builds Lync's ms-diagnostics header.
-func diagnosticsHeader(code int, source string) gosip.Header {
+// Diagnostics builds Lync's ms-diagnostics header.
+func Diagnostics(code int, source string) gosip.Header {
 	return gosip.NewHeader(HeaderDiagnostics, fmt.Sprintf(`%d;reason="%s";source="%s"`, code, topology.DiagnosticText[code], source))
 }
 
-// presenceStateHeader tells a phone whether it is connected to its primary registrar:
+// PresenceState tells a phone whether it is connected to its primary registrar:
 // "no" means resiliency mode.
-func presenceStateHeader(mode topology.Mode) gosip.Header {
+func PresenceState(mode topology.Mode) gosip.Header {
 	connected := "yes"
 	if mode == topology.Resiliency {
 		connected = "no"
@@ -51,14 +51,15 @@ func presenceStateHeader(mode topology.Mode) gosip.Header {
 		fmt.Sprintf(`register-action="added";primary-cluster-type="central";is-connected-to-primary="%s"`, connected))
 }
 
-// rejectionResponse turns a decision of the deployment model into a SIP response.
-func rejectionResponse(req *gosip.Request, r *topology.Rejection, agent string) *gosip.Response {
+// Response turns a refusal of the deployment model (a named topology.Rejection) into a
+// SIP response: its status, a Warning with its text and ms-diagnostics with its code.
+func Response(req *gosip.Request, r *topology.Rejection, agent string) *gosip.Response {
 	res := gosip.NewResponseFromRequest(req, r.Code, r.Reason, nil)
 	if r.Warning != "" {
-		res.AppendHeader(warningHeader(agent, r.Warning))
+		res.AppendHeader(Warning(agent, r.Warning))
 	}
 	if r.Diagnostic != 0 {
-		res.AppendHeader(diagnosticsHeader(r.Diagnostic, agent))
+		res.AppendHeader(Diagnostics(r.Diagnostic, agent))
 	}
 	if r.RetryAfter > 0 {
 		secs := int((r.RetryAfter + time.Second - 1) / time.Second)
@@ -67,7 +68,7 @@ func rejectionResponse(req *gosip.Request, r *topology.Rejection, agent string) 
 	return res
 }
 
-// Outcome is what a phone learns from a final response: its code, and the reasons a tester
+// Outcome is what a phone (or a pool relaying an answer) learns from a final response: its code, and the reasons a tester
 // needs to see why.
 type Outcome struct {
 	Code       int
@@ -89,10 +90,12 @@ func (o Outcome) String() string {
 	return s
 }
 
-func outcomeOf(res *gosip.Response) Outcome {
+// OutcomeOf reads a final response's code, reason, Warning text, ms-diagnostics code and
+// Retry-After.
+func OutcomeOf(res *gosip.Response) Outcome {
 	o := Outcome{Code: res.StatusCode, Reason: res.Reason}
 	if h := res.GetHeader("Warning"); h != nil {
-		o.Warning = warningText(h.Value())
+		o.Warning = WarningText(h.Value())
 	}
 	if h := res.GetHeader(HeaderDiagnostics); h != nil {
 		v := h.Value()
@@ -109,8 +112,8 @@ func outcomeOf(res *gosip.Response) Outcome {
 	return o
 }
 
-// warningText extracts the quoted text of a Warning header value.
-func warningText(v string) string {
+// WarningText extracts the quoted text of a Warning header value.
+func WarningText(v string) string {
 	i := strings.IndexByte(v, '"')
 	j := strings.LastIndexByte(v, '"')
 	if i >= 0 && j > i {
@@ -119,8 +122,8 @@ func warningText(v string) string {
 	return v
 }
 
-// connectedToPrimary reads is-connected-to-primary off a presence-state header.
-func connectedToPrimary(res *gosip.Response) (bool, bool) {
+// ConnectedToPrimary reads is-connected-to-primary off a presence-state header.
+func ConnectedToPrimary(res *gosip.Response) (bool, bool) {
 	h := res.GetHeader(HeaderPresenceState)
 	if h == nil {
 		return false, false
@@ -128,8 +131,8 @@ func connectedToPrimary(res *gosip.Response) (bool, bool) {
 	return !strings.Contains(h.Value(), `is-connected-to-primary="no"`), true
 }
 
-// userOf returns the user part of a From/To/PAI-style address, or "".
-func userOf(h interface{ Value() string }) string {
+// UserOf returns the user part of a From/To/PAI-style address, or "".
+func UserOf(h interface{ Value() string }) string {
 	if h == nil {
 		return ""
 	}
