@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/media"
 )
 
@@ -123,7 +124,7 @@ func (c *Call) endNow(reason string) {
 		return
 	}
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), transactionTimeout())
+		ctx, cancel := context.WithTimeout(context.Background(), siputil.TransactionTimeout())
 		defer cancel()
 		c.bye(ctx)
 	}()

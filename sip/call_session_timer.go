@@ -7,6 +7,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
@@ -57,7 +58,7 @@ func (c *Call) answerSessionTimer(invite *gosip.Request, res *gosip.Response) {
 	if !ok {
 		return
 	}
-	if se.Refresher == "" || se.Refresher == lync.RefresherUAC && !supports(invite, "timer") {
+	if se.Refresher == "" || se.Refresher == lync.RefresherUAC && !siputil.Supports(invite, "timer") {
 		se.Refresher = lync.RefresherUAS
 	}
 	res.AppendHeader(se.Header())
@@ -163,7 +164,7 @@ func (c *Call) sessionRefreshed(req *gosip.Request) []gosip.Header {
 
 // onUpdate answers an UPDATE on a call: a session refresh (RFC 3311, RFC 4028).
 func (ph *Phone) onUpdate(req *gosip.Request, tx gosip.ServerTransaction) {
-	c := ph.call(callID(req))
+	c := ph.call(siputil.CallID(req))
 	if c == nil || c.State() != Established {
 		tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return

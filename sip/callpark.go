@@ -13,6 +13,7 @@ import (
 
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/pickupsim/pickupsim/sip/topology"
@@ -164,7 +165,7 @@ func (rt *runtime) parkHere(req *gosip.Request, tx gosip.ServerTransaction, r pa
 	pk.talks.MarkParked(r.conv.CallID)
 	h := &heldCall{p: p, parkee: leg, offer: req.Body(), moh: moh}
 	pk.held[p.ID] = h
-	pk.byLeg[callID(req)] = h
+	pk.byLeg[siputil.CallID(req)] = h
 	h.timer = pk.schedule(p, cfg.CallPickupTimeoutThreshold)
 	pk.mu.Unlock()
 	rt.log("parked", req, "parker", r.parker.User, "parkee", parkee, "conversation", r.conv.CallID, "orbit", p.Orbit)
@@ -173,7 +174,7 @@ func (rt *runtime) parkHere(req *gosip.Request, tx gosip.ServerTransaction, r pa
 		gosip.NewHeader(lync.HeaderParkOrbit, p.Orbit)}, rt.sessionTimerOffer(req, answer)...)...)
 	if err != nil {
 		rt.pool.log.Warn("park: parkee leg not confirmed", "orbit", p.Orbit, "err", err)
-		pk.leave(p, callID(req))
+		pk.leave(p, siputil.CallID(req))
 	}
 }
 
@@ -259,7 +260,7 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 	if err == nil {
 		h = pk.held[p.ID]
 		delete(pk.held, p.ID)
-		delete(pk.byLeg, callID(h.parkee.InviteRequest))
+		delete(pk.byLeg, siputil.CallID(h.parkee.InviteRequest))
 	}
 	pk.mu.Unlock()
 	if err != nil {
@@ -267,7 +268,7 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 		return
 	}
 	h.release()
-	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	ctx, cancel := context.WithTimeout(rt.ctx, siputil.TransactionTimeout())
 	defer cancel()
 	parkeeAnswer, err := pk.reinvite(ctx, h.parkee, req.Body(), caller.User)
 	if err != nil {
@@ -288,7 +289,7 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 		go rt.byeLeg(h.parkee)
 		return
 	}
-	pk.rt.connectLegs(h.parkee, callID(h.parkee.InviteRequest), retriever, callID(req))
+	pk.rt.connectLegs(h.parkee, siputil.CallID(h.parkee.InviteRequest), retriever, siputil.CallID(req))
 	rt.log("retrieved", req, "orbit", orbit, "retriever", caller.User, "parkee", p.Parkee)
 	err = retriever.Respond(200, "OK", answer, append([]gosip.Header{
 		gosip.NewHeader("Content-Type", "application/sdp"),
@@ -326,7 +327,7 @@ func (pk *parking) reinvite(ctx context.Context, parkee *sipgo.DialogServerSessi
 			if err := parkee.WriteRequest(ack); err != nil {
 				return nil, fmt.Errorf("ACK of re-INVITE: %w", err)
 			}
-			pk.rt.noteLegSDP(callID(parkee.InviteRequest), sdp) // for session refreshes (cps_session_timer.go)
+			pk.rt.noteLegSDP(siputil.CallID(parkee.InviteRequest), sdp) // for session refreshes (cps_session_timer.go)
 			return res.Body(), nil
 		case <-tx.Done():
 			return nil, fmt.Errorf("re-INVITE unanswered: %w", tx.Err())
@@ -341,7 +342,7 @@ func (pk *parking) reinvite(ctx context.Context, parkee *sipgo.DialogServerSessi
 // on a retrieved or rung-back call is byeBridge's). It reports whether the
 // request was one of those.
 func (pk *parking) inDialog(req *gosip.Request, tx gosip.ServerTransaction) bool {
-	id := callID(req)
+	id := siputil.CallID(req)
 	pk.mu.Lock()
 	h := pk.byLeg[id]
 	pk.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/pickupsim/pickupsim/sip/topology"
@@ -187,7 +188,7 @@ func (rt *runtime) rememberAnswer(req *gosip.Request, res *gosip.Response, calle
 	if _, ok := rt.pool.net.userExists(callee); !ok {
 		return // an orbit, a pickup number, a park request: no conversation between two parties
 	}
-	c := park.Conversation{CallID: callID(req), Caller: rt.partyOf(req, caller), Callee: park.Party{User: callee},
+	c := park.Conversation{CallID: siputil.CallID(req), Caller: rt.partyOf(req, caller), Callee: park.Party{User: callee},
 		Answered: rt.pool.net.clock.Now()}
 	if f := req.From(); f != nil {
 		c.FromTag, _ = f.Params.Get("tag")

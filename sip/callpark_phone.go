@@ -12,6 +12,7 @@ import (
 
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 )
@@ -171,7 +172,7 @@ func (c *Call) do(ctx context.Context, req *gosip.Request) (*gosip.Response, err
 // onRefer accepts a REFER on an established call (RFC 3515 2.4): 202, then the phone calls
 // the Refer-To target and reports progress to the referrer in NOTIFYs.
 func (ph *Phone) onRefer(req *gosip.Request, tx gosip.ServerTransaction) {
-	c := ph.call(callID(req))
+	c := ph.call(siputil.CallID(req))
 	if c == nil || c.State() != Established {
 		tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return
@@ -274,7 +275,7 @@ func (ph *Phone) notifyRefer(c *Call, frag string, final bool) {
 
 // onNotify takes a NOTIFY of a transfer this phone started, and hands its sipfrag to Park.
 func (ph *Phone) onNotify(req *gosip.Request, tx gosip.ServerTransaction) {
-	if ph.call(callID(req)) == nil {
+	if ph.call(siputil.CallID(req)) == nil {
 		tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return
 	}
@@ -283,7 +284,7 @@ func (ph *Phone) onNotify(req *gosip.Request, tx gosip.ServerTransaction) {
 	if err != nil {
 		return
 	}
-	if v, ok := ph.transfers.Load(callID(req)); ok {
+	if v, ok := ph.transfers.Load(siputil.CallID(req)); ok {
 		select {
 		case v.(chan referStatus) <- st:
 		default:
@@ -335,7 +336,7 @@ func parseSipfrag(body []byte) (referStatus, error) {
 // phone answers from its own RTP socket and sends to the new address; a
 // P-Asserted-Identity names the party now connected.
 func (ph *Phone) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
-	c := ph.call(callID(req))
+	c := ph.call(siputil.CallID(req))
 	if c == nil || c.State() != Established {
 		tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return

@@ -9,6 +9,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -86,7 +87,7 @@ func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall) (
 // once got 481, and the parkee was reconnected to nobody).
 func (pk *parking) ringBackAnswered(p park.Parked, h *heldCall, sess *sipgo.DialogClientSession) {
 	rt := pk.rt
-	parkeeID, parkerID := callID(h.parkee.InviteRequest), callID(sess.InviteRequest)
+	parkeeID, parkerID := siputil.CallID(h.parkee.InviteRequest), siputil.CallID(sess.InviteRequest)
 	pk.mu.Lock()
 	_, still := pk.lot.Leave(p.Orbit, p.ID)
 	if still {
@@ -96,7 +97,7 @@ func (pk *parking) ringBackAnswered(p park.Parked, h *heldCall, sess *sipgo.Dial
 	}
 	hook := pk.onRingBackAnswered
 	pk.mu.Unlock()
-	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	ctx, cancel := context.WithTimeout(rt.ctx, siputil.TransactionTimeout())
 	defer cancel()
 	ackErr := sess.Ack(ctx)
 	if !still {
@@ -144,7 +145,7 @@ func (pk *parking) ringBackFailed(p park.Parked, h *heldCall, why error) {
 		return c
 	})
 	now := rt.pool.net.clock.Now()
-	legID := callID(h.parkee.InviteRequest)
+	legID := siputil.CallID(h.parkee.InviteRequest)
 	pk.mu.Lock()
 	d, ok := pk.lot.RingBackFailed(p.Orbit, p.ID, cfg, now)
 	if !ok {
@@ -182,13 +183,13 @@ func (pk *parking) forward(h *heldCall, d park.TimeoutDecision) {
 	req := gosip.NewRequest(gosip.REFER, *h.parkee.InviteRequest.Contact().Address.Clone())
 	req.AppendHeader(gosip.NewHeader("Refer-To", "<"+d.Target+">"))
 	req.AppendHeader(gosip.NewHeader("Referred-By", rt.identityOf(d.Call.Parker)))
-	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	ctx, cancel := context.WithTimeout(rt.ctx, siputil.TransactionTimeout())
 	defer cancel()
-	res, err := finalOrError(h.parkee.Do(ctx, req))
+	res, err := siputil.FinalOrError(h.parkee.Do(ctx, req))
 	if err != nil || res.StatusCode/100 != 2 {
 		rt.pool.log.Warn("park timeout: transfer to OnTimeoutURI refused", "orbit", d.Call.Orbit, "target", d.Target, "err", err)
 		pk.mu.Lock()
-		delete(pk.byLeg, callID(h.parkee.InviteRequest))
+		delete(pk.byLeg, siputil.CallID(h.parkee.InviteRequest))
 		pk.mu.Unlock()
 		pk.disconnect(h.parkee)
 		h.moh.Close()

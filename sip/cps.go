@@ -11,6 +11,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/pickup"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/pickupsim/pickupsim/sip/topology"
@@ -193,7 +194,7 @@ func (rt *runtime) takeOver(pl *pickerLeg, req *gosip.Request, picker string, rc
 		return res.err
 	}
 	br := res.br
-	call(rt.hooks().beforePickerAnswer, callID(rc.req), callID(req))
+	call(rt.hooks().beforePickerAnswer, siputil.CallID(rc.req), siputil.CallID(req))
 	if !rt.answerPending(br) {
 		return errCallGone // the caller hung up before the picker was answered
 	}
@@ -209,7 +210,7 @@ func (rt *runtime) takeOver(pl *pickerLeg, req *gosip.Request, picker string, rc
 		return nil
 	}
 	rt.watchAck(br, pl.leg, answered, "the picker never acknowledged its answer")
-	call(rt.hooks().afterPickerAnswer, callID(rc.req), callID(req))
+	call(rt.hooks().afterPickerAnswer, siputil.CallID(rc.req), siputil.CallID(req))
 	return nil
 }
 
@@ -276,11 +277,11 @@ func (rt *runtime) answerPickedCall(req *gosip.Request, tx gosip.ServerTransacti
 	leg, err := rt.cps.ReadInvite(req, st)
 	if err != nil {
 		pr.result <- pickResult{err: fmt.Errorf("%w: %v", errCallGone, err)}
-		rt.pool.log.Info("pickup: caller leg gone", "call_id", callID(req), "err", err)
+		rt.pool.log.Info("pickup: caller leg gone", "call_id", siputil.CallID(req), "err", err)
 		return
 	}
-	call(rt.hooks().beforeCallerAnswer, callID(req), callID(pr.pickerLeg.InviteRequest))
-	br := rt.connectPickup(leg, callID(req), pr.pickerLeg, callID(pr.pickerLeg.InviteRequest))
+	call(rt.hooks().beforeCallerAnswer, siputil.CallID(req), siputil.CallID(pr.pickerLeg.InviteRequest))
+	br := rt.connectPickup(leg, siputil.CallID(req), pr.pickerLeg, siputil.CallID(pr.pickerLeg.InviteRequest))
 	answered := make(chan error, 1)
 	go func() {
 		answered <- leg.Respond(200, "OK", pr.callerAnswer, append([]gosip.Header{
@@ -289,7 +290,7 @@ func (rt *runtime) answerPickedCall(req *gosip.Request, tx gosip.ServerTransacti
 	}()
 	if err := st.wait(answered); err != nil {
 		rt.dropBridge(br)
-		rt.pool.log.Info("pickup: the caller hung up as the pickup answered", "call_id", callID(req), "err", err)
+		rt.pool.log.Info("pickup: the caller hung up as the pickup answered", "call_id", siputil.CallID(req), "err", err)
 		pr.result <- pickResult{err: fmt.Errorf("%w: %v", errCallGone, err)}
 		return
 	}
@@ -404,7 +405,7 @@ func (rt *runtime) hangUpLate(out *gosip.Request, res *gosip.Response) {
 	if err := rt.cli.WriteRequest(build(gosip.ACK, seq), sipgo.ClientRequestAddVia); err != nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	ctx, cancel := context.WithTimeout(rt.ctx, siputil.TransactionTimeout())
 	defer cancel()
 	rt.cli.Do(ctx, build(gosip.BYE, seq+1), sipgo.ClientRequestAddVia)
 }

@@ -2,6 +2,7 @@ package sip
 
 import (
 	gosip "github.com/emiago/sipgo/sip"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
@@ -19,8 +20,8 @@ import (
 // Require: timer), at the interval the phone asked for if shorter than SessionExpires.
 // It notes sdp, the application's answer, for the refreshes to come.
 func (rt *runtime) sessionTimerOffer(req *gosip.Request, sdp []byte) []gosip.Header {
-	rt.legSDP.Store(callID(req), sdp)
-	if !supports(req, "timer") {
+	rt.legSDP.Store(siputil.CallID(req), sdp)
+	if !siputil.Supports(req, "timer") {
 		return nil
 	}
 	se := lync.SessionExpiry{Interval: lync.SessionExpires, Refresher: lync.RefresherUAC}
@@ -33,7 +34,7 @@ func (rt *runtime) sessionTimerOffer(req *gosip.Request, sdp []byte) []gosip.Hea
 // ringBackSessionTimer adds to a ring-back INVITE the headers that ask the parker's phone
 // for a session timer it refreshes itself (refresher=uas), and notes its offer.
 func (rt *runtime) ringBackSessionTimer(invite *gosip.Request) {
-	rt.legSDP.Store(callID(invite), invite.Body())
+	rt.legSDP.Store(siputil.CallID(invite), invite.Body())
 	se := lync.SessionExpiry{Interval: lync.SessionExpires, Refresher: lync.RefresherUAS}
 	invite.AppendHeader(se.Header())
 	invite.AppendHeader(gosip.NewHeader("Supported", "timer"))
@@ -51,7 +52,7 @@ func (rt *runtime) refreshSession(req *gosip.Request, tx gosip.ServerTransaction
 	if req.Method != gosip.UPDATE && req.Method != gosip.INVITE {
 		return false
 	}
-	sdp, ok := rt.cpsLegSDP(callID(req))
+	sdp, ok := rt.cpsLegSDP(siputil.CallID(req))
 	if !ok {
 		return false
 	}
@@ -71,7 +72,7 @@ func (rt *runtime) refreshSession(req *gosip.Request, tx gosip.ServerTransaction
 		}
 	}
 	if err := tx.Respond(res); err != nil {
-		rt.pool.log.Debug("session refresh answer not sent", "call_id", callID(req), "err", err)
+		rt.pool.log.Debug("session refresh answer not sent", "call_id", siputil.CallID(req), "err", err)
 	}
 	return true
 }

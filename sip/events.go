@@ -9,6 +9,7 @@ import (
 
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/pickup"
+	"github.com/pickupsim/pickupsim/sip/internal/guard"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -97,11 +98,11 @@ func (n *Network) emit(c Change) {
 	}
 }
 
-// observe wraps a SIP handler so that it runs behind the input guard (guard.go) and every
+// observe wraps a SIP handler so that it runs behind the input guard (sip/internal/guard) and every
 // final response it sends is reported.
 func (rt *runtime) observe(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *gosip.Request, tx gosip.ServerTransaction) {
-		rt.guard().run(req, &observedTx{ServerTransaction: tx, rt: rt, req: req}, h)
+		rt.guard().Run(req, &observedTx{ServerTransaction: tx, rt: rt, req: req}, h)
 	}
 }
 
@@ -123,19 +124,20 @@ func (o *observedTx) Respond(res *gosip.Response) error {
 	return err
 }
 
-// respondStateless sends a final res without keeping the transaction (guard.go), and
-// reports it.
-func (o *observedTx) respondStateless(res *gosip.Response) error {
+// RespondStateless sends a final res without keeping the transaction (guard.WriteStateless),
+// and reports it.
+func (o *observedTx) RespondStateless(res *gosip.Response) error {
 	o.final.Store(true)
-	err := writeStateless(o.ServerTransaction, res)
+	err := guard.WriteStateless(o.ServerTransaction, res)
 	o.rt.pool.net.emit(o.rt.responseChange(o.req, res))
 	return err
 }
 
-func (o *observedTx) answered() bool { return o.final.Load() }
+// Answered reports whether a final response left on the transaction.
+func (o *observedTx) Answered() bool { return o.final.Load() }
 
 // Connection is the connection the request came on (its TCP or TLS connection).
-func (o *observedTx) Connection() gosip.Connection { return connOf(o.ServerTransaction) }
+func (o *observedTx) Connection() gosip.Connection { return guard.ConnOf(o.ServerTransaction) }
 
 func (rt *runtime) responseChange(req *gosip.Request, res *gosip.Response) Change {
 	n := rt.pool.net

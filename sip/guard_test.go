@@ -9,6 +9,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
+	"github.com/pickupsim/pickupsim/sip/internal/guard"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -95,21 +97,21 @@ func serveUDP(t *testing.T, ua *sipgo.UserAgent, srv *sipgo.Server) string {
 	go srv.ServeUDP(conn)
 	t.Cleanup(func() { conn.Close() })
 	addr := conn.LocalAddr().String()
-	require.NoError(t, waitListening(ua, addr))
+	require.NoError(t, siputil.WaitListening(ua, addr))
 	return addr
 }
 
 // TestAPanickingHandlerIsAnswered500AndCounted runs a handler that panics behind the guard
 // on a real SIP server: the sender gets a 500, the panic is counted, the server goes on.
 func TestAPanickingHandlerIsAnswered500AndCounted(t *testing.T) {
-	ua, err := sipgo.NewUA(sipgo.WithUserAgentDNSResolver(refusingResolver(nil)))
+	ua, err := sipgo.NewUA(siputil.NoDNS(nil))
 	require.NoError(t, err)
 	t.Cleanup(func() { ua.Close() })
 	srv, _ := sipgo.NewServer(ua)
 	var g guardCounters
-	guard := guardedHandler{agent: "test", log: slog.New(slog.DiscardHandler), panics: &g.panics}
+	gd := guard.Guard{Agent: "test", Log: slog.New(slog.DiscardHandler), Panics: &g.panics}
 	srv.OnOptions(func(req *gosip.Request, tx gosip.ServerTransaction) {
-		guard.run(req, &guardTx{ServerTransaction: tx}, func(req *gosip.Request, tx gosip.ServerTransaction) {
+		gd.Run(req, &guard.Tx{ServerTransaction: tx}, func(req *gosip.Request, tx gosip.ServerTransaction) {
 			if req.GetHeader("X-Panic") != nil {
 				var m map[string]int
 				m["boom"]++ // a nil map write, as a real bug would be
@@ -140,13 +142,13 @@ func TestAPanickingHandlerIsAnswered500AndCounted(t *testing.T) {
 // a transaction when its handler returns, so an unanswered request would be retransmitted
 // into silence.
 func TestAHandlerThatAnswersNothingIsAnswered500(t *testing.T) {
-	ua, err := sipgo.NewUA(sipgo.WithUserAgentDNSResolver(refusingResolver(nil)))
+	ua, err := sipgo.NewUA(siputil.NoDNS(nil))
 	require.NoError(t, err)
 	t.Cleanup(func() { ua.Close() })
 	srv, _ := sipgo.NewServer(ua)
-	guard := guardedHandler{agent: "test", log: slog.New(slog.DiscardHandler)}
+	gd := guard.Guard{Agent: "test", Log: slog.New(slog.DiscardHandler)}
 	srv.OnMessage(func(req *gosip.Request, tx gosip.ServerTransaction) {
-		guard.run(req, &guardTx{ServerTransaction: tx}, func(*gosip.Request, gosip.ServerTransaction) {})
+		gd.Run(req, &guard.Tx{ServerTransaction: tx}, func(*gosip.Request, gosip.ServerTransaction) {})
 	})
 	addr := serveUDP(t, ua, srv)
 	r := newRawPeer(t)

@@ -5,6 +5,8 @@ import (
 
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/internal/guard"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -25,7 +27,7 @@ func (rt *runtime) identify(req *gosip.Request, tx gosip.ServerTransaction) (top
 	if rt.peerPool(req) != nil {
 		return topology.Caller{User: lync.UserOf(req.GetHeader(lync.HeaderAssertedIdentity))}, true
 	}
-	user := fromUser(req)
+	user := siputil.FromUser(req)
 	if user == "" {
 		return topology.Caller{}, true
 	}
@@ -52,7 +54,7 @@ func sameSource(b binding, req *gosip.Request, tx gosip.ServerTransaction) bool 
 	if b.transport == "udp" {
 		return true
 	}
-	c := connOf(tx)
+	c := guard.ConnOf(tx)
 	return c != nil && c == b.conn
 }
 

@@ -14,6 +14,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/pickupsim/pickupsim/sip/topology"
@@ -123,7 +124,7 @@ func NewPhone(cfg PhoneConfig) (*Phone, error) {
 	strays := func(res *gosip.Response) { ph.onStray(res) }
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.User), sipgo.WithUserAgentHostname(host),
 		sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerUnhandledResponseHandler(strays)),
-		noDNS(cfg.dnsLookups))
+		siputil.NoDNS(cfg.dnsLookups))
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -154,7 +155,7 @@ func NewPhone(cfg PhoneConfig) (*Phone, error) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
 	}))
 	go srv.ServeUDP(conn)
-	if err := waitListening(ua, addr); err != nil {
+	if err := siputil.WaitListening(ua, addr); err != nil {
 		ph.Close()
 		return nil, err
 	}
@@ -292,9 +293,9 @@ func (ph *Phone) sendRegister(ctx context.Context, addr string, expires int) (*g
 	// RFC 3261's retransmissions carry the REGISTER through a lossy network; a dead pool
 	// is learnt from the network at once (phone_reach.go), not from Timer F.
 	res, err := ph.do(ctx, addr, func(ctx context.Context) (*gosip.Response, error) {
-		res, err := finalOrError(ph.cli.Do(ctx, req))
+		res, err := siputil.FinalOrError(ph.cli.Do(ctx, req))
 		if err == nil && res.StatusCode == 401 && ph.password != "" {
-			return finalOrError(ph.cli.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: ph.user, Password: ph.password}))
+			return siputil.FinalOrError(ph.cli.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: ph.user, Password: ph.password}))
 		}
 		return res, err
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 )
@@ -52,7 +53,7 @@ func (ph *Phone) dialURI(target gosip.Uri, dest string, extra ...gosip.Header) (
 		stream.Close()
 		return nil, fmt.Errorf("%s calling %s: %w", ph.user, target.String(), err)
 	}
-	c := newCall(ph, callID(req), true, target.User, stream)
+	c := newCall(ph, siputil.CallID(req), true, target.User, stream)
 	c.client = sess
 	c.abort = abort
 	c.stop = func() { ph.cancelInvite(c, req) }
@@ -81,13 +82,13 @@ func (ph *Phone) cancelInvite(c *Call, invite *gosip.Request) {
 func (ph *Phone) sendInviteCancel(c *Call, invite *gosip.Request) {
 	// The cause must be sipgo's own, exactly: any other makes sipgo send a CANCEL of its
 	// own, to the Request-URI's domain.
-	giveUp := time.AfterFunc(transactionTimeout(), func() { c.abort(sipgo.WaitAnswerForceCancelErr) })
+	giveUp := time.AfterFunc(siputil.TransactionTimeout(), func() { c.abort(sipgo.WaitAnswerForceCancelErr) })
 	c.mu.Lock()
 	c.giveUp = giveUp
 	c.mu.Unlock()
 	go func() {
 		_, err := ph.do(context.Background(), invite.Destination(), func(ctx context.Context) (*gosip.Response, error) {
-			return nil, sendCancel(ctx, ph.cli, invite, nil, nil)
+			return nil, siputil.SendCancel(ctx, ph.cli, invite, nil, nil)
 		})
 		if errors.Is(err, ErrUnreachable) {
 			c.abort(sipgo.WaitAnswerForceCancelErr) // nobody left to answer the INVITE either
@@ -156,7 +157,7 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 	}
 	remote := lync.UserOf(res.GetHeader(lync.HeaderAssertedIdentity))
 	if remote == "" {
-		remote = toUser(res)
+		remote = siputil.ToUser(res)
 	}
 	audio, err := media.ParseAudio(res.Body())
 	if err != nil {
@@ -188,9 +189,9 @@ func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	from := lync.UserOf(req.GetHeader(lync.HeaderAssertedIdentity))
 	if from == "" {
-		from = fromUser(req)
+		from = siputil.FromUser(req)
 	}
-	c := newCall(ph, callID(req), false, from, stream)
+	c := newCall(ph, siputil.CallID(req), false, from, stream)
 	tx.OnCancel(func(r *gosip.Request) {
 		c.mu.Lock()
 		if h := r.GetHeader("Reason"); h != nil {
@@ -280,7 +281,7 @@ var errNoSuchCall = errors.New("no such call")
 
 // onBye ends an established call hung up by the other side.
 func (ph *Phone) onBye(req *gosip.Request, tx gosip.ServerTransaction) {
-	c := ph.call(callID(req))
+	c := ph.call(siputil.CallID(req))
 	var err error
 	switch {
 	case c == nil:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 )
 
 // Reliable ringing (RFC 3262). A 180 is a provisional response: RFC 3261 never
@@ -38,7 +39,7 @@ type reliability struct {
 // ringing builds the 180 of an incoming call: reliable when the caller supports it.
 func (ph *Phone) ringing(c *Call, sess *sipgo.DialogServerSession) *gosip.Response {
 	res := gosip.NewResponseFromRequest(sess.InviteRequest, 180, "Ringing", nil)
-	if supports(sess.InviteRequest, "100rel") {
+	if siputil.Supports(sess.InviteRequest, "100rel") {
 		res.AppendHeader(gosip.NewHeader("Require", "100rel"))
 		res.AppendHeader(gosip.NewHeader("RSeq", "1"))
 		c.rel.mu.Lock()
@@ -58,7 +59,7 @@ func (ph *Phone) reliableRetransmits(c *Call) (<-chan struct{}, func()) {
 	if !reliable {
 		return tick, func() {}
 	}
-	ctx, stop := context.WithTimeout(context.Background(), transactionTimeout())
+	ctx, stop := context.WithTimeout(context.Background(), siputil.TransactionTimeout())
 	go func() {
 		wait := gosip.T1
 		for {
@@ -84,7 +85,7 @@ func (ph *Phone) reliableRetransmits(c *Call) (<-chan struct{}, func()) {
 
 // onPrack takes the PRACK of a reliable 180 (RFC 3262 §3): the 180 need not be sent again.
 func (ph *Phone) onPrack(req *gosip.Request, tx gosip.ServerTransaction) {
-	c := ph.call(callID(req))
+	c := ph.call(siputil.CallID(req))
 	if c == nil || c.Outgoing {
 		tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return
@@ -139,7 +140,7 @@ func (ph *Phone) provisional(c *Call, sess *sipgo.DialogClientSession, res *gosi
 	}
 	go func() {
 		defer tx.Terminate()
-		awaitFinal(context.Background(), tx) // the transaction's own Timer F ends it
+		siputil.AwaitFinal(context.Background(), tx) // the transaction's own Timer F ends it
 	}()
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
@@ -106,7 +107,7 @@ func unreachable(ctx context.Context, err error) error {
 // do runs send, a request to dest and the wait for its final response, with RFC 3261's
 // retransmissions and timeout, cut short when the network reports dest unreachable.
 func (ph *Phone) do(ctx context.Context, dest string, send func(context.Context) (*gosip.Response, error)) (*gosip.Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, transactionTimeout())
+	ctx, cancel := context.WithTimeout(ctx, siputil.TransactionTimeout())
 	defer cancel()
 	wctx, heard := ph.watch(ctx, dest)
 	defer heard()

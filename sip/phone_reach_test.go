@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -54,7 +55,7 @@ func TestDeadHomePoolIsSkippedAtOnce(t *testing.T) {
 	p2, _ := l.net.Pool(pool02)
 	ph := l.phone("alice")
 
-	c, cancel := context.WithTimeout(context.Background(), transactionTimeout()/2)
+	c, cancel := context.WithTimeout(context.Background(), siputil.TransactionTimeout()/2)
 	defer cancel()
 	reg, err := ph.Register(c)
 	require.NoError(t, err)

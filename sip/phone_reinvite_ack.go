@@ -5,6 +5,7 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 )
 
 // A 2xx to an INVITE is retransmitted by the UAS core, not by its transaction, until the
@@ -19,13 +20,13 @@ func ackKey(callID string, seq uint32) string { return fmt.Sprintf("%s/%d", call
 // respondUntilAcked sends the 2xx of a re-INVITE, again at T1, then doubling up to T2,
 // until its ACK arrives or 64*T1 passed.
 func (ph *Phone) respondUntilAcked(req *gosip.Request, tx gosip.ServerTransaction, res *gosip.Response) {
-	key := ackKey(callID(req), req.CSeq().SeqNo)
+	key := ackKey(siputil.CallID(req), req.CSeq().SeqNo)
 	acked := make(chan struct{})
 	ph.acks.Store(key, acked)
 	tx.Respond(res)
 	go func() {
 		defer ph.acks.Delete(key)
-		giveUp := time.NewTimer(transactionTimeout())
+		giveUp := time.NewTimer(siputil.TransactionTimeout())
 		defer giveUp.Stop()
 		wait := gosip.T1
 		for {
@@ -45,7 +46,7 @@ func (ph *Phone) respondUntilAcked(req *gosip.Request, tx gosip.ServerTransactio
 // onAck takes an ACK: of a re-INVITE's 2xx the phone is retransmitting, or of the 2xx
 // that set up a dialog it answered.
 func (ph *Phone) onAck(req *gosip.Request, tx gosip.ServerTransaction) {
-	if v, ok := ph.acks.LoadAndDelete(ackKey(callID(req), req.CSeq().SeqNo)); ok {
+	if v, ok := ph.acks.LoadAndDelete(ackKey(siputil.CallID(req), req.CSeq().SeqNo)); ok {
 		close(v.(chan struct{}))
 		return
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 )
 
 // onStray takes a response that matches no transaction of the phone. Most are
@@ -20,14 +21,14 @@ func (ph *Phone) onStray(res *gosip.Response) {
 	if !res.IsSuccess() || cseq == nil || cseq.MethodName != gosip.INVITE || res.Contact() == nil || res.To() == nil {
 		return
 	}
-	if c := ph.call(callID(res)); c != nil && c.State() == Established && c.client != nil && sameTag(c.client.InviteResponse.To(), res.To()) {
+	if c := ph.call(siputil.CallID(res)); c != nil && c.State() == Established && c.client != nil && sameTag(c.client.InviteResponse.To(), res.To()) {
 		ph.writeStateless(res, gosip.ACK, cseq.SeqNo) // sipgo stopped re-acknowledging; the call is on
 		return
 	}
 	if err := ph.writeStateless(res, gosip.ACK, cseq.SeqNo); err != nil {
 		return
 	}
-	bye := statelessRequest(res, gosip.BYE, cseq.SeqNo+1)
+	bye := siputil.StatelessRequest(res, gosip.BYE, cseq.SeqNo+1)
 	bye.Laddr = ph.laddr()
 	go ph.do(context.Background(), bye.Destination(), func(ctx context.Context) (*gosip.Response, error) {
 		return ph.cli.Do(ctx, bye, sipgo.ClientRequestAddVia)
@@ -37,7 +38,7 @@ func (ph *Phone) onStray(res *gosip.Response) {
 // writeStateless sends an ACK (or another request needing no transaction) on the dialog
 // a 2xx opened.
 func (ph *Phone) writeStateless(res *gosip.Response, m gosip.RequestMethod, seq uint32) error {
-	r := statelessRequest(res, m, seq)
+	r := siputil.StatelessRequest(res, m, seq)
 	r.Laddr = ph.laddr()
 	return ph.cli.WriteRequest(r, sipgo.ClientRequestAddVia)
 }

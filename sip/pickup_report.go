@@ -14,6 +14,7 @@ import (
 
 	"github.com/pickupsim/pickupsim/pickup"
 	"github.com/pickupsim/pickupsim/sip/dialoginfo"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -55,7 +56,7 @@ func (rt *runtime) enterQueue(req *gosip.Request, tx gosip.ServerTransaction, ca
 		who = req.From().Address.String()
 	}
 	rc := newRingingCall(req, tx, who, user, v.q)
-	id := callID(req)
+	id := siputil.CallID(req)
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if _, dup := rt.ringing[id]; dup {
@@ -76,7 +77,7 @@ func (rt *runtime) enterQueue(req *gosip.Request, tx gosip.ServerTransaction, ca
 // leaveQueue takes a call out of its pickup queue once its ringing ended (answered,
 // refused, cancelled, picked up, timed out), here or at the owner.
 func (rt *runtime) leaveQueue(rc *ringingCall) {
-	id := callID(rc.req)
+	id := siputil.CallID(rc.req)
 	rt.mu.Lock()
 	if rt.ringing[id] == rc {
 		delete(rt.ringing, id)
@@ -89,7 +90,7 @@ func (rt *runtime) leaveQueue(rc *ringingCall) {
 	reported := rc.reported
 	rc.mu.Unlock()
 	if reported {
-		go rt.publishRinging(rc, dialoginfo.Terminated, transactionTimeout())
+		go rt.publishRinging(rc, dialoginfo.Terminated, siputil.TransactionTimeout())
 	}
 }
 
@@ -108,7 +109,7 @@ func (rt *runtime) ringingEarly(rc *ringingCall, res *gosip.Response) {
 	rc.calleeTag = tag
 	rc.mu.Unlock()
 	if err := rt.publishRinging(rc, dialoginfo.Early, reportTimeout); err != nil {
-		rt.pool.log.Warn("group call pickup: the queue's pool was not told", "call_id", callID(rc.req), "owner", rc.q.Owner, "err", err)
+		rt.pool.log.Warn("group call pickup: the queue's pool was not told", "call_id", siputil.CallID(rc.req), "owner", rc.q.Owner, "err", err)
 		return
 	}
 	rc.mu.Lock()
@@ -129,7 +130,7 @@ func (rt *runtime) publishRinging(rc *ringingCall, state string, timeout time.Du
 	rc.mu.Unlock()
 	callerTag, _ := rc.req.From().Params.Get("tag")
 	info := dialoginfo.Info{Version: publishVersion.Add(1), Entity: entity, Dialogs: []dialoginfo.Dialog{{
-		ID: callID(rc.req), CallID: callID(rc.req), LocalTag: calleeTag, RemoteTag: callerTag, Direction: "recipient",
+		ID: siputil.CallID(rc.req), CallID: siputil.CallID(rc.req), LocalTag: calleeTag, RemoteTag: callerTag, Direction: "recipient",
 		State: state, Local: entity, Remote: strings.Trim(rt.identityOf(rc.caller), "<>"),
 		Pickup: &dialoginfo.Pickup{Number: rc.q.Number, Blocked: string(rc.q.Blocked), Why: rc.q.Why},
 	}}}
@@ -151,7 +152,7 @@ func (rt *runtime) publishRinging(rc *ringingCall, state string, timeout time.Du
 	req.Laddr = rt.laddr
 	ctx, cancel := context.WithTimeout(rt.ctx, timeout)
 	defer cancel()
-	res, err := finalOrError(rt.cli.Do(ctx, req, sipgo.ClientRequestBuild))
+	res, err := siputil.FinalOrError(rt.cli.Do(ctx, req, sipgo.ClientRequestBuild))
 	if err != nil {
 		return err
 	}

@@ -3,19 +3,18 @@ package sip
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/pickup"
 	"github.com/pickupsim/pickupsim/sip/dialoginfo"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -118,7 +117,7 @@ func (p *Pool) start() error {
 		tlsLn = newListener(raw, "tls", p.net.maxConns, p.log)
 	}
 	opts := []sipgo.UserAgentOption{sipgo.WithUserAgent(p.fqdn), sipgo.WithUserAgentHostname(host), quietStrays(p.log),
-		noDNS(&p.net.guards.dnsLookups), transportOptions(p.net.idle, p.log)}
+		siputil.NoDNS(&p.net.guards.dnsLookups), transportOptions(p.net.idle, p.log)}
 	if p.net.tls != nil {
 		opts = append(opts, sipgo.WithUserAgenTLSConfig(p.net.tls))
 	}
@@ -152,7 +151,7 @@ func (p *Pool) start() error {
 	if tlsLn != nil {
 		go func() { tlsLn.served(srv.ServeTLS(tls.NewListener(tlsLn, p.net.tls))) }()
 	}
-	if err := waitListening(ua, p.addr); err != nil {
+	if err := siputil.WaitListening(ua, p.addr); err != nil {
 		rt.close()
 		return err
 	}
@@ -228,7 +227,7 @@ func (p *Pool) queueLength(number string) int {
 // routes registers the SIP handlers. sipgo's handler map has no lock: this runs before
 // serving.
 func (rt *runtime) routes() {
-	rt.srv.OnRegister(rt.observe(rt.onRegister)) // observe: events.go, behind the input guard (guard.go)
+	rt.srv.OnRegister(rt.observe(rt.onRegister)) // observe: events.go, behind the input guard (sip/internal/guard)
 	rt.srv.OnInvite(rt.observe(rt.onInvite))
 	rt.srv.OnAck(rt.observe(rt.onAck))
 	rt.srv.OnBye(rt.observe(rt.onInDialog))
@@ -266,26 +265,12 @@ func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
 	return nil, nil, fmt.Errorf("listen tcp %s: %w", addr, lastErr)
 }
 
-// waitListening waits until sipgo has registered the UDP listener, so requests sent from
-// it reuse the socket (ServeUDP registers it asynchronously).
-func waitListening(ua *sipgo.UserAgent, addr string) error {
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := ua.TransportLayer().GetConnection("udp", addr); err == nil && c != nil {
-			c.TryClose()
-			return nil
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return errors.New("udp listener " + addr + " not ready")
-}
-
 // quietStrays logs responses that match no transaction (retransmissions, a 487 arriving
 // after its transaction ended) at debug level: they are normal in a proxy and would
 // otherwise fill the log at info level. The transaction layer's own lines go to log too.
 func quietStrays(log *slog.Logger) sipgo.UserAgentOption {
 	return sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerLogger(log),
 		gosip.WithTransactionLayerUnhandledResponseHandler(func(r *gosip.Response) {
-			log.Debug("stray response", "code", r.StatusCode, "call_id", callID(r), "from", r.Source())
+			log.Debug("stray response", "code", r.StatusCode, "call_id", siputil.CallID(r), "from", r.Source())
 		}))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -111,7 +112,7 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 	defer cancel()
 	out, clTx, err := rt.request(ctx, out, dest) // transport.go: by TCP when large
 	if err != nil {
-		rt.pool.log.Warn("INVITE not forwarded", "call_id", callID(req), "to", dest.addr, "err", err)
+		rt.pool.log.Warn("INVITE not forwarded", "call_id", siputil.CallID(req), "to", dest.addr, "err", err)
 		rt.respond(tx, req, topology.NextHopUnreachable(dest.name))
 		return
 	}
@@ -148,7 +149,7 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 			}
 			up := upstream(req, res)
 			if err := tx.Respond(up); err != nil {
-				rt.pool.log.Debug("relaying response upstream failed", "call_id", callID(req), "code", res.StatusCode, "err", err)
+				rt.pool.log.Debug("relaying response upstream failed", "call_id", siputil.CallID(req), "code", res.StatusCode, "err", err)
 			}
 			if res.StatusCode >= 200 {
 				handedOff = res.IsSuccess() && rt.relay2xxRetransmissions(req, clTx) // proxy_retransmit.go
@@ -191,53 +192,17 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 
 // drain reads a branch's remaining responses until its final one.
 func (rt *runtime) drain(clTx gosip.ClientTransaction) {
-	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	ctx, cancel := context.WithTimeout(rt.ctx, siputil.TransactionTimeout())
 	defer cancel()
-	awaitFinal(ctx, clTx)
+	siputil.AwaitFinal(ctx, clTx)
 }
 
 // cancelBranch sends CANCEL for a forwarded INVITE, with a Reason and extra headers.
 func (rt *runtime) cancelBranch(out *gosip.Request, reason gosip.Header, extra []gosip.Header) {
-	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	ctx, cancel := context.WithTimeout(rt.ctx, siputil.TransactionTimeout())
 	defer cancel()
-	if err := sendCancel(ctx, rt.cli, out, reason, extra); err != nil {
-		rt.pool.log.Warn("CANCEL not sent", "call_id", callID(out), "err", err)
-	}
-}
-
-// sendCancel sends CANCEL for an INVITE already sent (RFC 3261 9.1: same Request-URI,
-// Call-ID, From, To, CSeq number and top Via), to where the INVITE went, and waits for its
-// answer.
-func sendCancel(ctx context.Context, cli *sipgo.Client, invite *gosip.Request, reason gosip.Header, extra []gosip.Header) error {
-	c := gosip.NewRequest(gosip.CANCEL, *invite.Recipient.Clone())
-	c.AppendHeader(gosip.HeaderClone(invite.Via()))
-	c.AppendHeader(gosip.HeaderClone(invite.From()))
-	c.AppendHeader(gosip.HeaderClone(invite.To()))
-	c.AppendHeader(gosip.HeaderClone(invite.CallID()))
-	c.AppendHeader(&gosip.CSeqHeader{SeqNo: invite.CSeq().SeqNo, MethodName: gosip.CANCEL})
-	mf := gosip.MaxForwardsHeader(70)
-	c.AppendHeader(&mf)
-	if reason != nil {
-		c.AppendHeader(gosip.NewHeader("Reason", reason.Value()))
-	}
-	for _, h := range extra {
-		c.AppendHeader(h)
-	}
-	c.SetTransport(invite.Transport())
-	c.SetDestination(invite.Destination())
-	c.Laddr = invite.Laddr
-	clTx, err := cli.TransactionRequest(ctx, c, func(*sipgo.Client, *gosip.Request) error { return nil })
-	if err != nil {
-		return err
-	}
-	defer clTx.Terminate()
-	select {
-	case <-clTx.Responses():
-		return nil
-	case <-clTx.Done():
-		return clTx.Err()
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := siputil.SendCancel(ctx, rt.cli, out, reason, extra); err != nil {
+		rt.pool.log.Warn("CANCEL not sent", "call_id", siputil.CallID(out), "err", err)
 	}
 }
 
@@ -253,14 +218,14 @@ func (rt *runtime) onAck(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	dest, ok := rt.relayTarget(req.Recipient)
 	if !ok {
-		rt.pool.log.Debug("ACK not relayed: its Request-URI is no registered phone or pool", "call_id", callID(req),
+		rt.pool.log.Debug("ACK not relayed: its Request-URI is no registered phone or pool", "call_id", siputil.CallID(req),
 			"from", req.Source(), "request_uri", req.Recipient.String())
 		return
 	}
 	out := req.Clone()
 	rt.address(out, dest)
 	if err := rt.cli.WriteRequest(out, sipgo.ClientRequestAddVia); err != nil {
-		rt.pool.log.Debug("ACK not passed on", "call_id", callID(req), "err", err)
+		rt.pool.log.Debug("ACK not passed on", "call_id", siputil.CallID(req), "err", err)
 	}
 }
 
@@ -296,7 +261,7 @@ func (rt *runtime) onInDialog(req *gosip.Request, tx gosip.ServerTransaction) {
 	defer cancel()
 	_, clTx, err := rt.request(ctx, req.Clone(), dest) // transport.go: by TCP when large
 	if err != nil {
-		rt.pool.log.Warn("request not relayed", "method", string(req.Method), "call_id", callID(req), "to", dest.addr, "err", err)
+		rt.pool.log.Warn("request not relayed", "method", string(req.Method), "call_id", siputil.CallID(req), "to", dest.addr, "err", err)
 		rt.respond(tx, req, topology.NextHopUnreachable(dest.name))
 		return
 	}

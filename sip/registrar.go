@@ -8,6 +8,8 @@ import (
 
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/internal/guard"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -34,7 +36,7 @@ type binding struct {
 // its mode off the wire.
 func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 	p := rt.pool
-	user := toUser(req)
+	user := siputil.ToUser(req)
 	if user == "" {
 		rt.refuse(tx, req, topology.MalformedRequest("the To header names no user"))
 		return
@@ -86,11 +88,11 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 			transport: strings.ToLower(req.Transport()),
 			mode:      d.Mode,
 			expires:   now.Add(time.Duration(expires) * time.Second),
-			callID:    callID(req),
+			callID:    siputil.CallID(req),
 			cseq:      req.CSeq().SeqNo,
 		}
 		if b.transport != "udp" {
-			b.conn = connOf(tx)
+			b.conn = guard.ConnOf(tx)
 		}
 		rt.bindings[user] = b
 	}
@@ -153,13 +155,6 @@ func (rt *runtime) respond(tx gosip.ServerTransaction, req *gosip.Request, r *to
 }
 
 func (rt *runtime) log(msg string, req *gosip.Request, args ...any) {
-	args = append([]any{"method", string(req.Method), "call_id", callID(req), "from", req.Source()}, args...)
+	args = append([]any{"method", string(req.Method), "call_id", siputil.CallID(req), "from", req.Source()}, args...)
 	rt.pool.log.Info(msg, args...)
-}
-
-func callID(m interface{ CallID() *gosip.CallIDHeader }) string {
-	if c := m.CallID(); c != nil {
-		return c.Value()
-	}
-	return ""
 }

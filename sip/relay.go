@@ -7,6 +7,7 @@ import (
 
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/internal/guard"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -90,7 +91,7 @@ func (rt *runtime) relayTarget(uri gosip.Uri) (target, bool) {
 	return target{uri: uri, addr: peer.Addr(), transport: "udp", name: peer.fqdn}, true
 }
 
-// refuse answers req with r statelessly (guard.go, writeStateless): for refusals decided
+// refuse answers req with r statelessly (guard.WriteStateless): for refusals decided
 // before the pool keeps anything for the request, so a flood of them leaves nothing behind.
 func (rt *runtime) refuse(tx gosip.ServerTransaction, req *gosip.Request, r *topology.Rejection) {
 	rt.log("refused", req, "code", r.Code, "warning", r.Warning, "diagnostic", r.Diagnostic)
@@ -99,10 +100,10 @@ func (rt *runtime) refuse(tx gosip.ServerTransaction, req *gosip.Request, r *top
 
 // sendStateless sends a final response without keeping its transaction.
 func sendStateless(tx gosip.ServerTransaction, res *gosip.Response) error {
-	if a, ok := tx.(answeredTx); ok {
-		return a.respondStateless(res)
+	if a, ok := tx.(guard.AnsweredTx); ok {
+		return a.RespondStateless(res)
 	}
-	return writeStateless(tx, res)
+	return guard.WriteStateless(tx, res)
 }
 
 // contactByAddress makes a message's Contact an IP address: a Contact that names a host is

@@ -12,6 +12,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -88,7 +89,7 @@ func TestRequestsToARegisteredPhoneAreStillRelayed(t *testing.T) {
 // means something only if it can rise.)
 func TestResolverRefusesAndCounts(t *testing.T) {
 	var lookups atomic.Uint64
-	ua, err := sipgo.NewUA(noDNS(&lookups))
+	ua, err := sipgo.NewUA(siputil.NoDNS(&lookups))
 	require.NoError(t, err)
 	t.Cleanup(func() { ua.Close() })
 	cli, err := sipgo.NewClient(ua)

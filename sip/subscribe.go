@@ -13,6 +13,7 @@ import (
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -125,7 +126,7 @@ func (rt *runtime) notify(sub *gosip.Request, answer *gosip.Response, ep notifie
 	defer cancel()
 	clTx, err := rt.cli.TransactionRequest(ctx, n, sipgo.ClientRequestAddVia)
 	if err != nil {
-		rt.pool.log.Debug("NOTIFY not sent", "call_id", callID(sub), "err", err)
+		rt.pool.log.Debug("NOTIFY not sent", "call_id", siputil.CallID(sub), "err", err)
 		return
 	}
 	defer clTx.Terminate()
@@ -134,7 +135,7 @@ func (rt *runtime) notify(sub *gosip.Request, answer *gosip.Response, ep notifie
 		case res := <-clTx.Responses():
 			if res.StatusCode >= 200 {
 				if res.StatusCode >= 300 {
-					rt.pool.log.Info("NOTIFY refused by the subscriber", "call_id", callID(sub), "code", res.StatusCode)
+					rt.pool.log.Info("NOTIFY refused by the subscriber", "call_id", siputil.CallID(sub), "code", res.StatusCode)
 				}
 				return
 			}

@@ -1,4 +1,4 @@
-package sip
+package siputil
 
 import (
 	"context"
@@ -35,11 +35,7 @@ func refusingResolver(lookups *atomic.Uint64) *net.Resolver {
 	}
 }
 
-// noDNS is the user-agent option every pool and phone is built with.
-func noDNS(lookups *atomic.Uint64) sipgo.UserAgentOption {
+// NoDNS is the user-agent option every pool and phone is built with.
+func NoDNS(lookups *atomic.Uint64) sipgo.UserAgentOption {
 	return sipgo.WithUserAgentDNSResolver(refusingResolver(lookups))
 }
-
-// DNSLookups returns how many name lookups the pools and phones of this network attempted
-// (each refused). It stays zero: the simulator sends only to IP addresses.
-func (n *Network) DNSLookups() uint64 { return n.guards.dnsLookups.Load() }

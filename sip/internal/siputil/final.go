@@ -1,4 +1,4 @@
-package sip
+package siputil
 
 import (
 	"errors"
@@ -11,9 +11,9 @@ import (
 // user agent closing, a pool's outage), and a caller that reads the response would crash.
 var errEndedUnanswered = errors.New("the transaction ended without a final response")
 
-// finalOrError turns sipgo's (nil, nil) from Do into an error, so that a nil response always
+// FinalOrError turns sipgo's (nil, nil) from Do into an error, so that a nil response always
 // comes with one.
-func finalOrError(res *gosip.Response, err error) (*gosip.Response, error) {
+func FinalOrError(res *gosip.Response, err error) (*gosip.Response, error) {
 	if err == nil && res == nil {
 		return nil, errEndedUnanswered
 	}
