@@ -185,7 +185,7 @@ func (rt *runtime) rememberAnswer(req *gosip.Request, res *gosip.Response, calle
 		return
 	}
 	callee := topology.Dialled(req.Recipient.User)
-	if _, ok := rt.pool.net.userExists(callee); !ok {
+	if _, ok := rt.pool.net.User(callee); !ok {
 		return // an orbit, a pickup number, a park request: no conversation between two parties
 	}
 	c := park.Conversation{CallID: siputil.CallID(req), Caller: rt.partyOf(req, caller), Callee: park.Party{User: callee},

@@ -231,7 +231,7 @@ func (rt *runtime) requeue(call pickup.Call, rc *ringingCall) {
 
 // identityOf renders a queued caller (a user name or an outside address) as an address.
 func (rt *runtime) identityOf(who string) string {
-	if _, ok := rt.pool.net.userExists(who); ok {
+	if _, ok := rt.pool.net.User(who); ok {
 		return fmt.Sprintf("<sip:%s@%s>", who, rt.pool.net.domain)
 	}
 	return "<" + who + ">"

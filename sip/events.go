@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"sync"
 	"sync/atomic"
 
 	"github.com/emiago/sipgo"
@@ -52,32 +51,10 @@ type Change struct {
 	Detail string
 }
 
-// changeHub fans changes out to observers.
-type changeHub struct {
-	mu   sync.Mutex
-	next int
-	subs map[int]func(Change)
-}
-
 // OnChange registers f to be called for every change, until the returned function is
 // called. f runs synchronously on the goroutine that made the change (a SIP handler or a
 // cmdlet), never under the network's locks: it must return quickly and must not block.
-func (n *Network) OnChange(f func(Change)) (cancel func()) {
-	h := &n.changes
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.subs == nil {
-		h.subs = map[int]func(Change){}
-	}
-	id := h.next
-	h.next++
-	h.subs[id] = f
-	return func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		delete(h.subs, id)
-	}
-}
+func (n *Network) OnChange(f func(Change)) (cancel func()) { return n.changes.add(f) }
 
 // NotifyConfigChanged reports an administrator's change made outside the SIP network
 // (through Network's cmdlet methods), so observers refresh.
@@ -85,18 +62,7 @@ func (n *Network) NotifyConfigChanged(detail string) {
 	n.emit(Change{Kind: ChangeConfig, Detail: detail})
 }
 
-func (n *Network) emit(c Change) {
-	h := &n.changes
-	h.mu.Lock()
-	subs := make([]func(Change), 0, len(h.subs))
-	for _, f := range h.subs {
-		subs = append(subs, f)
-	}
-	h.mu.Unlock()
-	for _, f := range subs {
-		f(c)
-	}
-}
+func (n *Network) emit(c Change) { n.changes.run(c) }
 
 // observe wraps a SIP handler so that it runs behind the input guard (sip/internal/guard) and every
 // final response it sends is reported.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/stretchr/testify/require"
 )
 
@@ -38,7 +39,8 @@ func floodUnknownUsers(b *testing.B, floodRate, floodCount int) {
 		n, _, err := Start(Config{Topology: labTopology()})
 		require.NoError(b, err)
 		p1, _ := n.Pool(pool01)
-		ph, err := n.NewPhone("alice")
+		fleet := phone.NewFleet(n)
+		ph, err := fleet.NewPhone("alice")
 		require.NoError(b, err)
 
 		before := memNow()
@@ -139,6 +141,7 @@ func floodUnknownUsers(b *testing.B, floodRate, floodCount int) {
 		b.ReportMetric(float64(regOK.Load()), "registers-ok")
 		b.ReportMetric(float64(regFailed.Load()), "registers-failed")
 		b.ReportMetric(float64(regWorst.Load())/1000, "register-worst-ms")
+		fleet.Close()
 		n.Close()
 	}
 }

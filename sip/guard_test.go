@@ -11,6 +11,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/pickupsim/pickupsim/sip/internal/guard"
 	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -85,7 +86,7 @@ func TestMalformedRequestsAreRefusedAndThePoolGoesOn(t *testing.T) {
 			assert.Equal(t, p1.Addr(), reg.Registrar)
 		})
 	}
-	assert.Zero(t, l.net.HandlerPanics())
+	assert.Zero(t, l.handlerPanics())
 	assert.Empty(t, p1.ParkedCalls(), "nothing was parked by a malformed request")
 }
 
@@ -174,7 +175,7 @@ func TestAPhoneSurvivesMalformedRequests(t *testing.T) {
 		assert.Equal(t, 400, res.StatusCode, c.name)
 	}
 	l.connect("alice", "bob") // and still takes calls
-	assert.Zero(t, l.net.HandlerPanics())
+	assert.Zero(t, l.handlerPanics())
 }
 
 // TestAPhoneSurvivesAHostileAnswer: the callee answers 200 OK without To or Contact; the
@@ -213,19 +214,19 @@ func TestAPhoneSurvivesAHostileAnswer(t *testing.T) {
 			ok.RemoveHeader(drop)
 			callee.send(inv.Source(), ok.String())
 			callee.send(p1.Addr(), ok.String())
-			st, err := c.WaitState(ctx(t), Established, Failed, Cancelled)
+			st, err := c.WaitState(ctx(t), phone.Established, phone.Failed, phone.Cancelled)
 			require.NoError(t, err)
 			t.Logf("bob's call: %s (%s)", st, c.Outcome())
 			if drop == "nothing" {
-				assert.Equal(t, Established, st, "the pool gave the answer the callee's address")
+				assert.Equal(t, phone.Established, st, "the pool gave the answer the callee's address")
 				ack, _ := callee.next(3 * time.Second).(*gosip.Request)
 				require.NotNil(t, ack, "the ACK reached the callee")
 				assert.Equal(t, gosip.ACK, ack.Method)
 			} else {
-				assert.Equal(t, Failed, st)
+				assert.Equal(t, phone.Failed, st)
 			}
-			assert.Zero(t, l.net.HandlerPanics())
-			assert.Zero(t, l.net.DNSLookups(), "the phone did not look for somewhere else to send its ACK")
+			assert.Zero(t, l.handlerPanics())
+			assert.Zero(t, l.dnsLookups(), "the phone did not look for somewhere else to send its ACK")
 			l.registerAll("bob") // the phone and the pool go on
 		})
 	}

@@ -55,11 +55,10 @@ type Network struct {
 	pools   map[string]*Pool // by FQDN; pools are added and removed when a pool is replaced
 	byAddr  sync.Map         // "ip:port" -> *Pool, to recognise requests from peer pools
 
-	phonesMu sync.Mutex
-	phones   []*Phone
 	phoneCfg topology.PhoneSettings // what every simulated phone of the topology is set to
+	rehomed  hub[struct{}]          // observers of registrar changes (directory.go)
 
-	changes changeHub     // observers of changes (events.go)
+	changes hub[Change]   // observers of changes (events.go)
 	guards  guardCounters // what the input guard caught (guard.go)
 
 	hooks atomic.Pointer[testHooks] // set by tests only (hooks.go)
@@ -116,15 +115,8 @@ func Start(cfg Config) (*Network, []topology.Warning, error) {
 	return n, warnings, nil
 }
 
-// Close stops every phone and pool.
+// Close stops every pool. Close the phones (phone.Fleet) first.
 func (n *Network) Close() {
-	n.phonesMu.Lock()
-	phones := n.phones
-	n.phones = nil
-	n.phonesMu.Unlock()
-	for _, ph := range phones {
-		ph.Close()
-	}
 	for _, p := range n.allPools() {
 		p.stop()
 	}
@@ -353,11 +345,4 @@ func (n *Network) poolAt(addr string) *Pool {
 		return v.(*Pool)
 	}
 	return nil
-}
-
-// userExists reports whether name is a user of the deployment.
-func (n *Network) userExists(name string) (topology.User, bool) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.deploy.User(name)
 }

@@ -233,7 +233,7 @@ func (rt *runtime) forgetReported(id, holder string) {
 func (rt *runtime) callerOf(addr string) string {
 	var u gosip.Uri
 	if err := gosip.ParseUri(addr, &u); err == nil && strings.EqualFold(u.Host, rt.pool.net.domain) {
-		if _, ok := rt.pool.net.userExists(u.User); ok {
+		if _, ok := rt.pool.net.User(u.User); ok {
 			return u.User
 		}
 	}

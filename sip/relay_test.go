@@ -13,6 +13,7 @@ import (
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -67,7 +68,7 @@ func TestAStrangerCannotUseAPoolAsARelay(t *testing.T) {
 	// intervals (0.5 s, 1 s).
 	assert.NoError(t, victim.silence(2*time.Second), "the pool passed a stranger's request on")
 	assert.NoError(t, mallory.silence(200*time.Millisecond), "only one answer per request")
-	assert.Zero(t, l.net.DNSLookups(), "the simulated domain was never resolved")
+	assert.Zero(t, l.dnsLookups(), "the simulated domain was never resolved")
 }
 
 // TestRequestsToARegisteredPhoneAreStillRelayed: the pool passes a request on to a phone
@@ -120,8 +121,8 @@ func TestPoolsNeverResolveNames(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	l.connect("alice", "bob")
-	assert.Zero(t, l.net.DNSLookups(), "a pool or phone tried to resolve a name")
-	assert.Zero(t, l.net.HandlerPanics())
+	assert.Zero(t, l.dnsLookups(), "a pool or phone tried to resolve a name")
+	assert.Zero(t, l.handlerPanics())
 }
 
 // tortureMessages returns RFC 4475's torture messages as sipgo ships them
@@ -170,7 +171,7 @@ func TestAContactNamingAHostIsNeverResolved(t *testing.T) {
 
 	calls := l.phone("bob").Calls()
 	require.Len(t, calls, 1)
-	_, err := calls[0].WaitState(ctx(t), Established)
+	_, err := calls[0].WaitState(ctx(t), phone.Established)
 	require.NoError(t, err)
 	hungUp := make(chan error, 1)
 	go func() { hungUp <- calls[0].Hangup(ctx(t)) }()
@@ -179,7 +180,7 @@ func TestAContactNamingAHostIsNeverResolved(t *testing.T) {
 	assert.Equal(t, gosip.BYE, bye.Method)
 	caller.send(l.phone("bob").Addr(), gosip.NewResponseFromRequest(bye, 200, "OK", nil).String())
 	require.NoError(t, <-hungUp)
-	assert.Zero(t, l.net.DNSLookups(), "nobody resolved caller.example.com")
+	assert.Zero(t, l.dnsLookups(), "nobody resolved caller.example.com")
 }
 
 // TestAStrayCancelIsAnswered481: a CANCEL that matches no transaction (RFC 3261 9.2).

@@ -61,7 +61,7 @@ func (n *Network) MoveUsers(from, to string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.refreshRegistrars()
+	n.registrarsChanged()
 	return moved, nil
 }
 
@@ -78,7 +78,7 @@ func (n *Network) PairPools(a, b string) error {
 	err := n.deploy.PairPools(a, b)
 	n.mu.Unlock()
 	if err == nil {
-		n.refreshRegistrars()
+		n.registrarsChanged()
 	}
 	return err
 }
@@ -89,45 +89,4 @@ func (n *Network) Warnings() []topology.Warning {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.deploy.Warnings()
-}
-
-// Registrars returns the addresses a user's phone registers with: its home pool, then the
-// home pool's backup.
-func (n *Network) Registrars(user string) ([]string, error) {
-	n.mu.Lock()
-	u, ok := n.deploy.User(user)
-	var backup string
-	if ok {
-		pc, _ := n.deploy.PoolConfig(u.HomePool)
-		backup = pc.Backup
-	}
-	n.mu.Unlock()
-	if !ok {
-		return nil, fmt.Errorf("no user named %q in the topology", user)
-	}
-	var regs []string
-	for _, fqdn := range []string{u.HomePool, backup} {
-		if p, ok := n.Pool(fqdn); ok && fqdn != "" {
-			regs = append(regs, p.Addr())
-		}
-	}
-	return regs, nil
-}
-
-func (n *Network) refreshRegistrars() {
-	n.phonesMu.Lock()
-	phones := append([]*Phone(nil), n.phones...)
-	n.phonesMu.Unlock()
-	for _, ph := range phones {
-		if regs, err := n.Registrars(ph.user); err == nil {
-			ph.SetRegistrars(regs)
-		}
-	}
-}
-
-// SetRegistrars changes the registrars the phone tries, in order.
-func (ph *Phone) SetRegistrars(addrs []string) {
-	ph.mu.Lock()
-	defer ph.mu.Unlock()
-	ph.regs = append([]string(nil), addrs...)
 }

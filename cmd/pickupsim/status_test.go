@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -15,7 +16,9 @@ import (
 // timer counting down, and what changed.
 func TestStatusCommandShowsServedByTimersAndChanges(t *testing.T) {
 	s, api, _ := startServe(t, strings.Replace(labForTests, "registrarFailoverTimer: 1s", "registrarFailoverTimer: 60s", 1))
-	bob, err := s.Network.NewPhone("bob")
+	phones := phone.NewFleet(s.Network)
+	t.Cleanup(phones.Close)
+	bob, err := phones.NewPhone("bob")
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

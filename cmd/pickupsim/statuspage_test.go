@@ -16,6 +16,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/stretchr/testify/require"
 )
 
@@ -147,7 +148,9 @@ func TestStatusPageShowsAnOutageAndResiliencyModeLive(t *testing.T) {
 	bin := requireTool(t, "chromium", "chromium")
 	// A 3 s registrar failover timer, long enough to see it count down.
 	s, api, _ := startServe(t, strings.Replace(labForTests, "registrarFailoverTimer: 1s", "registrarFailoverTimer: 3s", 1))
-	bob, err := s.Network.NewPhone("bob")
+	phones := phone.NewFleet(s.Network)
+	t.Cleanup(phones.Close)
+	bob, err := phones.NewPhone("bob")
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/park"
-	"github.com/pickupsim/pickupsim/sip"
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -96,7 +96,7 @@ func TestEveryStepKindParses(t *testing.T) {
 	assert.Equal(t, 3, *cps.MaxCallPickupAttempts)
 	assert.False(t, *cps.EnableMusicOnHold)
 	e := sc.Steps[21].Expect
-	assert.Equal(t, sip.Established, *e.State)
+	assert.Equal(t, phone.Established, *e.State)
 	assert.True(t, e.Media)
 	assert.Equal(t, topology.Resiliency, *sc.Steps[22].Expect.Mode)
 	assert.Equal(t, topology.FailedOver, *sc.Steps[25].Expect.Phase)

@@ -1,4 +1,4 @@
-package sip
+package phone
 
 import (
 	"context"
@@ -24,8 +24,8 @@ import (
 // hangs it up, as desk phones do (a "media inactivity" or "RTP timeout" setting).
 const DefaultRTPTimeout = 30 * time.Second
 
-// PhoneConfig describes a simulated phone.
-type PhoneConfig struct {
+// Config describes a simulated phone.
+type Config struct {
 	User   string
 	Domain string
 	// Registrars are tried in order: the home pool, then its backup registrar.
@@ -42,7 +42,9 @@ type PhoneConfig struct {
 	// Password answers digest challenges (401/407) when the topology gives the user one.
 	Password string
 
-	dnsLookups *atomic.Uint64 // where refused name lookups are counted (nodns.go); nil: nowhere
+	// DNSLookups counts the name lookups the phone attempts (each refused, siputil.NoDNS);
+	// nil: nowhere.
+	DNSLookups *atomic.Uint64
 }
 
 // Phone is a simulated SIP phone: a real user agent on its own UDP socket.
@@ -74,36 +76,18 @@ type Phone struct {
 	order      []*Call
 	incoming   chan *Call
 	closed     bool
-	// transfers holds, per Call-ID, the channel a Park waits on for NOTIFYs (callpark_phone.go).
+	// transfers holds, per Call-ID, the channel a Park waits on for NOTIFYs (park.go).
 	transfers sync.Map
-	panics    atomic.Uint64 // handler panics the guard recovered (phone_guard.go)
-	// acks holds the re-INVITE 2xx the phone retransmits until their ACK (phone_reinvite_ack.go).
+	panics    atomic.Uint64 // handler panics the guard recovered (guard.go)
+	// acks holds the re-INVITE 2xx the phone retransmits until their ACK (reinvite_ack.go).
 	acks sync.Map
 }
 
 // ErrNotRegistered is returned when no registrar accepted the phone.
 var ErrNotRegistered = errors.New("no registrar accepted the registration")
 
-// NewPhone creates a phone for an enterprise user, with its home pool and backup registrar.
-func (n *Network) NewPhone(user string) (*Phone, error) {
-	regs, err := n.Registrars(user)
-	if err != nil {
-		return nil, fmt.Errorf("new phone: %w", err)
-	}
-	u, _ := n.userExists(user)
-	ph, err := NewPhone(PhoneConfig{User: user, Domain: n.domain, Registrars: regs, IP: n.ip, Password: u.Password,
-		dnsLookups: &n.guards.dnsLookups, Clock: n.clock, RTPTimeout: n.phoneCfg.RTPTimeout})
-	if err != nil {
-		return nil, err
-	}
-	n.phonesMu.Lock()
-	n.phones = append(n.phones, ph)
-	n.phonesMu.Unlock()
-	return ph, nil
-}
-
-// NewPhone starts a phone on its own socket. It does not register.
-func NewPhone(cfg PhoneConfig) (*Phone, error) {
+// New starts a phone on its own socket. It does not register.
+func New(cfg Config) (*Phone, error) {
 	if cfg.IP == "" {
 		cfg.IP = "127.0.0.1"
 	}
@@ -124,7 +108,7 @@ func NewPhone(cfg PhoneConfig) (*Phone, error) {
 	strays := func(res *gosip.Response) { ph.onStray(res) }
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.User), sipgo.WithUserAgentHostname(host),
 		sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerUnhandledResponseHandler(strays)),
-		siputil.NoDNS(cfg.dnsLookups))
+		siputil.NoDNS(cfg.DNSLookups))
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -143,13 +127,13 @@ func NewPhone(cfg PhoneConfig) (*Phone, error) {
 		calls:      map[string]*Call{},
 		incoming:   make(chan *Call, 64),
 	}
-	// guarded: phone_guard.go
+	// guarded: guard.go
 	srv.OnInvite(ph.guarded(ph.onInvite))
-	srv.OnAck(ph.guarded(ph.onAck)) // phone_reinvite_ack.go
+	srv.OnAck(ph.guarded(ph.onAck)) // reinvite_ack.go
 	srv.OnBye(ph.guarded(ph.onBye))
-	srv.OnRefer(ph.guarded(ph.onRefer))   // Call Park: blind transfer (callpark_phone.go)
-	srv.OnNotify(ph.guarded(ph.onNotify)) // Call Park: transfer progress (callpark_phone.go)
-	srv.OnPrack(ph.guarded(ph.onPrack))   // reliable ringing (phone_prack.go)
+	srv.OnRefer(ph.guarded(ph.onRefer))   // Call Park: blind transfer (park.go)
+	srv.OnNotify(ph.guarded(ph.onNotify)) // Call Park: transfer progress (park.go)
+	srv.OnPrack(ph.guarded(ph.onPrack))   // reliable ringing (prack.go)
 	srv.OnUpdate(ph.guarded(ph.onUpdate)) // session refresh (call_session_timer.go)
 	srv.OnOptions(ph.guarded(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
@@ -164,6 +148,20 @@ func NewPhone(cfg PhoneConfig) (*Phone, error) {
 
 // User returns the phone's user name.
 func (ph *Phone) User() string { return ph.user }
+
+// Domain returns the SIP domain the phone's user belongs to.
+func (ph *Phone) Domain() string { return ph.domain }
+
+// SignInAs makes the phone a shared device signed in as user (hot desking): its next
+// requests are user's. Call it only while the phone has no calls; benchmarks use one
+// device for many users.
+func (ph *Phone) SignInAs(user string) { ph.user = user }
+
+// Send sends a hand-crafted request from the phone's own SIP socket and returns the final
+// answer: how tests show what pools make of a request no phone would write.
+func (ph *Phone) Send(ctx context.Context, req *gosip.Request) (*gosip.Response, error) {
+	return ph.cli.Do(ctx, req)
+}
 
 // Addr returns the phone's SIP address ("ip:port").
 func (ph *Phone) Addr() string { return ph.addr }
@@ -291,7 +289,7 @@ func (ph *Phone) sendRegister(ctx context.Context, addr string, expires int) (*g
 	req.AppendHeader(gosip.NewHeader("Supported", "ms-userservices-state-notification"))
 	req.SetDestination(addr)
 	// RFC 3261's retransmissions carry the REGISTER through a lossy network; a dead pool
-	// is learnt from the network at once (phone_reach.go), not from Timer F.
+	// is learnt from the network at once (reach.go), not from Timer F.
 	res, err := ph.do(ctx, addr, func(ctx context.Context) (*gosip.Response, error) {
 		res, err := siputil.FinalOrError(ph.cli.Do(ctx, req))
 		if err == nil && res.StatusCode == 401 && ph.password != "" {
@@ -303,6 +301,13 @@ func (ph *Phone) sendRegister(ctx context.Context, addr string, expires int) (*g
 	ph.regSeq = max(ph.regSeq, req.CSeq().SeqNo) // sipgo's digest retry sent CSeq+1: count from there
 	ph.mu.Unlock()
 	return res, err
+}
+
+// SetRegistrars changes the registrars the phone tries, in order.
+func (ph *Phone) SetRegistrars(addrs []string) {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	ph.regs = append([]string(nil), addrs...)
 }
 
 // Registrar returns the address of the pool the phone is registered on, and its mode.
@@ -342,9 +347,9 @@ func (ph *Phone) call(id string) *Call {
 	return ph.calls[id]
 }
 
-// outboundProxy is where the phone sends new requests: its registrar, or its home pool
+// OutboundProxy is where the phone sends new requests: its registrar, or its home pool
 // when it is not registered.
-func (ph *Phone) outboundProxy() string {
+func (ph *Phone) OutboundProxy() string {
 	ph.mu.Lock()
 	defer ph.mu.Unlock()
 	if ph.registrar != "" {

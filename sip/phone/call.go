@@ -1,4 +1,4 @@
-package sip
+package phone
 
 import (
 	"context"
@@ -87,7 +87,7 @@ type Call struct {
 	decided chan answerChoice       // incoming: the user's answer or rejection
 	awaited chan struct{}           // outgoing: closed when the INVITE's outcome is settled (await)
 
-	rel    reliability // RFC 3262 reliable ringing (phone_prack.go)
+	rel    reliability // RFC 3262 reliable ringing (prack.go)
 	timers callTimers  // RTP inactivity and session refresh (call_media_timeout.go, call_session_timer.go)
 }
 
@@ -152,6 +152,21 @@ func (c *Call) EndReason() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.endReason
+}
+
+// Phone returns the phone the call belongs to.
+func (c *Call) Phone() *Phone { return c.phone }
+
+// ParkOrbit returns the orbit the Call Park application answered this outgoing call with
+// (its X-Park-Orbit), or "": the parkee's side of a park.
+func (c *Call) ParkOrbit() string {
+	if c.client == nil || c.client.InviteResponse == nil {
+		return ""
+	}
+	if h := c.client.InviteResponse.GetHeader(lync.HeaderParkOrbit); h != nil {
+		return h.Value()
+	}
+	return ""
 }
 
 // RemoteMedia is where the phone sends its RTP.

@@ -1,4 +1,4 @@
-package sip
+package phone
 
 import (
 	"bufio"
@@ -193,7 +193,7 @@ func (ph *Phone) onRefer(req *gosip.Request, tx gosip.ServerTransaction) {
 // followRefer places the referred call and NOTIFYs the referrer of its outcome.
 func (ph *Phone) followRefer(c *Call, target gosip.Uri, referredBy string) {
 	ph.notifyRefer(c, "SIP/2.0 100 Trying\r\n", false)
-	nc, err := ph.referredCall(target, referredBy)
+	nc, err := ph.FollowRefer(target, referredBy)
 	if err != nil {
 		ph.notifyRefer(c, "SIP/2.0 503 Service Unavailable\r\n", true)
 		return
@@ -204,12 +204,12 @@ func (ph *Phone) followRefer(c *Call, target gosip.Uri, referredBy string) {
 	ph.notifyRefer(c, sipfragOf(nc), true)
 }
 
-// referredCall calls target for a REFER: Refer-To URI headers become request headers
+// FollowRefer calls target for a REFER: Refer-To URI headers become request headers
 // (RFC 3261 19.1.5), Referred-By is copied (RFC 3892). Like any new request, the call goes
 // through the phone's outbound proxy (its registrar), whatever the target's host: that
 // pool knows the phone and vouches for it. A phone with no registrar at all sends to the
 // target's own address.
-func (ph *Phone) referredCall(target gosip.Uri, referredBy string) (*Call, error) {
+func (ph *Phone) FollowRefer(target gosip.Uri, referredBy string) (*Call, error) {
 	var extra []gosip.Header
 	if target.Headers != nil {
 		for _, kv := range target.Headers {
@@ -224,11 +224,11 @@ func (ph *Phone) referredCall(target gosip.Uri, referredBy string) (*Call, error
 	if referredBy != "" {
 		extra = append(extra, gosip.NewHeader("Referred-By", referredBy))
 	}
-	dest := ph.outboundProxy()
+	dest := ph.OutboundProxy()
 	if dest == "" {
 		dest = target.HostPort()
 	}
-	return ph.dialURI(target, dest, extra...)
+	return ph.DialURI(target, dest, extra...)
 }
 
 // sipfragOf renders how a referred call went as a message/sipfrag (RFC 3420): the status
@@ -238,8 +238,8 @@ func sipfragOf(c *Call) string {
 	switch c.State() {
 	case Established, Ended:
 		b.WriteString("SIP/2.0 200 OK\r\n")
-		if h := c.client.InviteResponse.GetHeader(lync.HeaderParkOrbit); h != nil {
-			fmt.Fprintf(&b, "%s: %s\r\n", lync.HeaderParkOrbit, h.Value())
+		if orbit := c.ParkOrbit(); orbit != "" {
+			fmt.Fprintf(&b, "%s: %s\r\n", lync.HeaderParkOrbit, orbit)
 		}
 	case Failed:
 		o := c.Outcome()
@@ -361,7 +361,7 @@ func (ph *Phone) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	})
 	res := gosip.NewResponseFromRequest(req, 200, "OK", answer)
 	res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
-	res.AppendHeader(&gosip.ContactHeader{Address: ph.contactURI()})
+	res.AppendHeader(&gosip.ContactHeader{Address: ph.Contact()})
 	for _, h := range c.sessionRefreshed(req) {
 		res.AppendHeader(h)
 	}
@@ -371,8 +371,8 @@ func (ph *Phone) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 // peerAddr is where a request to u goes: its host and port (5060 when it names none).
 func peerAddr(u gosip.Uri) string { return u.HostPort() }
 
-// contactURI is the phone's own address as a SIP URI.
-func (ph *Phone) contactURI() gosip.Uri {
+// Contact is the phone's own address as a SIP URI.
+func (ph *Phone) Contact() gosip.Uri {
 	var u gosip.Uri
 	gosip.ParseUri(fmt.Sprintf("sip:%s@%s", ph.user, ph.addr), &u)
 	return u

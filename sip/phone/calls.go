@@ -1,4 +1,4 @@
-package sip
+package phone
 
 import (
 	"context"
@@ -17,15 +17,17 @@ import (
 // Dial places a call to target (a user name, a group pickup number or an orbit) through
 // the phone's registrar. It returns at once; follow the call with WaitState.
 func (ph *Phone) Dial(target string) (*Call, error) {
-	proxy := ph.outboundProxy()
+	proxy := ph.OutboundProxy()
 	if proxy == "" {
 		return nil, fmt.Errorf("%s: no registrar to send the call to", ph.user)
 	}
-	return ph.dialURI(gosip.Uri{Scheme: "sip", User: target, Host: ph.domain}, proxy)
+	return ph.DialURI(gosip.Uri{Scheme: "sip", User: target, Host: ph.domain}, proxy)
 }
 
-// dialURI calls a full Request-URI, sending the INVITE to dest.
-func (ph *Phone) dialURI(target gosip.Uri, dest string, extra ...gosip.Header) (*Call, error) {
+// DialURI calls a full Request-URI, sending the INVITE to dest with extra headers: what
+// Dial does, and how tests place a call a phone's dial plan would not (another domain, a
+// pool's address, a hostile Replaces).
+func (ph *Phone) DialURI(target gosip.Uri, dest string, extra ...gosip.Header) (*Call, error) {
 	stream, err := ph.newStream()
 	if err != nil {
 		return nil, err
@@ -101,7 +103,7 @@ func (ph *Phone) sendInviteCancel(c *Call, invite *gosip.Request) {
 func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSession, dest string) {
 	defer close(c.awaited)
 	defer c.settled()
-	// A dead outbound proxy is learnt from the network, not from Timer B (phone_reach.go).
+	// A dead outbound proxy is learnt from the network, not from Timer B (reach.go).
 	probing, heard := context.WithCancel(ctx)
 	defer heard()
 	go func() {
@@ -173,7 +175,7 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	if to := req.To(); to != nil {
 		if _, tagged := to.Params.Get("tag"); tagged {
-			ph.onReInvite(req, tx) // media moved by the Call Park application (callpark_phone.go)
+			ph.onReInvite(req, tx) // media moved by the Call Park application (park.go)
 			return
 		}
 	}
