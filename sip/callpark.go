@@ -140,15 +140,8 @@ func (rt *runtime) parkHere(req *gosip.Request, tx gosip.ServerTransaction, r pa
 		moh.Close()
 		return
 	}
-	if r.conv.Parked && !pk.parkedNow(r.conv.CallID) {
-		// Parked before and gone from its orbit since: the transfer that parked it ended it.
-		pk.mu.Unlock()
-		moh.Close()
-		rt.respond(tx, req, topology.ConversationParkedAlready(r.conv.CallID))
-		return
-	}
 	pk.lot.SetOrbits(r.adm.Orbits)
-	p, err := pk.lot.Park(park.ParkRequest{Key: r.conv.CallID, Parker: r.parker.User, Parkee: parkee}, cfg, now)
+	p, err := pk.lot.Park(park.ParkRequest{Key: r.conv.CallID, Parker: r.parker.User, Parkee: parkee, ParkedBefore: r.conv.Parked}, cfg, now)
 	if err != nil {
 		pk.mu.Unlock()
 		moh.Close()
@@ -176,16 +169,6 @@ func (rt *runtime) parkHere(req *gosip.Request, tx gosip.ServerTransaction, r pa
 		rt.pool.log.Warn("park: parkee leg not confirmed", "orbit", p.Orbit, "err", err)
 		pk.leave(p, siputil.CallID(req))
 	}
-}
-
-// parkedNow reports whether the conversation key is on an orbit now. pk.mu is held.
-func (pk *parking) parkedNow(key string) bool {
-	for _, p := range pk.lot.Calls() {
-		if p.Key == key {
-			return true
-		}
-	}
-	return false
 }
 
 // partyName is how a parked call names a party: a user's name, or an outside party's URI.
@@ -274,14 +257,13 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 	if err != nil {
 		go rt.byeLeg(h.parkee)
 		rt.pool.log.Warn("retrieve: parkee not reconnected", "orbit", orbit, "err", err) // the error stays in the log
-		rt.respond(tx, req, &topology.Rejection{Code: 480, Reason: "Temporarily Unavailable", Diagnostic: topology.DiagGeneralError,
-			Warning: fmt.Sprintf("the call parked on orbit %s could not be reconnected", orbit)})
+		rt.respond(tx, req, topology.ParkeeNotReconnected(orbit))
 		return
 	}
 	answer, err := media.Bridge(req.Body(), parkeeAnswer, uint64(rt.pool.net.clock.Now().UnixNano()))
 	if err != nil {
 		go rt.byeLeg(h.parkee)
-		rt.respond(tx, req, &topology.Rejection{Code: 488, Reason: "Not Acceptable Here", Warning: err.Error()})
+		rt.respond(tx, req, topology.RetrieveMediaMismatch(err))
 		return
 	}
 	retriever, err := rt.cps.ReadInvite(req, tx)

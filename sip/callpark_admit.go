@@ -82,23 +82,14 @@ func (rt *runtime) park(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	parker, _ := conv.Other(parkee)
+	offer, offerErr := media.ParseAudio(req.Body())
+	ask := topology.ParkRequest{Parker: parker, FromPeer: fromPeer, Media: offer.Addr.Addr(), OfferErr: offerErr, Source: sourceHost(req)}
 	adm := decide(n, func(d *topology.Deployment, now time.Time) topology.ParkAdmission {
-		return d.AdmitPark(rt.pool.fqdn, parker, fromPeer, now)
+		return d.AdmitPark(rt.pool.fqdn, ask, now)
 	})
 	if adm.Kind == topology.ParkRefused {
 		rt.respond(tx, req, adm.Reject)
 		return
-	}
-	offer, err := media.ParseAudio(req.Body())
-	if err != nil {
-		rt.respond(tx, req, topology.BadParkOffer(err))
-		return
-	}
-	if !fromPeer {
-		if src := sourceHost(req); offer.Addr.Addr().Unmap() != src {
-			rt.respond(tx, req, topology.MusicOnHoldElsewhere(offer.Addr.Addr(), src))
-			return
-		}
 	}
 	if adm.Kind == topology.ParkElsewhere {
 		rt.parkAt(req, tx, caller, adm.Pool, conv)

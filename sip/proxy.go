@@ -62,7 +62,7 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	case topology.ToPool:
 		peer, ok := p.net.Pool(route.Pool)
 		if !ok {
-			rt.refuse(tx, req, &topology.Rejection{Code: 503, Reason: "Service Unavailable", Warning: route.Pool + " is not running"})
+			rt.refuse(tx, req, topology.PoolNotAnswering(route.Pool))
 			return
 		}
 		rt.forward(req, tx, caller, target{uri: req.Recipient, addr: peer.Addr(), transport: "udp", name: peer.fqdn}, nil)
@@ -83,8 +83,7 @@ func (rt *runtime) ringUser(req *gosip.Request, tx gosip.ServerTransaction, call
 	p := rt.pool
 	b, ok := rt.lookup(user)
 	if !ok {
-		rt.refuse(tx, req, &topology.Rejection{Code: 480, Reason: "Temporarily Unavailable",
-			Warning: fmt.Sprintf("%s is not registered on %s", user, p.fqdn)})
+		rt.refuse(tx, req, topology.NotRegisteredHere(user, p.fqdn))
 		return
 	}
 	dest := b.route() // relay.go: the phone's TCP or TLS connection, or its proven UDP address
