@@ -161,7 +161,7 @@ func sameRequestURI(digestURI string, ruri gosip.Uri) bool {
 
 // password returns the user's password; empty means the user is not authenticated.
 func (rt *runtime) password(user string) string {
-	u, ok := rt.pool.net.User(user)
+	u, ok := rt.pool.dep.User(user)
 	if !ok {
 		return ""
 	}

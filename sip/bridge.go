@@ -45,7 +45,7 @@ func (rt *runtime) connectPickup(caller leg, callerID string, picker leg, picker
 }
 
 func (rt *runtime) addBridge(br *bridge) *bridge {
-	br.since = rt.pool.net.clock.Now()
+	br.since = rt.pool.dep.Clock().Now()
 	rt.mu.Lock()
 	rt.bridges[br.aID] = br
 	rt.bridges[br.bID] = br

@@ -133,7 +133,7 @@ func (rt *runtime) parkHere(req *gosip.Request, tx gosip.ServerTransaction, r pa
 		return
 	}
 	parkee := partyName(r.parkee)
-	now := rt.pool.net.clock.Now()
+	now := rt.pool.dep.Clock().Now()
 	pk.mu.Lock()
 	if pk.closed {
 		pk.mu.Unlock()
@@ -193,7 +193,7 @@ func (rt *runtime) musicOnHold(offerSDP []byte, offer media.Audio, enabled bool)
 	if !enabled {
 		answerer = media.AnswerListening // silent on purpose: say so, or the parkee's RTP timeout ends the call
 	}
-	answer, err := answerer(offerSDP, moh.LocalAddr(), uint64(rt.pool.net.clock.Now().UnixNano()))
+	answer, err := answerer(offerSDP, moh.LocalAddr(), uint64(rt.pool.dep.Clock().Now().UnixNano()))
 	if err != nil {
 		moh.Close()
 		return nil, nil, err
@@ -215,7 +215,7 @@ func (rt *runtime) musicOnHold(offerSDP []byte, offer media.Audio, enabled bool)
 // inside a virtual clock's Advance: it does the bookkeeping and arms the ring-back's own
 // timeout there, at the time it fell due, and leaves only the SIP exchange to a goroutine.
 func (pk *parking) schedule(p park.Parked, after time.Duration) clock.Timer {
-	return pk.rt.pool.net.clock.AfterFunc(after, func() { pk.ringBack(p.Orbit, p.ID) })
+	return pk.rt.pool.dep.Clock().AfterFunc(after, func() { pk.ringBack(p.Orbit, p.ID) })
 }
 
 // leave frees p's orbit and stops what it runs (the parkee hung up or its leg failed).
@@ -260,7 +260,7 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 		rt.respond(tx, req, topology.ParkeeNotReconnected(orbit))
 		return
 	}
-	answer, err := media.Bridge(req.Body(), parkeeAnswer, uint64(rt.pool.net.clock.Now().UnixNano()))
+	answer, err := media.Bridge(req.Body(), parkeeAnswer, uint64(rt.pool.dep.Clock().Now().UnixNano()))
 	if err != nil {
 		go rt.byeLeg(h.parkee)
 		rt.respond(tx, req, topology.RetrieveMediaMismatch(err))

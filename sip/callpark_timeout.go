@@ -3,7 +3,6 @@ package sip
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
@@ -36,7 +35,7 @@ func (pk *parking) ringBack(orbit string, id uint64) {
 	ctx, cancel := context.WithCancel(rt.ctx)
 	h.ring = cancel
 	pk.mu.Unlock()
-	stop := rt.pool.net.clock.AfterFunc(RingBackTimeout, cancel)
+	stop := rt.pool.dep.Clock().AfterFunc(RingBackTimeout, cancel)
 	go func() {
 		defer cancel()
 		sess, err := pk.dialParker(ctx, p, h)
@@ -57,7 +56,7 @@ func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall) (
 	if !ok {
 		return nil, fmt.Errorf("the parker %s is not registered on %s", p.Parker, rt.pool.fqdn)
 	}
-	domain := rt.pool.net.domain
+	domain := rt.pool.dep.Domain()
 	req := gosip.NewRequest(gosip.INVITE, *b.contact.Clone())
 	req.AppendHeader(&gosip.FromHeader{DisplayName: "Call Park", Address: gosip.Uri{Scheme: "sip", User: lync.ParkUser, Host: domain},
 		Params: gosip.HeaderParams{{K: "tag", V: gosip.GenerateTagN(10)}}})
@@ -140,11 +139,8 @@ func (pk *parking) ringBackFailed(p park.Parked, h *heldCall, why error) {
 	if rt.ctx.Err() != nil {
 		return
 	}
-	cfg := decide(rt.pool.net, func(d *topology.Deployment, _ time.Time) park.CPSConfig {
-		c, _ := d.CPS(rt.pool.fqdn)
-		return c
-	})
-	now := rt.pool.net.clock.Now()
+	cfg := rt.pool.dep.cps(rt.pool.fqdn)
+	now := rt.pool.dep.Clock().Now()
 	legID := siputil.CallID(h.parkee.InviteRequest)
 	pk.mu.Lock()
 	d, ok := pk.lot.RingBackFailed(p.Orbit, p.ID, cfg, now)

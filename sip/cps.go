@@ -194,7 +194,7 @@ func (rt *runtime) takeOver(pl *pickerLeg, req *gosip.Request, picker string, rc
 		return res.err
 	}
 	br := res.br
-	call(rt.hooks().beforePickerAnswer, siputil.CallID(rc.req), siputil.CallID(req))
+	call(rt.pool.dep.hooks().beforePickerAnswer, siputil.CallID(rc.req), siputil.CallID(req))
 	if !rt.answerPending(br) {
 		return errCallGone // the caller hung up before the picker was answered
 	}
@@ -210,7 +210,7 @@ func (rt *runtime) takeOver(pl *pickerLeg, req *gosip.Request, picker string, rc
 		return nil
 	}
 	rt.watchAck(br, pl.leg, answered, "the picker never acknowledged its answer")
-	call(rt.hooks().afterPickerAnswer, siputil.CallID(rc.req), siputil.CallID(req))
+	call(rt.pool.dep.hooks().afterPickerAnswer, siputil.CallID(rc.req), siputil.CallID(req))
 	return nil
 }
 
@@ -231,8 +231,8 @@ func (rt *runtime) requeue(call pickup.Call, rc *ringingCall) {
 
 // identityOf renders a queued caller (a user name or an outside address) as an address.
 func (rt *runtime) identityOf(who string) string {
-	if _, ok := rt.pool.net.User(who); ok {
-		return fmt.Sprintf("<sip:%s@%s>", who, rt.pool.net.domain)
+	if _, ok := rt.pool.dep.User(who); ok {
+		return fmt.Sprintf("<sip:%s@%s>", who, rt.pool.dep.Domain())
 	}
 	return "<" + who + ">"
 }
@@ -241,7 +241,7 @@ func (rt *runtime) identityOf(who string) string {
 // why and who answered, then waits for the branch to end in the background.
 func (rt *runtime) completeElsewhere(out *gosip.Request, clTx gosip.ClientTransaction, pr pickRequest) {
 	reason := gosip.NewHeader("Reason", lync.CompletedElsewhere)
-	by := gosip.NewHeader(lync.HeaderPickedUpBy, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.net.domain))
+	by := gosip.NewHeader(lync.HeaderPickedUpBy, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.dep.Domain()))
 	go rt.cancelBranch(out, reason, []gosip.Header{by})
 	go func() {
 		defer clTx.Terminate()
@@ -280,13 +280,13 @@ func (rt *runtime) answerPickedCall(req *gosip.Request, tx gosip.ServerTransacti
 		rt.pool.log.Info("pickup: caller leg gone", "call_id", siputil.CallID(req), "err", err)
 		return
 	}
-	call(rt.hooks().beforeCallerAnswer, siputil.CallID(req), siputil.CallID(pr.pickerLeg.InviteRequest))
+	call(rt.pool.dep.hooks().beforeCallerAnswer, siputil.CallID(req), siputil.CallID(pr.pickerLeg.InviteRequest))
 	br := rt.connectPickup(leg, siputil.CallID(req), pr.pickerLeg, siputil.CallID(pr.pickerLeg.InviteRequest))
 	answered := make(chan error, 1)
 	go func() {
 		answered <- leg.Respond(200, "OK", pr.callerAnswer, append([]gosip.Header{
 			gosip.NewHeader("Content-Type", "application/sdp"),
-			gosip.NewHeader(lync.HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.net.domain))}, rt.sessionTimerOffer(req, pr.callerAnswer)...)...)
+			gosip.NewHeader(lync.HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.dep.Domain()))}, rt.sessionTimerOffer(req, pr.callerAnswer)...)...)
 	}()
 	if err := st.wait(answered); err != nil {
 		rt.dropBridge(br)
@@ -322,7 +322,7 @@ func (rt *runtime) watchAck(br *bridge, l *sipgo.DialogServerSession, answered <
 		case <-rt.ctx.Done():
 		}
 	}
-	t := rt.pool.net.clock.AfterFunc(timerH, func() { go expired() })
+	t := rt.pool.dep.Clock().AfterFunc(timerH, func() { go expired() })
 	go func() {
 		err := <-answered
 		select {

@@ -85,7 +85,7 @@ func (o *observedTx) Respond(res *gosip.Response) error {
 	err := o.ServerTransaction.Respond(res)
 	if res.StatusCode >= 200 {
 		o.final.Store(true)
-		o.rt.pool.net.emit(o.rt.responseChange(o.req, res))
+		o.rt.pool.dep.emit(o.rt.responseChange(o.req, res))
 	}
 	return err
 }
@@ -95,7 +95,7 @@ func (o *observedTx) Respond(res *gosip.Response) error {
 func (o *observedTx) RespondStateless(res *gosip.Response) error {
 	o.final.Store(true)
 	err := guard.WriteStateless(o.ServerTransaction, res)
-	o.rt.pool.net.emit(o.rt.responseChange(o.req, res))
+	o.rt.pool.dep.emit(o.rt.responseChange(o.req, res))
 	return err
 }
 
@@ -106,9 +106,9 @@ func (o *observedTx) Answered() bool { return o.final.Load() }
 func (o *observedTx) Connection() gosip.Connection { return guard.ConnOf(o.ServerTransaction) }
 
 func (rt *runtime) responseChange(req *gosip.Request, res *gosip.Response) Change {
-	n := rt.pool.net
+	_, fromPool := rt.peerPool(req)
 	c := Change{Kind: ChangeResponse, Pool: rt.pool.fqdn, Method: string(req.Method), Code: res.StatusCode,
-		FromPhone: rt.peerPool(req) == nil}
+		FromPhone: !fromPool}
 	if to := req.To(); to != nil {
 		_, c.InDialog = to.Params.Get("tag")
 	}
@@ -121,9 +121,7 @@ func (rt *runtime) responseChange(req *gosip.Request, res *gosip.Response) Chang
 		}
 	case gosip.INVITE:
 		c.Dialled = topology.Dialled(req.Recipient.User)
-		n.mu.Lock()
-		r, ok := n.deploy.LookupOrbit(c.Dialled)
-		n.mu.Unlock()
+		r, ok := rt.pool.dep.lookupOrbit(c.Dialled)
 		c.Pickup = ok && r.Type == park.GroupPickup
 	}
 	return c

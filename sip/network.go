@@ -61,7 +61,7 @@ type Network struct {
 	changes hub[Change]   // observers of changes (events.go)
 	guards  guardCounters // what the input guard caught (guard.go)
 
-	hooks atomic.Pointer[testHooks] // set by tests only (hooks.go)
+	armed atomic.Pointer[testHooks] // test hooks, set by tests and AtPickup only (hooks.go)
 }
 
 // Start builds the deployment from cfg and starts every pool. It returns the topology's
@@ -97,11 +97,7 @@ func Start(cfg Config) (*Network, []topology.Warning, error) {
 	}
 	for _, fqdn := range d.Pools() {
 		pc, _ := d.PoolConfig(fqdn)
-		p := &Pool{fqdn: fqdn, net: n, addr: pc.Address, log: n.log.With("pool", fqdn)}
-		if p.addr == "" {
-			p.addr = net.JoinHostPort(n.ip, "0")
-		}
-		n.pools[fqdn] = p
+		n.pools[fqdn] = n.newPool(fqdn, n.poolAddr(pc.Address))
 	}
 	for _, fqdn := range d.Pools() {
 		if _, up, _ := d.Phase(fqdn); !up {
@@ -337,6 +333,15 @@ func (n *Network) QueueLength(number string) int {
 		return 0
 	}
 	return p.queueLength(number)
+}
+
+// poolAddr is where a pool configured at address listens: there, or on a free port of the
+// network's IP.
+func (n *Network) poolAddr(address string) string {
+	if address == "" {
+		return net.JoinHostPort(n.ip, "0")
+	}
+	return address
 }
 
 // poolAt returns the pool listening on addr ("ip:port"), if any.

@@ -56,7 +56,7 @@ func TestRaceCallerCancelWinsOverThePickup(t *testing.T) {
 			l := newLab(t, tc.topo())
 			l.registerAll("alice", "bob", "carol")
 			h := newHold()
-			l.net.hooks.Store(&testHooks{beforeCallerAnswer: h.at})
+			l.net.armed.Store(&testHooks{beforeCallerAnswer: h.at})
 			out, in := l.ring("alice", "bob")
 
 			pick, err := l.phone("carol").Dial(tc.group)
@@ -85,7 +85,7 @@ func (l *lab) heldPickup() (h *hold, out, pick *phone.Call) {
 	l.t.Helper()
 	l.registerAll("alice", "bob", "carol")
 	h = newHold()
-	l.net.hooks.Store(&testHooks{beforePickerAnswer: h.at})
+	l.net.armed.Store(&testHooks{beforePickerAnswer: h.at})
 	out, _ = l.ring("alice", "bob")
 	pick, err := l.phone("carol").Dial("100")
 	require.NoError(l.t, err)
@@ -196,7 +196,7 @@ func TestRacePickersPoolFailsAsThePickupAnswers(t *testing.T) {
 	l.registerAll("alice", "bob", "erin") // erin is on pool02; group 100 is on pool01
 	h := newHold()
 	answered := make(chan string, 1)
-	l.net.hooks.Store(&testHooks{beforePickerAnswer: h.at, afterPickerAnswer: func(_, picker string) { answered <- picker }})
+	l.net.armed.Store(&testHooks{beforePickerAnswer: h.at, afterPickerAnswer: func(_, picker string) { answered <- picker }})
 	out, _ := l.ring("alice", "bob")
 	_, err := l.phone("erin").Dial("100")
 	require.NoError(t, err)

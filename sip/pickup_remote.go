@@ -29,19 +29,19 @@ import (
 // false when the call is gone there, so the next call of the group is tried; true when the
 // pickup is over either way (answered, refused, or the picker hung up).
 func (rt *runtime) handOver(req *gosip.Request, tx gosip.ServerTransaction, picker topology.Caller, call pickup.Call) bool {
-	holder, ok := rt.pool.net.Pool(call.Holder)
+	holder, ok := rt.pool.dep.peer(call.Holder)
 	rt.mu.Lock()
 	d := rt.heldDialogs[call.ID]
 	delete(rt.heldDialogs, call.ID)
 	rt.mu.Unlock()
-	if !ok || !holder.Up() {
+	if !ok || !holder.up {
 		return false
 	}
-	host, port, _ := net.SplitHostPort(holder.Addr())
+	host, port, _ := net.SplitHostPort(holder.addr)
 	pn, _ := strconv.Atoi(port)
 	out := req.Clone()
 	out.Recipient = gosip.Uri{Scheme: "sip", User: call.Callee, Host: host, Port: pn}
-	out.SetDestination(holder.Addr())
+	out.SetDestination(holder.addr)
 	out.SetTransport("UDP")
 	out.Laddr = rt.laddr
 	for out.RemoveHeader("Replaces") {
@@ -49,7 +49,7 @@ func (rt *runtime) handOver(req *gosip.Request, tx gosip.ServerTransaction, pick
 	for out.RemoveHeader(lync.HeaderAssertedIdentity) {
 	}
 	out.AppendHeader(gosip.NewHeader("Replaces", fmt.Sprintf("%s;to-tag=%s;from-tag=%s;early-only", call.ID, d.LocalTag, d.RemoteTag)))
-	out.AppendHeader(gosip.NewHeader(lync.HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", picker.User, rt.pool.net.domain)))
+	out.AppendHeader(gosip.NewHeader(lync.HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", picker.User, rt.pool.dep.Domain())))
 
 	ctx, cancel := context.WithTimeout(rt.ctx, 32*time.Second)
 	defer cancel()

@@ -18,10 +18,12 @@ import (
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
-// Pool is one simulated Front End pool: a SIP server on UDP and TCP at one address.
+// Pool is one simulated Front End pool: a SIP server on UDP and TCP at one address. It
+// sees the deployment it runs in only through the seam (deployment, seam.go).
 type Pool struct {
 	fqdn string
-	net  *Network
+	dep  deployment   // all a pool asks of the deployment it runs in (seam.go)
+	cfg  poolSettings // its transport settings and counters
 	log  *slog.Logger
 
 	mu   sync.Mutex
@@ -68,7 +70,7 @@ func (p *Pool) Addr() string {
 
 // TLSAddr returns "host:port" where the pool accepts SIP over TLS, or "" without TLS.
 func (p *Pool) TLSAddr() string {
-	if p.net.tls == nil {
+	if p.cfg.tls == nil {
 		return ""
 	}
 	p.mu.Lock()
@@ -104,22 +106,22 @@ func (p *Pool) start() error {
 	host, port, _ := net.SplitHostPort(p.addr)
 	portN, _ := strconv.Atoi(port)
 	udp := &udpSocket{PacketConn: udpConn, serving: serving{transport: "udp", log: p.log}}
-	tcp := newListener(tcpLn, "tcp", p.net.maxConns, p.log)
+	tcp := newListener(tcpLn, "tcp", p.cfg.maxConns, p.log)
 
 	var tlsLn *listener
-	if p.net.tls != nil {
+	if p.cfg.tls != nil {
 		raw, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(portN+1)))
 		if err != nil {
 			udp.Close()
 			tcp.Close()
 			return fmt.Errorf("listen tls: %w", err)
 		}
-		tlsLn = newListener(raw, "tls", p.net.maxConns, p.log)
+		tlsLn = newListener(raw, "tls", p.cfg.maxConns, p.log)
 	}
 	opts := []sipgo.UserAgentOption{sipgo.WithUserAgent(p.fqdn), sipgo.WithUserAgentHostname(host), quietStrays(p.log),
-		siputil.NoDNS(&p.net.guards.dnsLookups), transportOptions(p.net.idle, p.log)}
-	if p.net.tls != nil {
-		opts = append(opts, sipgo.WithUserAgenTLSConfig(p.net.tls))
+		siputil.NoDNS(&p.cfg.guards.dnsLookups), transportOptions(p.cfg.idle, p.log)}
+	if p.cfg.tls != nil {
+		opts = append(opts, sipgo.WithUserAgenTLSConfig(p.cfg.tls))
 	}
 	ua, err := sipgo.NewUA(opts...)
 	if err != nil {
@@ -144,19 +146,19 @@ func (p *Pool) start() error {
 	}
 	rt.cps = sipgo.NewDialogServerCache(cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: portN}})
 	rt.parking = newParking(rt)
-	rt.auth = newAuthenticator(p.net.domain, p.net.clock)
+	rt.auth = newAuthenticator(p.dep.Domain(), p.dep.Clock())
 	rt.routes()
 	go func() { udp.served(srv.ServeUDP(udp)) }()
 	go func() { tcp.served(srv.ServeTCP(tcp)) }()
 	if tlsLn != nil {
-		go func() { tlsLn.served(srv.ServeTLS(tls.NewListener(tlsLn, p.net.tls))) }()
+		go func() { tlsLn.served(srv.ServeTLS(tls.NewListener(tlsLn, p.cfg.tls))) }()
 	}
 	if err := siputil.WaitListening(ua, p.addr); err != nil {
 		rt.close()
 		return err
 	}
 	p.rt = rt
-	p.net.byAddr.Store(p.addr, p)
+	p.dep.listening(p, p.addr)
 	p.log.Info("pool listening", "addr", p.addr)
 	return nil
 }

@@ -35,7 +35,7 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	contactByAddress(req) // relay.go: dialogs never need a name resolved
-	if h := req.GetHeader("Replaces"); h != nil && rt.pool.net.poolAt(req.Source()) != nil {
+	if h := req.GetHeader("Replaces"); h != nil && rt.fromPeer(req) {
 		rt.pickUpReplaced(req, tx, h.Value()) // a pickup handed over by the queue's pool (pickup_remote.go)
 		return
 	}
@@ -52,20 +52,18 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	dialled := req.Recipient.User
-	route := decide(p.net, func(d *topology.Deployment, now time.Time) topology.Route {
-		return d.Route(p.fqdn, caller, dialled, now)
-	})
+	route := p.dep.route(p.fqdn, caller, dialled)
 	rt.log("INVITE", req, "caller", caller.User, "dialled", dialled, "route", route.Kind.String())
 	switch route.Kind {
 	case topology.Rejected:
 		rt.refuse(tx, req, route.Reject) // stateless: a flood of calls to unknown numbers leaves nothing behind
 	case topology.ToPool:
-		peer, ok := p.net.Pool(route.Pool)
+		peer, ok := p.dep.peer(route.Pool)
 		if !ok {
 			rt.refuse(tx, req, topology.PoolNotAnswering(route.Pool))
 			return
 		}
-		rt.forward(req, tx, caller, target{uri: req.Recipient, addr: peer.Addr(), transport: "udp", name: peer.fqdn}, nil)
+		rt.forward(req, tx, caller, target{uri: req.Recipient, addr: peer.addr, transport: "udp", name: peer.fqdn}, nil)
 	case topology.ToUser:
 		rt.ringUser(req, tx, caller, route.User, route.PrivateLine)
 	case topology.ToPickup:
@@ -103,7 +101,7 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 	for out.RemoveHeader(lync.HeaderAssertedIdentity) {
 	}
 	if caller.Enterprise() {
-		out.AppendHeader(gosip.NewHeader(lync.HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", caller.User, rt.pool.net.domain)))
+		out.AppendHeader(gosip.NewHeader(lync.HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", caller.User, rt.pool.dep.Domain())))
 	}
 	tx.Respond(gosip.NewResponseFromRequest(req, 100, "Trying", nil))
 
@@ -133,7 +131,7 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 		picked = rc.picked
 		defer close(rc.done)
 	}
-	timerC := newBranchTimer(rt.pool.net.clock, TimerC)
+	timerC := newBranchTimer(rt.pool.dep.Clock(), TimerC)
 	defer timerC.stop()
 	for {
 		select {

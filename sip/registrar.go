@@ -50,15 +50,13 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 		// the connection's idle timeout closes it.
 		expires = int(maxTCPRegistration / time.Second)
 	}
-	now := p.net.clock.Now()
-	d := decide(p.net, func(d *topology.Deployment, now time.Time) topology.RegisterDecision {
-		return d.Register(p.fqdn, user, now)
-	})
+	now := p.dep.Clock().Now()
+	d := p.dep.register(p.fqdn, user)
 	if !d.Accept {
 		res := lync.Response(req, d.Reject, p.fqdn)
 		if d.Redirect != "" {
-			if to, ok := p.net.Pool(d.Redirect); ok {
-				host, port, _ := net.SplitHostPort(to.Addr())
+			if to, ok := p.dep.peer(d.Redirect); ok {
+				host, port, _ := net.SplitHostPort(to.addr)
 				pn, _ := strconv.Atoi(port)
 				res.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", Host: host, Port: pn}})
 			}
@@ -131,7 +129,7 @@ func (rt *runtime) lookup(user string) (binding, bool) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	b, ok := rt.bindings[user]
-	if ok && rt.pool.net.clock.Now().After(b.expires) {
+	if ok && rt.pool.dep.Clock().Now().After(b.expires) {
 		delete(rt.bindings, user)
 		return binding{}, false
 	}

@@ -69,7 +69,7 @@ func hostPort(u gosip.Uri) string {
 // relayTarget returns where this pool may pass on a request for uri: a phone registered on
 // it, or another pool of the topology (by address or FQDN). ok is false for anything else.
 func (rt *runtime) relayTarget(uri gosip.Uri) (target, bool) {
-	now := rt.pool.net.clock.Now()
+	now := rt.pool.dep.Clock().Now()
 	rt.mu.Lock()
 	for _, b := range rt.bindings {
 		if !now.After(b.expires) && b.reaches(uri) {
@@ -80,15 +80,15 @@ func (rt *runtime) relayTarget(uri gosip.Uri) (target, bool) {
 		}
 	}
 	rt.mu.Unlock()
-	n := rt.pool.net
-	peer := n.poolAt(hostPort(uri))
-	if peer == nil {
-		peer, _ = n.Pool(strings.ToLower(uri.Host))
+	dep := rt.pool.dep
+	peer, ok := dep.peerAt(hostPort(uri))
+	if !ok {
+		peer, ok = dep.peer(strings.ToLower(uri.Host))
 	}
-	if peer == nil || peer == rt.pool || !peer.Up() {
+	if !ok || peer.fqdn == rt.pool.fqdn || !peer.up {
 		return target{}, false
 	}
-	return target{uri: uri, addr: peer.Addr(), transport: "udp", name: peer.fqdn}, true
+	return target{uri: uri, addr: peer.addr, transport: "udp", name: peer.fqdn}, true
 }
 
 // refuse answers req with r statelessly (guard.WriteStateless): for refusals decided

@@ -2,7 +2,6 @@ package sip
 
 import (
 	"fmt"
-	"net"
 
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -16,10 +15,7 @@ func (n *Network) AddPool(p topology.Pool) error {
 	if err != nil {
 		return err
 	}
-	pool := &Pool{fqdn: p.FQDN, net: n, addr: p.Address, log: n.log.With("pool", p.FQDN)}
-	if pool.addr == "" {
-		pool.addr = net.JoinHostPort(n.ip, "0")
-	}
+	pool := n.newPool(p.FQDN, n.poolAddr(p.Address))
 	if err := pool.start(); err != nil {
 		return fmt.Errorf("starting pool %s: %w", p.FQDN, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -50,4 +51,16 @@ func TestPoolsAndPhonesDoNotImportEachOther(t *testing.T) {
 	const pools, phone = "github.com/pickupsim/pickupsim/sip", "github.com/pickupsim/pickupsim/sip/phone"
 	assert.NotContains(t, deps(pools), phone, "the pools import the phone")
 	assert.NotContains(t, deps(phone), pools, "the phone imports the pools")
+}
+
+// TestAPoolHoldsNoNetwork: a pool sees the deployment it runs in only through the seam
+// (seam.go), so that it could run in a process of its own.
+func TestAPoolHoldsNoNetwork(t *testing.T) {
+	network := reflect.TypeOf(&Network{})
+	for _, typ := range []reflect.Type{reflect.TypeOf(Pool{}), reflect.TypeOf(runtime{}), reflect.TypeOf(parking{})} {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			assert.NotEqual(t, network, f.Type, "%s.%s reaches into the Network", typ.Name(), f.Name)
+		}
+	}
 }
