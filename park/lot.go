@@ -142,7 +142,7 @@ func (l *Lot) SetOrbits(orbits []string) {
 func CallParkOrbits(ranges []OrbitRange, pool string) []string {
 	var out []string
 	for _, r := range ranges {
-		if typ, _ := r.Type.canonical(); typ == CallPark && poolName(r.CallParkService) == poolName(pool) {
+		if typ, _ := r.Type.canonical(); typ == CallPark && PoolName(r.CallParkService) == PoolName(pool) {
 			out = append(out, r.Numbers()...)
 		}
 	}

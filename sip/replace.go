@@ -29,6 +29,7 @@ func (n *Network) AddPool(p topology.Pool) error {
 // Orbit ranges still pointing at it are reported by Warnings until reassigned.
 func (n *Network) RemovePool(fqdn string) error {
 	n.mu.Lock()
+	fqdn = n.resolvePoolLocked(fqdn)
 	err := n.deploy.RemovePool(fqdn)
 	n.mu.Unlock()
 	if err != nil {
@@ -52,7 +53,7 @@ func (n *Network) RemovePool(fqdn string) error {
 // new registrars (as clients do from DNS and in-band provisioning).
 func (n *Network) MoveUsers(from, to string) ([]string, error) {
 	n.mu.Lock()
-	moved, err := n.deploy.MoveUsers(from, to)
+	moved, err := n.deploy.MoveUsers(n.resolvePoolLocked(from), n.resolvePoolLocked(to))
 	n.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -65,13 +66,13 @@ func (n *Network) MoveUsers(from, to string) ([]string, error) {
 func (n *Network) ReassignOrbits(from, to string) ([]string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.deploy.ReassignOrbits(from, to)
+	return n.deploy.ReassignOrbits(n.resolvePoolLocked(from), n.resolvePoolLocked(to))
 }
 
 // PairPools makes two pools each other's backup registrar.
 func (n *Network) PairPools(a, b string) error {
 	n.mu.Lock()
-	err := n.deploy.PairPools(a, b)
+	err := n.deploy.PairPools(n.resolvePoolLocked(a), n.resolvePoolLocked(b))
 	n.mu.Unlock()
 	if err == nil {
 		n.registrarsChanged()

@@ -10,7 +10,6 @@ import (
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/phone"
-	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
 // silence is how long a parkee's leg must hear nothing for music on hold to count as
@@ -241,9 +240,7 @@ func (r *run) ringingCheck(e *scenario.Expectation) check {
 // cpsCheck compares a pool's CPS settings.
 func (r *run) cpsCheck(e *scenario.Expectation) check {
 	return check{fmt.Sprintf("%s CPS settings %s", e.Pool, cpsText(*e.CPS)), func() (bool, string) {
-		var got park.CPSConfig
-		var err error
-		r.net.Deployment(func(d *topology.Deployment) { got, err = d.CPS(e.Pool) })
+		got, err := r.net.CpsConfiguration(e.Pool) // Get-CsCpsConfiguration
 		if err != nil {
 			return false, err.Error()
 		}

@@ -253,3 +253,16 @@ func TestParseDuration(t *testing.T) {
 		assert.Error(t, err, in)
 	}
 }
+
+// The cmdlet steps read pool and user names as the admin API and the Go API do (one
+// cmdlet vocabulary, issue 12): a pool in any case or as a service identity, a user as a
+// SIP URI.
+func TestCmdletStepsReadNamesAsTheCmdletsDo(t *testing.T) {
+	sc, err := parse(t, header+"  - outage: POOL01.CONTOSO.COM\n  - recover: \"service:ApplicationServer:pool01.contoso.com\"\n"+
+		"  - disable-pickup: \"sip:bob@contoso.com\"\n  - enable-pickup: {user: bob@contoso.com, number: \"100;phone-context=user-default\"}\n")
+	require.NoError(t, err)
+	assert.Equal(t, "pool01.contoso.com", sc.Steps[0].Pool)
+	assert.Equal(t, "pool01.contoso.com", sc.Steps[1].Pool)
+	assert.Equal(t, "bob", sc.Steps[2].User)
+	assert.Equal(t, "bob", sc.Steps[3].User)
+}
