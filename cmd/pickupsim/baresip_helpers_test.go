@@ -12,12 +12,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pickupsim/pickupsim/cmd/pickupsim/internal/baresip"
+	"github.com/pickupsim/pickupsim/sip/baresiptest"
 )
 
 // softphone is one baresip softphone of a test, with the lines (accounts) it was given.
 type softphone struct {
-	*baresip.UA
+	*baresiptest.UA
 	t     *testing.T
 	name  string
 	lines []string
@@ -27,9 +27,9 @@ type softphone struct {
 // addLine once ctrl_tcp is connected, so no registration event is missed.
 func startPhone(t *testing.T, ctx context.Context, bin, name string) *softphone {
 	t.Helper()
-	cfg, err := baresip.FreeConfig(filepath.Join(t.TempDir(), name))
+	cfg, err := baresiptest.FreeDir(filepath.Join(t.TempDir(), name))
 	require.NoError(t, err)
-	ua, err := baresip.Start(ctx, bin, cfg)
+	ua, err := baresiptest.Run(ctx, bin, cfg)
 	require.NoError(t, err, name)
 	p := &softphone{UA: ua, t: t, name: name}
 	t.Cleanup(func() {
@@ -56,9 +56,9 @@ func (p *softphone) addLine(ctx context.Context, line string) {
 }
 
 // event waits for an event of type typ (and whose param contains param, if given).
-func (p *softphone) event(ctx context.Context, typ, param string) baresip.Event {
+func (p *softphone) event(ctx context.Context, typ, param string) baresiptest.Event {
 	p.t.Helper()
-	e, err := p.WaitEvent(ctx, p.name+" "+typ+" "+param, func(e baresip.Event) bool {
+	e, err := p.WaitEvent(ctx, p.name+" "+typ+" "+param, func(e baresiptest.Event) bool {
 		return e.Type == typ && strings.Contains(e.Param, param)
 	})
 	require.NoError(p.t, err)
@@ -170,7 +170,7 @@ func (p *softphone) mediaFlows(ctx context.Context, what string) {
 func (p *softphone) rtcpReceived(ctx context.Context, id string, more int) int {
 	p.t.Helper()
 	e, err := p.WaitEvent(ctx, fmt.Sprintf("%s: RTCP report of call %s with more than %d packets received", p.name, id, more),
-		func(e baresip.Event) bool {
+		func(e baresiptest.Event) bool {
 			return e.Type == "CALL_RTCP" && e.ID == id && e.RTCP != nil && e.RTCP.RX.Sent > more
 		})
 	require.NoError(p.t, err)

@@ -1,10 +1,7 @@
-// Package baresip runs the baresip softphone (Debian baresip-core 1.0.0), unmodified, as a
-// real SIP client for interoperability tests, and drives it over its ctrl_tcp module:
-// netstring-framed JSON commands in, JSON responses and events out.
-//
-// It is generic: start a user agent with a config directory, send a command, wait for an
-// event. What a test does with a phone (register, dial, transfer, check RTP) is the test's.
-package baresip
+package baresiptest
+
+// The ctrl_tcp driver: a baresip process started on a configuration directory (Dir), its
+// control connection, and the events it reports.
 
 import (
 	"bufio"
@@ -17,94 +14,16 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// ModulePath is where Debian's baresip-core installs its modules.
-const ModulePath = "/usr/lib/baresip/modules"
-
-// Config is one phone's baresip configuration directory.
-type Config struct {
-	// Dir is the configuration directory (baresip -f DIR); it is created if missing.
-	Dir string
-	// IP is the loopback address the phone binds; empty means 127.0.0.1.
-	IP string
-	// SIPPort is the SIP port (UDP and TCP). baresip also binds SIPPort+1 for TLS, so two
-	// phones need SIP ports at least 2 apart.
-	SIPPort int
-	// CtrlPort is the ctrl_tcp port.
-	CtrlPort int
-	// RTPPorts is the phone's RTP (and RTCP, the next port) range.
-	RTPPorts [2]int
-	// Accounts are account lines, written to the accounts file and registered at start.
-	// Tests usually leave it empty and add accounts with the "uanew" command once
-	// connected, so that no registration event is missed (and see mwi.so below).
-	Accounts []string
-	// Extra config lines, appended after the defaults (a later line wins).
-	Extra []string
-}
-
-// Lines returns the config file's lines: loopback only, G.711, no sound card (aubridge
-// as player, a WAV file as each call's source), an empty audio_path (no ring-back tone,
-// whose playback would hold the audio device: one-way RTP after answer), ctrl_tcp on.
-func (c Config) Lines() []string {
-	ip := c.IP
-	if ip == "" {
-		ip = "127.0.0.1"
-	}
-	sound := filepath.Join(c.Dir, "sound")
-	lines := []string{
-		"poll_method epoll",
-		"module_path " + ModulePath,
-		fmt.Sprintf("sip_listen %s:%d", ip, c.SIPPort),
-		"net_interface " + ip,
-		fmt.Sprintf("rtp_ports %d-%d", c.RTPPorts[0], c.RTPPorts[1]),
-		"rtcp_mux no",
-		"audio_path " + sound,
-		"audio_player aubridge,play-" + strconv.Itoa(c.SIPPort),
-		"audio_source aufile," + filepath.Join(sound, "tone.wav"),
-		"audio_alert aubridge,alert-" + strconv.Itoa(c.SIPPort),
-		"module g711.so",
-		"module aubridge.so",
-		"module aufile.so",
-		"module_tmp account.so",
-		"module_app menu.so",
-		"module_app ctrl_tcp.so",
-		// The mwi module subscribes to message-summary when a line registers. In 1.0.0 its
-		// start-up timer loops forever (a SUBSCRIBE storm) if a line registered before it
-		// fired, which Accounts given at start can do; lines added by "uanew" cannot.
-		"module_app mwi.so",
-		fmt.Sprintf("ctrl_tcp_listen %s:%d", ip, c.CtrlPort),
-	}
-	return append(lines, c.Extra...)
-}
-
-// Write creates the configuration directory: config, accounts, and an 8 kHz tone the
-// phone sends as its voice.
-func (c Config) Write() error {
-	sound := filepath.Join(c.Dir, "sound")
-	if err := os.MkdirAll(sound, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(c.Dir, "config"), []byte(strings.Join(c.Lines(), "\n")+"\n"), 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(c.Dir, "accounts"), []byte(strings.Join(c.Accounts, "\n")+"\n"), 0o644); err != nil {
-		return err
-	}
-	// aufile plays the WAV once and baresip ends the call at its end: 4 minutes outlast any
-	// test call. 8 kHz mono PCM, as G.711 needs.
-	return os.WriteFile(filepath.Join(sound, "tone.wav"), toneWAV(8000, 4*time.Minute, 400), 0o644)
-}
-
 // Event is one event baresip reports (ctrl_tcp "event": true messages).
 type Event struct {
-	Type       string `json:"type"`
-	Class      string `json:"class"`
+	Type       string `json:"type"`  // CALL_ESTABLISHED, REGISTER_OK, CALL_RTCP, ...
+	Class      string `json:"class"` // call, register, ...
 	AccountAOR string `json:"accountaor"`
 	Direction  string `json:"direction"`
 	PeerURI    string `json:"peeruri"`
@@ -122,6 +41,8 @@ type Event struct {
 	} `json:"rtcp_stats"`
 	// At is when the event arrived.
 	At time.Time `json:"-"`
+	// Raw is the whole event as baresip sent it.
+	Raw map[string]any `json:"-"`
 }
 
 func (e Event) String() string {
@@ -147,12 +68,12 @@ type Response struct {
 
 // UA is a running baresip process and its ctrl_tcp connection.
 type UA struct {
-	Config Config
-	cmd    *exec.Cmd
-	out    *syncBuffer
-	conn   net.Conn
-	done   chan struct{}
-	exit   error
+	Dir  Dir
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	conn net.Conn
+	done chan struct{}
+	exit error
 
 	writeMu sync.Mutex
 	mu      sync.Mutex
@@ -164,21 +85,21 @@ type UA struct {
 	readErr error
 }
 
-// Start runs `bin -f cfg.Dir` after writing the configuration, and connects to ctrl_tcp.
+// Run runs `bin -f dir.Path` after writing the configuration, and connects to ctrl_tcp.
 // The process ends with Close or when ctx ends.
-func Start(ctx context.Context, bin string, cfg Config) (*UA, error) {
-	if err := cfg.Write(); err != nil {
+func Run(ctx context.Context, bin string, dir Dir) (*UA, error) {
+	if err := dir.Write(); err != nil {
 		return nil, err
 	}
-	u := &UA{Config: cfg, out: &syncBuffer{}, done: make(chan struct{}), resps: map[string]chan Response{}, notify: make(chan struct{})}
-	u.cmd = exec.CommandContext(ctx, bin, "-f", cfg.Dir)
+	u := &UA{Dir: dir, out: &syncBuffer{}, done: make(chan struct{}), resps: map[string]chan Response{}, notify: make(chan struct{})}
+	u.cmd = exec.CommandContext(ctx, bin, "-f", dir.Path)
 	u.cmd.Stdout, u.cmd.Stderr = u.out, u.out
 	u.cmd.WaitDelay = 2 * time.Second
 	if err := u.cmd.Start(); err != nil {
 		return nil, err
 	}
 	go func() { u.exit = u.cmd.Wait(); close(u.done) }()
-	addr := net.JoinHostPort(ipOr(cfg.IP), strconv.Itoa(cfg.CtrlPort))
+	addr := net.JoinHostPort(ipOr(dir.IP), strconv.Itoa(dir.CtrlPort))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -229,6 +150,12 @@ func (u *UA) Close() string {
 	return u.out.String()
 }
 
+// Kill ends the process at once, like pulling the phone's cable.
+func (u *UA) Kill() {
+	u.cmd.Process.Kill()
+	<-u.done
+}
+
 // Output is what the process printed so far.
 func (u *UA) Output() string { return u.out.String() }
 
@@ -272,7 +199,7 @@ func (u *UA) Command(ctx context.Context, command, params string) (Response, err
 
 // WaitEvent waits for the first event not taken yet that match accepts, and takes it.
 // Events arrive in order and stay until taken, so a test can wait for an event that has
-// already happened.
+// already happened. (WaitEventSince looks at events without taking them.)
 func (u *UA) WaitEvent(ctx context.Context, what string, match func(Event) bool) (Event, error) {
 	for {
 		u.mu.Lock()
@@ -296,8 +223,56 @@ func (u *UA) WaitEvent(ctx context.Context, what string, match func(Event) bool)
 	}
 }
 
+// WaitEventSince waits for the first event from index since on (see Mark) that match
+// accepts, taken or not.
+func (u *UA) WaitEventSince(ctx context.Context, since int, match func(Event) bool) (Event, error) {
+	for {
+		u.mu.Lock()
+		for i := since; i < len(u.events); i++ {
+			if match(u.events[i]) {
+				e := u.events[i]
+				u.mu.Unlock()
+				return e, nil
+			}
+		}
+		since = len(u.events)
+		notify, readErr := u.notify, u.readErr
+		u.mu.Unlock()
+		if readErr != nil {
+			return Event{}, fmt.Errorf("ctrl_tcp closed: %w; events: %s", readErr, u.EventLog())
+		}
+		select {
+		case <-notify:
+		case <-u.done:
+			return Event{}, fmt.Errorf("baresip exited (%v); events: %s", u.exit, u.EventLog())
+		case <-ctx.Done():
+			return Event{}, fmt.Errorf("%w; events so far: %s", ctx.Err(), u.EventLog())
+		}
+	}
+}
+
+// Mark returns the number of events seen so far, for WaitEventSince to look only at later
+// ones.
+func (u *UA) Mark() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.events)
+}
+
 // Type matches events of one type.
-func Type(t string) func(Event) bool { return func(e Event) bool { return e.Type == t } }
+func Type(t string) func(Event) bool { return Is(t) }
+
+// Is matches events of one of the given types.
+func Is(types ...string) func(Event) bool {
+	return func(e Event) bool {
+		for _, t := range types {
+			if e.Type == t {
+				return true
+			}
+		}
+		return false
+	}
+}
 
 // Events returns every event received so far.
 func (u *UA) Events() []Event {
@@ -345,6 +320,7 @@ func (u *UA) read() {
 		case kind.Event:
 			var e Event
 			json.Unmarshal(msg, &e)
+			json.Unmarshal(msg, &e.Raw)
 			e.At = time.Now()
 			u.events = append(u.events, e)
 			u.taken = append(u.taken, false)
@@ -366,7 +342,7 @@ func readNetstring(r *bufio.Reader) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := strconv.Atoi(head[:len(head)-1])
+	n, err := strconv.Atoi(strings.TrimSpace(head[:len(head)-1]))
 	if err != nil || n < 0 || n > 1<<20 {
 		return nil, fmt.Errorf("bad netstring length %q", head)
 	}
