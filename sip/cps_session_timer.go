@@ -2,6 +2,7 @@ package sip
 
 import (
 	gosip "github.com/emiago/sipgo/sip"
+
 	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 )

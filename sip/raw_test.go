@@ -10,6 +10,7 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/stretchr/testify/require"
 )

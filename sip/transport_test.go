@@ -12,6 +12,7 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

@@ -16,8 +16,9 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
-	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // devtools is a page of a headless Chromium, driven over the DevTools protocol.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
+
 	"github.com/pickupsim/pickupsim/sip/internal/guard"
 )
 

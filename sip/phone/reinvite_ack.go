@@ -5,6 +5,7 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+
 	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 )
 
