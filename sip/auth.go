@@ -9,9 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/icholy/digest"
-
 	gosip "github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 
 	"github.com/pickupsim/pickupsim/sip/clock"
 	"github.com/pickupsim/pickupsim/sip/lync"

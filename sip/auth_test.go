@@ -3,9 +3,10 @@ package sip
 import (
 	"testing"
 
-	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // authLab: carol has a password; everyone else registers openly.

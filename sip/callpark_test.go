@@ -9,7 +9,6 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 

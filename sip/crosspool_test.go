@@ -3,10 +3,9 @@ package sip
 import (
 	"testing"
 
+	gosip "github.com/emiago/sipgo/sip"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/sip/dialoginfo"

@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // BenchmarkInviteFloodToUnknownUsers floods a pool with INVITEs for users that do not

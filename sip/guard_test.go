@@ -9,12 +9,12 @@ import (
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/sip/internal/guard"
 	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/phone"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // crasher is one malformed request that killed serve before the input guard (issue 10.1),

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/sip/lync"
-	"github.com/stretchr/testify/require"
 )
 
 // rawPeer is a SIP endpoint written by hand: a UDP socket the test owns, sending whatever

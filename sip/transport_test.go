@@ -12,10 +12,10 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
-
-	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
 // bigSDP is an audio offer padded with ICE candidates, as softphones send: about 3 kB.

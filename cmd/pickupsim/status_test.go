@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // `pickupsim status` shows where each user would be served, the registrar failover

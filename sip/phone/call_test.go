@@ -5,9 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pickupsim/pickupsim/sip/media"
 )
 
 func TestMediaIsSentInTheNegotiatedCodec(t *testing.T) {
