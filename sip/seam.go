@@ -15,7 +15,16 @@ import (
 // run in a process of its own with this interface answered over the wire: every answer is
 // a value, never a pointer into another pool.
 type deployment interface {
-	// The deployment model's decisions (sip/topology), taken at the clock's current time.
+	model
+	peers
+	reports
+	// Clock runs every timer and timestamp of the pools.
+	Clock() clock.Clock
+}
+
+// model is the deployment model's decisions (sip/topology), each taken at the clock's
+// current time, and what every pool knows of the topology.
+type model interface {
 	route(pool string, caller topology.Caller, dialled string) topology.Route
 	register(pool, user string) topology.RegisterDecision
 	queueAt(pool string, c topology.Ringing) (topology.QueueDecision, bool)
@@ -24,23 +33,24 @@ type deployment interface {
 	maySubscribe(subscriber topology.Caller, target, pkg string) *topology.Rejection
 	cps(pool string) park.CPSConfig
 	lookupOrbit(number string) (park.OrbitRange, bool)
-
-	// What every pool knows of the topology.
 	Domain() string
 	User(name string) (topology.User, bool)
+}
 
-	// The other pools: by FQDN, by the address they listen on, by a connection one of them
-	// opened to self (TCP and TLS), and which of them holds a user's registration.
+// peers is what a pool learns of the other pools: by FQDN, by the address they listen on,
+// by a connection one of them opened to self (TCP and TLS), and which of them holds a
+// user's registration.
+type peers interface {
 	peer(fqdn string) (peer, bool)
 	peerAt(addr string) (peer, bool)
 	peerConnected(self, transport, local, source string) (peer, bool)
 	registeredOn(user string) (fqdn string, mode topology.Mode, ok bool)
+}
 
-	// Clock runs every timer and timestamp of the pools.
-	Clock() clock.Clock
-
-	// Reports: a response sent (status pages, metrics), a pool listening, and the points
-	// at which tests force a race's interleaving.
+// reports is where a pool says what it did: a response sent (status pages, metrics), a
+// pool listening (so peers recognise its address), and the points at which tests force a
+// race's interleaving.
+type reports interface {
 	emit(c Change)
 	listening(p *Pool, addr string)
 	hooks() testHooks
