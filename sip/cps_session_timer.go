@@ -8,7 +8,7 @@ import (
 )
 
 // The Call Park application's half of RFC 4028 session timers (the phone's is
-// call_session_timer.go). It offers a session interval on every leg it answers (parkee,
+// sip/phone's call_session_timer.go; the header fields are sip/lync's). It offers a session interval on every leg it answers (parkee,
 // caller and picker of a picked-up call, retriever) and asks for one on the ring-back it
 // places to a parker, always with the phone as refresher; then it answers the refreshes.
 // When the application's pool fails, the refreshes go unanswered and the phones end

@@ -20,7 +20,7 @@ import (
 // Anything else (an out-of-dialog BYE, MESSAGE, NOTIFY, INFO, UPDATE, REFER or ACK, or a
 // To-tagged INVITE, for some other host) is refused with 403 and logged, or, for an ACK,
 // dropped: a pool is neither an open relay nor a reflector. Destinations are always IP
-// addresses (nodns.go).
+// addresses (siputil.NoDNS).
 
 // target is where a pool sends a request.
 type target struct {
