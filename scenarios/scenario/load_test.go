@@ -266,3 +266,10 @@ func TestCmdletStepsReadNamesAsTheCmdletsDo(t *testing.T) {
 	assert.Equal(t, "bob", sc.Steps[2].User)
 	assert.Equal(t, "bob", sc.Steps[3].User)
 }
+
+// An empty set-orbit is refused by the orbit table, in the file's words.
+func TestSetOrbitOfNothing(t *testing.T) {
+	_, err := parse(t, header+"  - set-orbit: {identity: g1}\n")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "s.yaml:13: set-orbit g1 changes nothing: give start, end, service or type")
+}

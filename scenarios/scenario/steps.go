@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -388,8 +389,12 @@ func readSetOrbit(c *checker, n *yaml.Node, s *Step) {
 		}
 		s.Change.Type = &t
 	}
-	// An empty change is refused by the orbit table, as Set-CsCallParkOrbit refuses it.
-	if err := c.orbits.Set(s.Identity, s.Change); err != nil && s.Error == "" {
+	// The orbit table decides, as Set-CsCallParkOrbit does; an empty change is refused in
+	// the file's words.
+	switch err := c.orbits.Set(s.Identity, s.Change); {
+	case errors.Is(err, park.ErrNoChange):
+		c.errorf(n, "set-orbit %s changes nothing: give start, end, service or type", s.Identity)
+	case err != nil && s.Error == "":
 		c.errorf(n, "%v", err)
 	}
 }
