@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pickupsim/pickupsim/sip"
 	"github.com/pickupsim/pickupsim/sip/pcap/pcaptest"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // TestServePcapCapturesThePools runs serve --pcap, registers two phones, has one call the
@@ -32,19 +32,21 @@ func TestServePcapCapturesThePools(t *testing.T) {
 	s, _, _ := startServe(t, labForTests, func(f *serveFlags) { f.pcap = file })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	alice, err := s.Network.NewPhone("alice")
+	phones := phone.NewFleet(s.Network)
+	t.Cleanup(phones.Close)
+	alice, err := phones.NewPhone("alice")
 	require.NoError(t, err)
-	bob, err := s.Network.NewPhone("bob")
+	bob, err := phones.NewPhone("bob")
 	require.NoError(t, err)
-	for _, ph := range []*sip.Phone{alice, bob} {
+	for _, ph := range []*phone.Phone{alice, bob} {
 		_, err := ph.Register(ctx)
 		require.NoError(t, err)
 	}
 	call, err := alice.Dial("bob")
 	require.NoError(t, err)
-	_, err = call.WaitState(ctx, sip.Ringing)
+	_, err = call.WaitState(ctx, phone.Ringing)
 	require.NoError(t, err)
-	var leg *sip.Call
+	var leg *phone.Call
 	for _, c := range bob.Calls() {
 		if !c.Outgoing && c.ID == call.ID {
 			leg = c
@@ -52,9 +54,9 @@ func TestServePcapCapturesThePools(t *testing.T) {
 	}
 	require.NotNil(t, leg, "bob's phone rings")
 	require.NoError(t, leg.Answer())
-	_, err = call.WaitState(ctx, sip.Established)
+	_, err = call.WaitState(ctx, phone.Established)
 	require.NoError(t, err)
-	_, err = leg.WaitState(ctx, sip.Established)
+	_, err = leg.WaitState(ctx, phone.Established)
 	require.NoError(t, err)
 	// RTP flows phone to phone; wait until the capture shows some from each side.
 	var ssrcs map[string]int
@@ -66,7 +68,7 @@ func TestServePcapCapturesThePools(t *testing.T) {
 		return len(ssrcs) == 2
 	})
 	require.NoError(t, call.Hangup(ctx))
-	_, err = leg.WaitState(ctx, sip.Ended)
+	_, err = leg.WaitState(ctx, phone.Ended)
 	require.NoError(t, err)
 	pool01, _ := s.Network.Pool("pool01.contoso.com")
 	optionsOverTCP(t, pool01.Addr())

@@ -9,13 +9,17 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // `pickupsim status` shows where each user would be served, the registrar failover
 // timer counting down, and what changed.
 func TestStatusCommandShowsServedByTimersAndChanges(t *testing.T) {
 	s, api, _ := startServe(t, strings.Replace(labForTests, "registrarFailoverTimer: 1s", "registrarFailoverTimer: 60s", 1))
-	bob, err := s.Network.NewPhone("bob")
+	phones := phone.NewFleet(s.Network)
+	t.Cleanup(phones.Close)
+	bob, err := phones.NewPhone("bob")
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -10,13 +10,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/scenarios/report/browsertest"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 func TestStatusPageShowsAnOutageAndResiliencyModeLive(t *testing.T) {
 	bin := browsertest.Chromium(t)
 	// A 3 s registrar failover timer, long enough to see it count down.
 	s, api, _ := startServe(t, strings.Replace(labForTests, "registrarFailoverTimer: 1s", "registrarFailoverTimer: 3s", 1))
-	bob, err := s.Network.NewPhone("bob")
+	phones := phone.NewFleet(s.Network)
+	t.Cleanup(phones.Close)
+	bob, err := phones.NewPhone("bob")
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
