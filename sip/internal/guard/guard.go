@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -72,7 +73,7 @@ func (g Guard) Run(req *gosip.Request, tx AnsweredTx, h func(*gosip.Request, gos
 	defer func() {
 		p := recover()
 		if p == nil {
-			if req.Method != gosip.ACK && !tx.Answered() && !isDone(tx) {
+			if req.Method != gosip.ACK && !tx.Answered() && !settled(tx) {
 				g.Log.Warn("handler left a request unanswered", "method", string(req.Method), "call_id", siputil.CallID(req), "from", req.Source())
 				g.refuse(req, tx, topology.HandlerFailed(g.Agent))
 			}
@@ -106,12 +107,15 @@ func (g Guard) refuse(req *gosip.Request, tx AnsweredTx, r *topology.Rejection) 
 	}
 }
 
-func isDone(tx gosip.ServerTransaction) bool {
+// settled reports whether the transaction has its final answer without the handler: it
+// ended, or a CANCEL matched it, which sipgo's transaction layer answers with 487 itself
+// (RFC 3261 9.2). A 500 on top would be a second final response to one request.
+func settled(tx gosip.ServerTransaction) bool {
 	select {
 	case <-tx.Done():
 		return true
 	default:
-		return false
+		return errors.Is(tx.Err(), gosip.ErrTransactionCanceled)
 	}
 }
 
