@@ -25,12 +25,19 @@ func TestStatusCommandShowsServedByTimersAndChanges(t *testing.T) {
 	defer cancel()
 	_, err = bob.Register(ctx)
 	require.NoError(t, err)
-	cmdlet(t, api, "Invoke-PoolOutage", map[string]any{"PoolFqdn": "pool01"})
 
 	var out bytes.Buffer
 	cmd := newStatusCmd()
 	cmd.SetOut(&out)
 	cmd.SetArgs([]string{"--url", s.AdminURL})
+	// The log compares successive statuses: a registration and an outage within one look
+	// would show bob as never having signed in. An operator sees bob signed in first.
+	eventually(t, "the change log to show bob signed in", func() bool {
+		out.Reset()
+		require.NoError(t, cmd.Execute())
+		return strings.Contains(out.String(), "user bob: offline -> normal on pool01.contoso.com")
+	})
+	cmdlet(t, api, "Invoke-PoolOutage", map[string]any{"PoolFqdn": "pool01"})
 	eventually(t, "the change log to show bob signed out", func() bool {
 		out.Reset()
 		require.NoError(t, cmd.Execute())

@@ -141,6 +141,9 @@ func (s *Server) startChangeLog() {
 		default:
 		}
 	})
+	// The first look is taken before serve answers anyone, so a phone that registers at
+	// once is logged as signing in rather than taken for the starting state.
+	s.changes.compare(status(n))
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -148,13 +151,13 @@ func (s *Server) startChangeLog() {
 		tick := time.NewTicker(s.cfg.RefreshEvery)
 		defer tick.Stop()
 		for {
-			s.changes.compare(status(n))
 			select {
 			case <-done:
 				return
 			case <-tick.C:
 			case <-s.recheck:
 			}
+			s.changes.compare(status(n))
 		}
 	}()
 	prev := s.stop
