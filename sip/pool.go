@@ -256,6 +256,7 @@ func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
 		}
 		tcp, err := net.Listen("tcp", udp.LocalAddr().String())
 		if err == nil {
+			sizeForStorms(udp)
 			return udp, tcp, nil
 		}
 		udp.Close()
