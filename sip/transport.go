@@ -204,6 +204,16 @@ func (c *countedConn) Close() error {
 type udpSocket struct {
 	net.PacketConn
 	serving
+	order *ackOrder // dialog_order.go
+}
+
+// ReadFrom reads the next datagram and notes an ACK in the order it arrived.
+func (u *udpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, err := u.PacketConn.ReadFrom(b)
+	if err == nil && u.order != nil {
+		u.order.read(b[:n])
+	}
+	return n, addr, err
 }
 
 func (u *udpSocket) Close() error {
