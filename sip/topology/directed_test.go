@@ -26,18 +26,30 @@ func TestRouteDirectedPickupCode(t *testing.T) {
 		{name: "from outside", pool: pool01, picker: outsider, dial: "**bob", code: 403},
 		{name: "unknown user", pool: pool01, picker: enterprise("carol"), dial: "**zed", code: 404},
 		{name: "callee signed out", pool: pool02, picker: enterprise("dave"), dial: "**bob", code: 480,
-			mutate: func(t *testing.T, d *Deployment) time.Time { apply(t, d, on(pool01, PoolOutage)); return at(time.Minute) }},
+			mutate: func(t *testing.T, d *Deployment) time.Time {
+				apply(t, d, on(pool01, PoolOutage))
+				return at(time.Minute)
+			}},
 		{name: "picker in resiliency mode", pool: pool02, picker: enterprise("carol"), dial: "**dave", code: 480,
-			mutate: func(t *testing.T, d *Deployment) time.Time { apply(t, d, on(pool01, PoolOutage)); return at(10 * time.Minute) }},
+			mutate: func(t *testing.T, d *Deployment) time.Time {
+				apply(t, d, on(pool01, PoolOutage))
+				return at(10 * time.Minute)
+			}},
 		{name: "callee in resiliency mode", pool: pool02, picker: enterprise("dave"), dial: "**bob", code: 480,
-			mutate: func(t *testing.T, d *Deployment) time.Time { apply(t, d, on(pool01, PoolOutage)); return at(10 * time.Minute) }},
+			mutate: func(t *testing.T, d *Deployment) time.Time {
+				apply(t, d, on(pool01, PoolOutage))
+				return at(10 * time.Minute)
+			}},
 		{name: "failed over: the backup serves both", pool: pool02, picker: enterprise("dave"), dial: "**bob", kind: ToDirectedPickup,
 			mutate: func(t *testing.T, d *Deployment) time.Time {
 				apply(t, d, on(pool01, PoolOutage), on(pool01, FailOverStart), on(pool01, FailOverComplete))
 				return t0
 			}},
 		{name: "Call Park application disabled", pool: pool01, picker: enterprise("carol"), dial: "**bob", code: 503,
-			mutate: func(t *testing.T, d *Deployment) time.Time { d.config[pool01] = Pool{FQDN: pool01, Backup: pool02, CPSDisabled: true}; return t0 }},
+			mutate: func(t *testing.T, d *Deployment) time.Time {
+				d.config[pool01] = Pool{FQDN: pool01, Backup: pool02, CPSDisabled: true}
+				return t0
+			}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := newDeployment(t)
