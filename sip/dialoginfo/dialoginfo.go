@@ -217,3 +217,25 @@ func Parse(body []byte) (Info, error) {
 	}
 	return info, nil
 }
+
+// Unknown is the state a busy lamp shows when nobody tells it the truth: no active
+// subscription, or a notifier that does not know the entity's dialogs now (Info.Unknown).
+const Unknown = "unknown"
+
+// Lamp is what a busy lamp field key shows for a document: the state of the dialog that
+// matters most (a call ringing, then one being set up, then one answered; terminated when
+// no dialog is live), and that dialog. Phones light their keys this way: ringing first, so
+// a colleague's ringing call can be picked up even while they are on another call.
+func Lamp(info Info) (state string, d Dialog) {
+	if info.Unknown != "" {
+		return Unknown, Dialog{}
+	}
+	rank := map[string]int{Early: 4, Proceeding: 3, Trying: 2, Confirmed: 1}
+	state = Terminated
+	for _, x := range info.Dialogs {
+		if rank[x.State] > rank[state] {
+			state, d = x.State, x
+		}
+	}
+	return state, d
+}

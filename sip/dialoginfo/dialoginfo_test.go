@@ -121,3 +121,26 @@ func TestDocumentsValidateAgainstTheRFCSchema(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "hung-up")
 }
+
+// A lamp shows ringing before anything else, then a call being set up, then an answered
+// call; terminated when nothing is live; unknown when the notifier does not know.
+func TestLamp(t *testing.T) {
+	ring := Dialog{ID: "r", State: Early, Remote: "sip:alice@contoso.com"}
+	talk := Dialog{ID: "t", State: Confirmed, Remote: "sip:carol@contoso.com"}
+	gone := Dialog{ID: "g", State: Terminated}
+	for _, c := range []struct {
+		info  Info
+		state string
+		d     Dialog
+	}{
+		{Info{Dialogs: []Dialog{talk, ring, gone}}, Early, ring},
+		{Info{Dialogs: []Dialog{gone, talk}}, Confirmed, talk},
+		{Info{Dialogs: []Dialog{gone}}, Terminated, Dialog{}},
+		{Info{}, Terminated, Dialog{}},
+		{Info{Dialogs: []Dialog{ring}, Unknown: "pool01 is down"}, Unknown, Dialog{}},
+	} {
+		state, d := Lamp(c.info)
+		assert.Equal(t, c.state, state)
+		assert.Equal(t, c.d, d)
+	}
+}

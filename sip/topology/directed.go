@@ -132,6 +132,12 @@ func NothingRingingFor(callee string) *Rejection {
 	return reject(404, "Not Found", DiagOrbitNotFound, "no call is ringing "+callee)
 }
 
+// DirectedCallGone refuses a directed pickup whose call ended as it was being picked up
+// (its caller hung up) when no other call rings the callee.
+func DirectedCallGone(callee string) *Rejection {
+	return reject(404, "Not Found", DiagOrbitNotFound, "the call ringing "+callee+" ended as it was being picked up (its caller hung up)")
+}
+
 // ReplacesConfirmedEarlyOnly refuses an INVITE with Replaces and early-only for a dialog
 // already answered (RFC 3891 section 3: 486 Busy Here).
 func ReplacesConfirmedEarlyOnly(callID string) *Rejection {

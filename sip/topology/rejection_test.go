@@ -83,6 +83,7 @@ func rejectionTable() []namedRejection {
 		{DirectedPrivateLine, DirectedPrivateLine("bob"), 404, "Not Found", DiagOrbitNotFound},
 		{DirectedPickupUnavailable, DirectedPickupUnavailable(pool01, "bob"), 503, "Service Unavailable", DiagCannotForward},
 		{NothingRingingFor, NothingRingingFor("bob"), 404, "Not Found", DiagOrbitNotFound},
+		{DirectedCallGone, DirectedCallGone("bob"), 404, "Not Found", DiagOrbitNotFound},
 		{ReplacesConfirmedEarlyOnly, ReplacesConfirmedEarlyOnly("abc"), 486, "Busy Here", 0},
 		{ReplacesDialogEnded, ReplacesDialogEnded("abc"), 603, "Declined", 0},
 
