@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 	"sync"
@@ -69,21 +70,33 @@ type subscription struct {
 	ended    bool
 	notifies int
 	lamp     string // what the last NOTIFY showed (dialoginfo.Lamp)
+	offered  bool   // a NOTIFY carried last (or is about to)
 }
 
 func subscriptionKey(callID, localTag string) string { return callID + "\x00" + localTag }
 
 // offer makes doc the state the next NOTIFY carries, and sends it unless one is in flight.
-func (s *subscription) offer(doc lampDoc) {
+// A state the subscriber was already offered is not sent again: the pool renders every
+// lamp on any change, and a desk phone with sixty keys must not get sixty NOTIFYs for
+// one call elsewhere.
+func (s *subscription) offer(doc lampDoc) { s.push(doc, false) }
+
+// push is offer; always sends the state even when it is the one last offered (a refresh
+// gets the state again: RFC 6665 4.2.1.2).
+func (s *subscription) push(doc lampDoc, always bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended || s.final != "" {
+		return
+	}
+	if !always && s.offered && reflect.DeepEqual(s.last, doc) {
 		return
 	}
 	s.last = doc
 	if s.hold {
 		return
 	}
+	s.offered = true
 	s.pending = &doc
 	if s.fetch {
 		s.final = "timeout" // a fetch gets the state once (RFC 6665 4.4.3)
@@ -350,7 +363,7 @@ func (l *lamps) refresh(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.timer = rt.pool.dep.Clock().AfterFunc(time.Duration(expires)*time.Second, func() { s.terminate("timeout") })
 	doc := s.last
 	s.mu.Unlock()
-	s.offer(doc) // RFC 6665 4.2.1.2: a refresh gets the state again
+	s.push(doc, true) // RFC 6665 4.2.1.2: a refresh gets the state again
 	l.changed()
 }
 

@@ -58,6 +58,9 @@ type Lamp struct {
 // blfKey is one busy lamp key of a phone: its current subscription and what it shows.
 type blfKey struct {
 	target string
+	// subscribing serialises the key's new subscriptions: a failover makes the phone sign
+	// in, and the old notifier end the subscription, at about the same time.
+	subscribing sync.Mutex
 
 	mu        sync.Mutex
 	callID    string
@@ -65,6 +68,7 @@ type blfKey struct {
 	remoteTag string
 	remote    gosip.Uri // the notifier's remote target
 	registrar string    // where the subscription was made
+	accepted  bool      // the notifier accepted it (its first NOTIFY may be on its way)
 	cseq      uint32
 	refresh   clock.Timer
 	closing   bool
@@ -204,6 +208,7 @@ func (k *blfKey) show(l Lamp) {
 
 // unknown makes the key show unknown, for why; k.mu is held.
 func (k *blfKey) unknown(why string) {
+	k.accepted = false
 	if k.lamp.State == dialoginfo.Unknown && !k.lamp.Active && k.lamp.Why == why {
 		return
 	}
@@ -213,18 +218,35 @@ func (k *blfKey) unknown(why string) {
 
 // subscribeKey makes a new subscription for k through the phone's registrar.
 func (ph *Phone) subscribeKey(ctx context.Context, k *blfKey) error {
+	return ph.subscribeKeyIf(ctx, k, false)
+}
+
+// subscribeKeyIf makes a new subscription for k through the phone's registrar; when
+// onlyStale, only if k's subscription is not an active one made through that registrar
+// (another call already renewed it).
+func (ph *Phone) subscribeKeyIf(ctx context.Context, k *blfKey, onlyStale bool) error {
+	k.subscribing.Lock()
+	defer k.subscribing.Unlock()
 	proxy := ph.OutboundProxy()
 	if proxy == "" {
 		return fmt.Errorf("%s: no registrar to subscribe through", ph.user)
 	}
 	ph.blf.mu.Lock()
 	k.mu.Lock()
+	if onlyStale && (k.closing || (k.accepted && k.registrar == proxy)) {
+		k.mu.Unlock()
+		ph.blf.mu.Unlock()
+		return nil
+	}
 	if k.refresh != nil {
 		k.refresh.Stop()
 	}
+	// The old subscription's NOTIFYs get 481 from now on, which ends it at its notifier
+	// (RFC 6665 4.2.2).
+	delete(ph.blf.byCall, k.callID)
 	k.callID = fmt.Sprintf("blf-%s-%s", ph.user, gosip.GenerateTagN(12))
 	k.localTag, k.remoteTag, k.remote = gosip.GenerateTagN(10), "", gosip.Uri{}
-	k.registrar, k.cseq = proxy, 0
+	k.registrar, k.cseq, k.accepted = proxy, 0, false
 	ph.blf.byCall[k.callID] = k
 	k.mu.Unlock()
 	ph.blf.mu.Unlock()
@@ -246,6 +268,7 @@ func (ph *Phone) subscribeKey(ctx context.Context, k *blfKey) error {
 // acceptedLocked records the notifier's side of an accepted subscription and arms the
 // refresh; k.mu is held.
 func (ph *Phone) acceptedLocked(k *blfKey, res *gosip.Response) {
+	k.accepted = true
 	if tag, ok := res.To().Params.Get("tag"); ok && k.remoteTag == "" {
 		k.remoteTag = tag
 	}
@@ -292,12 +315,13 @@ func (ph *Phone) refreshKey(k *blfKey, id string) {
 	ph.resubscribe(k)
 }
 
-// resubscribe makes a new subscription for k in the background.
+// resubscribe makes a new subscription for k in the background, unless by then it has an
+// active one through the phone's registrar.
 func (ph *Phone) resubscribe(k *blfKey) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), siputil.TransactionTimeout())
 		defer cancel()
-		ph.subscribeKey(ctx, k)
+		ph.subscribeKeyIf(ctx, k, true)
 	}()
 }
 
@@ -438,11 +462,9 @@ func (ph *Phone) registeredOn(registrar string) {
 			k.mu.Unlock()
 			continue
 		}
-		again := k.registrar != registrar || !k.lamp.Active
 		k.mu.Unlock()
-		if again {
-			ph.resubscribe(k)
-		}
+		ph.resubscribe(k) // unless it is active through this registrar
+
 	}
 }
 
