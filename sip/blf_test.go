@@ -2,6 +2,7 @@ package sip
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -143,4 +144,27 @@ func TestBusyLampBodiesValidateAgainstTheRFCSchema(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, len(bodies), 7)
 	xsdcheck.Require(t, bodies...)
+}
+
+// A NOTIFY that gets no answer ends the subscription (RFC 6665 section 4.2.2): a phone that
+// is gone without unsubscribing is not notified for ever.
+func TestBusyLampNotifyUnansweredEndsTheSubscription(t *testing.T) {
+	l := newLab(t, labTopology())
+	l.registerAll("alice", "bob")
+	gone := unregisteredPhone(t, l, "dave", l.net.Domain())
+	_, err := gone.Register(ctx(t))
+	require.NoError(t, err)
+	require.NoError(t, gone.Subscribe(ctx(t), "bob"))
+	p1, _ := l.net.Pool(pool01)
+	require.Len(t, p1.Subscriptions(), 1)
+	gone.Close() // the phone vanishes: its NOTIFYs are never answered
+
+	out, in := l.ring("alice", "bob")
+	require.Eventually(t, func() bool {
+		l.clock.Advance(notifyTimeout) // Timer F, on the simulation clock
+		return len(p1.Subscriptions()) == 0
+	}, 10*time.Second, 50*time.Millisecond, "the subscription ended")
+	require.NoError(t, out.Hangup(ctx(t)))
+	_, err = in.WaitState(ctx(t), phone.Cancelled)
+	require.NoError(t, err)
 }
