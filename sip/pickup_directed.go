@@ -146,12 +146,14 @@ func (rt *runtime) onReplaces(req *gosip.Request, tx gosip.ServerTransaction) bo
 		return false
 	}
 	fromPeer := rt.fromPeer(req)
-	if !fromPeer && rt.refuseReplaces(req, tx) {
-		return true
-	}
 	id, fromTag, toTag, earlyOnly := parseReplacesHeader(h.Value())
+	// A call ringing here is taken over whatever the Request-URI says: desk phones and SIPp
+	// address a pickup to the callee at the pool's address (sip:bob@<pool ip:port>).
 	if rc, restore := rt.ringingNamed(id, fromTag, toTag); rc != nil {
 		rt.pickUpReplaced(req, tx, rc, restore, fromPeer)
+		return true
+	}
+	if !fromPeer && rt.refuseReplaces(req, tx) {
 		return true
 	}
 	if d, ok := rt.dialogs.find(id, fromTag, toTag); ok {
