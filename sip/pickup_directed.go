@@ -147,6 +147,23 @@ func (rt *runtime) onReplaces(req *gosip.Request, tx gosip.ServerTransaction) bo
 	}
 	fromPeer := rt.fromPeer(req)
 	id, fromTag, toTag, earlyOnly := parseReplacesHeader(h.Value())
+	// What this pool saw of the named dialog decides first: a call answered a moment ago is
+	// still among the ringing calls until its INVITE transaction is done. (A peer pool that
+	// hands a group's pickup over wants 481 for anything but a ringing call: it tries the
+	// group's next one.)
+	if d, ok := rt.dialogs.find(id, fromTag, toTag); ok && !fromPeer {
+		switch {
+		case d.state == dialoginfo.Terminated:
+			rt.respond(tx, req, topology.ReplacesDialogEnded(id))
+			return true
+		case d.state == dialoginfo.Confirmed && earlyOnly:
+			rt.respond(tx, req, topology.ReplacesConfirmedEarlyOnly(id))
+			return true
+		case d.state == dialoginfo.Confirmed:
+			// An attended-transfer-style swap: the phone it is addressed to replaces its call.
+			return rt.refuseReplaces(req, tx)
+		}
+	}
 	// A call ringing here is taken over whatever the Request-URI says: desk phones and SIPp
 	// address a pickup to the callee at the pool's address (sip:bob@<pool ip:port>).
 	if rc, restore := rt.ringingNamed(id, fromTag, toTag); rc != nil {
@@ -155,16 +172,6 @@ func (rt *runtime) onReplaces(req *gosip.Request, tx gosip.ServerTransaction) bo
 	}
 	if !fromPeer && rt.refuseReplaces(req, tx) {
 		return true
-	}
-	if d, ok := rt.dialogs.find(id, fromTag, toTag); ok {
-		switch {
-		case d.state == dialoginfo.Terminated:
-			rt.respond(tx, req, topology.ReplacesDialogEnded(id))
-			return true
-		case d.state == dialoginfo.Confirmed && earlyOnly:
-			rt.respond(tx, req, topology.ReplacesConfirmedEarlyOnly(id))
-			return true
-		}
 	}
 	if fromPeer && earlyOnly {
 		rt.respond(tx, req, topology.NoRingingCall(id)) // the queue's pool tries the group's next call

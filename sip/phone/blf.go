@@ -69,6 +69,8 @@ type blfKey struct {
 	remote    gosip.Uri // the notifier's remote target
 	registrar string    // where the subscription was made
 	accepted  bool      // the notifier accepted it (its first NOTIFY may be on its way)
+	version   uint32    // the dialog-info version the lamp shows
+	seen      bool      // a NOTIFY of the current subscription was shown
 	cseq      uint32
 	refresh   clock.Timer
 	closing   bool
@@ -246,7 +248,7 @@ func (ph *Phone) subscribeKeyIf(ctx context.Context, k *blfKey, onlyStale bool) 
 	delete(ph.blf.byCall, k.callID)
 	k.callID = fmt.Sprintf("blf-%s-%s", ph.user, gosip.GenerateTagN(12))
 	k.localTag, k.remoteTag, k.remote = gosip.GenerateTagN(10), "", gosip.Uri{}
-	k.registrar, k.cseq, k.accepted = proxy, 0, false
+	k.registrar, k.cseq, k.accepted, k.seen = proxy, 0, false, false
 	ph.blf.byCall[k.callID] = k
 	k.mu.Unlock()
 	ph.blf.mu.Unlock()
@@ -398,6 +400,11 @@ func (ph *Phone) onDialogNotify(req *gosip.Request, tx gosip.ServerTransaction) 
 	if _, r, ok := strings.Cut(state, "reason="); ok {
 		reason, _, _ = strings.Cut(r, ";")
 	}
+	if terminated {
+		ph.blf.mu.Lock()
+		delete(ph.blf.byCall, id)
+		ph.blf.mu.Unlock()
+	}
 	k.mu.Lock()
 	current := k.callID == id && !k.closing
 	if tag, ok := req.From().Params.Get("tag"); ok && current && k.remoteTag == "" {
@@ -406,17 +413,17 @@ func (ph *Phone) onDialogNotify(req *gosip.Request, tx gosip.ServerTransaction) 
 	if c := req.Contact(); c != nil && current {
 		k.remote = *c.Address.Clone()
 	}
-	k.mu.Unlock()
-	tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
-	if terminated {
-		ph.blf.mu.Lock()
-		delete(ph.blf.byCall, id)
-		ph.blf.mu.Unlock()
+	// The lamp changes before the 200 goes: the notifier sends the next NOTIFY on the 200,
+	// and its handler must not overtake this one. A document older than the one shown is
+	// not shown (RFC 4235 section 4.1.2: versions only grow).
+	stale := current && k.seen && info.Version <= k.version
+	if !current || stale {
+		k.mu.Unlock()
+		tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
+		return // an old subscription's last word, or a retransmission
 	}
-	if !current {
-		return // an old subscription's last word
-	}
-	k.mu.Lock()
+	defer tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
+	k.version, k.seen = info.Version, true
 	lampState, d := dialoginfo.Lamp(info)
 	l := Lamp{Watching: k.target, State: lampState, Dialog: d, Dialogs: info.Dialogs, Active: !terminated,
 		Why: info.Unknown, Notifies: k.lamp.Notifies + 1, Caller: partyName(d.Remote), Callee: partyName(d.Local), Body: req.Body()}
@@ -501,7 +508,7 @@ func (ph *Phone) PickUpByReplaces(target string) (*Call, error) {
 	}
 	d := l.Dialog
 	switch l.State {
-	case dialoginfo.Early, dialoginfo.Trying, dialoginfo.Proceeding:
+	case dialoginfo.Early: // ringing, with both tags (trying has no callee's tag yet)
 		uri := gosip.Uri{Scheme: "sip", User: target, Host: ph.domain}
 		return ph.DialURI(uri, proxy, gosip.NewHeader("Replaces", fmt.Sprintf("%s;to-tag=%s;from-tag=%s;early-only", d.CallID, d.LocalTag, d.RemoteTag)))
 	case dialoginfo.Confirmed:
