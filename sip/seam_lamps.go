@@ -66,3 +66,7 @@ func (n *Network) lampsMayChange() {
 		}
 	}
 }
+
+// DirectedPickupPrefix is the feature code phones dial before a user's name to pick up the
+// call ringing that user (the topology's, ** by default).
+func (n *Network) DirectedPickupPrefix() string { return n.directedPickupPrefix() }
