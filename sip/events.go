@@ -50,6 +50,10 @@ type Change struct {
 	InDialog bool
 	// Pickup is true for an INVITE that dials a Group Call Pickup number.
 	Pickup bool
+	// Directed says how an INVITE picks up the call ringing one user: "code" (the directed
+	// pickup prefix and the user's name) or "replaces" (Replaces with early-only: RFC 3891's
+	// pickup of an early dialog, not an attended transfer); "" for anything else.
+	Directed string
 	// Detail describes a phase or configuration change in words.
 	Detail string
 }
@@ -132,6 +136,7 @@ func (rt *runtime) responseChange(req *gosip.Request, res *gosip.Response) Chang
 		c.Dialled = topology.Dialled(req.Recipient.User)
 		r, ok := rt.pool.dep.lookupOrbit(c.Dialled)
 		c.Pickup = ok && r.Type == park.GroupPickup
+		c.Directed = rt.directedKind(req, c.Dialled) // pickup_directed.go
 	}
 	return c
 }

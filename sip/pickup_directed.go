@@ -252,3 +252,18 @@ func (rt *runtime) ringDirectly(req *gosip.Request, tx gosip.ServerTransaction, 
 	rt.ringing[id] = rc
 	return rc
 }
+
+// directedKind says how req picks up a call ringing one user, for metrics: "code",
+// "replaces" (an INVITE with Replaces and early-only) or "".
+func (rt *runtime) directedKind(req *gosip.Request, dialled string) string {
+	if h := req.GetHeader("Replaces"); h != nil {
+		if _, _, _, earlyOnly := parseReplacesHeader(h.Value()); earlyOnly {
+			return "replaces"
+		}
+		return ""
+	}
+	if p := rt.pool.dep.directedPickupPrefix(); p != "" && strings.HasPrefix(dialled, p) && len(dialled) > len(p) {
+		return "code"
+	}
+	return ""
+}
