@@ -175,12 +175,7 @@ func (u *peerWatch) subscribe(expires int) {
 	if c := res.Contact(); c != nil && u.contact.Host == "" {
 		u.contact = *c.Address.Clone()
 	}
-	granted := expires
-	if h := res.GetHeader("Expires"); h != nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n > 0 {
-			granted = n
-		}
-	}
+	granted := siputil.Expires(res, expires)
 	if u.refresh != nil {
 		u.refresh.Stop()
 	}

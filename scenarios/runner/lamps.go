@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
-	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // subscribe runs subscribe and unsubscribe steps: each of the user's busy lamp keys
@@ -28,7 +27,7 @@ func (r *run) subscribe(st scenario.Step) (string, error) {
 			continue
 		}
 		l, _ := ph.Lamp(target)
-		shown = append(shown, fmt.Sprintf("%s: %s", target, describeLamp(l)))
+		shown = append(shown, fmt.Sprintf("%s: %s", target, l.String()))
 	}
 	if len(errs) > 0 {
 		return "", errors.New(strings.Join(errs, "; "))
@@ -70,17 +69,6 @@ func (r *run) lampCheck(e *scenario.Expectation) check {
 		if !ok {
 			return false, e.User + " has no key for " + l.Watching
 		}
-		return got.State == l.State && (l.Caller == "" || got.Caller == l.Caller), "it shows " + describeLamp(got)
+		return got.State == l.State && (l.Caller == "" || got.Caller == l.Caller), "it shows " + got.String()
 	}}
-}
-
-func describeLamp(l phone.Lamp) string {
-	s := l.State
-	if l.Caller != "" {
-		s += " (" + l.Caller + ")"
-	}
-	if l.Why != "" {
-		s += ": " + l.Why
-	}
-	return s
 }

@@ -184,12 +184,13 @@ func (ph *Phone) WaitLamp(ctx context.Context, target string, ok func(Lamp) bool
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return l, fmt.Errorf("%s's lamp for %s shows %s: %w", ph.user, target, describeLamp(l), ctx.Err())
+			return l, fmt.Errorf("%s's lamp for %s shows %s: %w", ph.user, target, l.String(), ctx.Err())
 		}
 	}
 }
 
-func describeLamp(l Lamp) string {
+// String says what the lamp shows, in words: its state, who lights it and why.
+func (l Lamp) String() string {
 	s := l.State
 	if l.Caller != "" {
 		s += " (" + l.Caller + ")"
@@ -277,12 +278,7 @@ func (ph *Phone) acceptedLocked(k *blfKey, res *gosip.Response) {
 	if c := res.Contact(); c != nil {
 		k.remote = *c.Address.Clone()
 	}
-	granted := SubscribeExpires
-	if h := res.GetHeader("Expires"); h != nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n > 0 {
-			granted = n
-		}
-	}
+	granted := siputil.Expires(res, SubscribeExpires)
 	if k.refresh != nil {
 		k.refresh.Stop()
 	}
@@ -519,5 +515,5 @@ func (ph *Phone) PickUpByReplaces(target string) (*Call, error) {
 		uri = gosip.Uri{Scheme: "sip", User: uri.User, Host: ph.domain}
 		return ph.DialURI(uri, proxy, gosip.NewHeader("Replaces", fmt.Sprintf("%s;to-tag=%s;from-tag=%s", d.CallID, d.RemoteTag, d.LocalTag)))
 	}
-	return nil, fmt.Errorf("%s's lamp for %s shows %s: no call to pick up", ph.user, target, describeLamp(l))
+	return nil, fmt.Errorf("%s's lamp for %s shows %s: no call to pick up", ph.user, target, l.String())
 }
