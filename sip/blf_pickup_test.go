@@ -134,3 +134,26 @@ func TestDirectedPickupRefusedInResiliencyMode(t *testing.T) {
 	_, err = in.WaitState(ctx(t), phone.Cancelled)
 	require.NoError(t, err)
 }
+
+// A Replaces for an answered dialog, without early-only, is an attended-transfer-style swap
+// (RFC 3891): carol's lamp shows bob talking to alice; her INVITE with Replaces goes to
+// alice, whose phone replaces the call with bob by the call with carol, and ends bob's.
+func TestReplacesOfAnAnsweredCallSwapsIt(t *testing.T) {
+	l := newLab(t, labTopology())
+	l.registerAll("alice", "bob", "carol")
+	l.subscribe("carol", "bob")
+	out, in := l.connect("alice", "bob")
+	l.lamp("carol", "bob", dialoginfo.Confirmed, "alice")
+	swap, err := l.phone("carol").PickUpByReplaces("bob")
+	require.NoError(t, err)
+	_, err = swap.WaitState(ctx(t), phone.Established)
+	require.NoError(t, err, "alice's phone answers the replacement")
+	require.Equal(t, "alice", swap.Remote())
+	_, err = in.WaitState(ctx(t), phone.Ended)
+	require.NoError(t, err, "bob's call ends")
+	_, err = out.WaitState(ctx(t), phone.Ended)
+	require.NoError(t, err, "alice's old call ends")
+	incoming := l.phone("alice").Calls()
+	mediaFlows(t, swap, incoming[len(incoming)-1], 20)
+	require.NoError(t, swap.Hangup(ctx(t)))
+}
