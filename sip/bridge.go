@@ -156,6 +156,10 @@ func (rt *runtime) byeBridge(req *gosip.Request, tx gosip.ServerTransaction) boo
 
 // byeLeg hangs up one leg of a call the Call Park application holds.
 func (rt *runtime) byeLeg(l leg) {
+	if rt.down() {
+		l.Close() // the pool died with its calls: a dead pool sends nothing
+		return
+	}
 	// A BYE may overtake the other leg's ACK (each request is handled in its own
 	// goroutine); sipgo's Bye then rechecks only every T1, so wait for the ACK here.
 	if uas, ok := l.(*sipgo.DialogServerSession); ok {
@@ -166,6 +170,10 @@ func (rt *runtime) byeLeg(l leg) {
 			l.Close() // never answered: nothing to hang up
 			return
 		}
+	}
+	if rt.down() { // it died while the leg was being confirmed
+		l.Close()
+		return
 	}
 	ctx, cancel := context.WithTimeout(rt.ctx, siputil.TransactionTimeout())
 	defer cancel()

@@ -393,7 +393,7 @@ func (s *sentTx) wait(answered <-chan error) error {
 // must ACK and may then BYE).
 func (rt *runtime) hangUpLate(out *gosip.Request, res *gosip.Response) {
 	contact := res.Contact()
-	if contact == nil || res.To() == nil { // a hostile 2xx may lack them
+	if contact == nil || res.To() == nil || rt.down() { // a hostile 2xx may lack them; a dead pool sends nothing
 		return
 	}
 	build := func(m gosip.RequestMethod, seq uint32) *gosip.Request {

@@ -184,6 +184,12 @@ func (p *Pool) stop() {
 	p.log.Info("pool stopped answering", "addr", p.addr)
 }
 
+// down reports whether the runtime has been closed (an outage, a shutdown). Work a pool
+// had in flight then ends without a word: a pool that stopped answering must not send
+// either. A late send would have sipgo bind a new socket on the pool's address and, say,
+// hang up a call whose parties only learn of the outage from their session timers.
+func (rt *runtime) down() bool { return rt.ctx.Err() != nil }
+
 func (rt *runtime) close() {
 	rt.cancel()
 	rt.parking.shutdown() // music on hold stops with the pool, not a moment after (idempotent)
