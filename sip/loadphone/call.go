@@ -21,6 +21,11 @@ type InviteOptions struct {
 	// Ring bounds the wait for a final answer once the call rings; the caller then
 	// cancels it. 0 means DefaultRing.
 	Ring time.Duration
+	// Cancel, when closed while the call rings, makes the caller cancel it.
+	Cancel <-chan struct{}
+	// CallID, when set, is the call's Call-ID: pools keep it when they proxy the INVITE,
+	// so whoever drives the called phone can tell the call apart. It must be unique.
+	CallID string
 }
 
 // NotRegistered is the outcome of a call a phone could not place: it has no registrar.
@@ -42,7 +47,10 @@ func (ph *Phone) Invite(to gosip.Uri, o InviteOptions) (*Leg, Outcome) {
 	if o.Ring <= 0 {
 		o.Ring = DefaultRing
 	}
-	l := newLeg(ph, gosip.GenerateTagN(20)+"@load", true)
+	if o.CallID == "" {
+		o.CallID = gosip.GenerateTagN(20) + "@load"
+	}
+	l := newLeg(ph, o.CallID, true)
 	l.localTag, l.localURI, l.remoteURI, l.localSDP, l.localSeq = newTag(), ph.aor, to, o.SDP, 1
 	req := gosip.NewRequest(gosip.INVITE, to)
 	req.AppendHeader(&gosip.FromHeader{Address: ph.aor, Params: tagParams(l.localTag)})
@@ -83,7 +91,7 @@ func (ph *Phone) Invite(to gosip.Uri, o InviteOptions) (*Leg, Outcome) {
 				o.Ringing()
 			}
 		}
-		res, err = tx.next(time.Until(deadline))
+		res, err = tx.nextOr(time.Until(deadline), o.Cancel)
 		if err != nil {
 			return nil, l.cancel(tx, lk, dst)
 		}

@@ -195,20 +195,21 @@ func TestLoadPhonesPickUpParkAndRetrieve(t *testing.T) {
 	assert.Equal(t, 404, out.Code, out.String())
 	assert.Equal(t, topology.DiagOrbitNotFound, out.Diagnostic)
 
-	// alice calls dave (TCP), who parks her; bob retrieves the call from the orbit.
-	daveLeg, out := l.phone("alice").Invite(uri("dave"), loadphone.InviteOptions{})
+	// dave (on TCP) calls alice, who parks him; bob retrieves the call from the orbit: the
+	// Call Park application re-INVITEs dave at his Contact, over UDP as it says.
+	daveLeg, out := l.phone("dave").Invite(uri("alice"), loadphone.InviteOptions{})
 	require.True(t, out.OK(), out.String())
-	daveSide := l.answeredBy("dave")
+	aliceSide := l.answeredBy("alice")
 	select {
-	case <-daveSide.Confirmed():
+	case <-aliceSide.Confirmed():
 	case <-time.After(2 * time.Second):
-		t.Fatal("dave's leg was never acknowledged")
+		t.Fatal("alice's leg was never acknowledged")
 	}
-	park := daveSide.Refer("sip:park@contoso.com", 5*time.Second)
+	park := aliceSide.Refer("sip:park@contoso.com", 5*time.Second)
 	require.True(t, park.OK(), park.String())
 	require.NotEmpty(t, park.ParkOrbit)
 	assert.True(t, strings.HasPrefix(park.ParkOrbit, "70"), park.ParkOrbit)
-	assert.Equal(t, 200, daveSide.Bye().Code)
+	assert.Equal(t, 200, aliceSide.Bye().Code)
 	<-daveLeg.Done()
 	assert.Len(t, l.mustPool(pool01).ParkedCalls(), 1)
 

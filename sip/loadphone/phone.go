@@ -24,7 +24,7 @@ type Phone struct {
 	regSeq      uint32
 	state       State
 	prefer      int // index of the registrar tried first when not registered
-	conn        *tcpConn
+	conns       map[netip.AddrPort]*tcpConn // TCP phones: one connection per registrar
 	registering bool
 	timer       *time.Timer
 	legs        map[string]*Leg // by Call-ID
@@ -32,6 +32,13 @@ type Phone struct {
 }
 
 func newPhone(pop *Population, pc PhoneConfig, sock *udpSocket) *Phone {
+	contact := gosip.Uri{Scheme: "sip", User: pc.User, Host: sock.addr.Addr().String(), Port: int(sock.addr.Port())}
+	if pc.TCP {
+		// A pool keeps a dialog on the INVITE's transport: it reaches the phone at the TCP
+		// side of its shared socket (load phones themselves send in-dialog requests over UDP).
+		contact.UriParams = gosip.NewParams()
+		contact.UriParams.Add("transport", "tcp")
+	}
 	return &Phone{
 		pop:       pop,
 		user:      pc.User,
@@ -39,7 +46,7 @@ func newPhone(pop *Population, pc PhoneConfig, sock *udpSocket) *Phone {
 		sock:      sock,
 		tcp:       pc.TCP,
 		regs:      pc.Registrars,
-		contact:   gosip.Uri{Scheme: "sip", User: pc.User, Host: sock.addr.Addr().String(), Port: int(sock.addr.Port())},
+		contact:   contact,
 		regCallID: "reg-" + pc.User + "-" + strconv.FormatInt(time.Now().UnixNano(), 36),
 	}
 }
@@ -66,10 +73,10 @@ func (ph *Phone) stop() {
 	if ph.timer != nil {
 		ph.timer.Stop()
 	}
-	c := ph.conn
-	ph.conn = nil
+	conns := ph.conns
+	ph.conns = nil
 	ph.mu.Unlock()
-	if c != nil {
+	for _, c := range conns {
 		c.close()
 	}
 }
@@ -89,10 +96,11 @@ func (ph *Phone) outbound() (link, netip.AddrPort, bool) {
 	if !ph.tcp {
 		return ph.sock, ph.state.Registrar, true
 	}
-	if ph.conn == nil || ph.conn.remote != ph.state.Registrar || ph.conn.closed.Load() {
+	c := ph.conns[ph.state.Registrar]
+	if c == nil || c.closed.Load() {
 		return nil, netip.AddrPort{}, false
 	}
-	return ph.conn, ph.state.Registrar, true
+	return c, ph.state.Registrar, true
 }
 
 func (ph *Phone) leg(id string) *Leg {

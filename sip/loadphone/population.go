@@ -78,6 +78,8 @@ type Population struct {
 	txs     sync.Map // clientTx by txKey
 	closing chan struct{}
 	closed  atomic.Bool
+	inMu    sync.Mutex
+	inbound []*tcpConn // connections pools opened to the shared sockets
 	wg      sync.WaitGroup
 	stats   counters
 }
@@ -140,12 +142,23 @@ func New(cfg Config, phones []PhoneConfig) (*Population, error) {
 		pop.list = append(pop.list, ph)
 	}
 	for _, s := range pop.socks {
-		pop.wg.Add(1)
+		pop.wg.Add(2)
 		go s.readLoop()
+		go s.acceptLoop()
 	}
 	pop.wg.Add(1)
 	go pop.sink.drain(&pop.wg)
 	return pop, nil
+}
+
+func (pop *Population) accepted(c *tcpConn) {
+	pop.inMu.Lock()
+	defer pop.inMu.Unlock()
+	if pop.closed.Load() {
+		c.close()
+		return
+	}
+	pop.inbound = append(pop.inbound, c)
 }
 
 // Phone returns a phone by user name.
@@ -180,7 +193,13 @@ func (pop *Population) Close() {
 	}
 	for _, s := range pop.socks {
 		s.conn.Close()
+		s.tcp.Close()
 	}
+	pop.inMu.Lock()
+	for _, c := range pop.inbound {
+		c.close()
+	}
+	pop.inMu.Unlock()
 	if pop.sink != nil {
 		pop.sink.conn.Close()
 	}

@@ -269,48 +269,50 @@ func (ph *Phone) registerAt(addr netip.AddrPort) (Outcome, Mode, netip.AddrPort)
 }
 
 // linkTo returns how the phone reaches addr: its shared UDP socket, or (on TCP) its own
-// connection to addr, opened now if needed (a pool that is down refuses it at once).
+// connection to addr, opened now if needed (a pool that is down refuses it at once). A
+// TCP phone keeps its connection to a registrar it left: calls that pool put through on
+// it still end there.
 func (ph *Phone) linkTo(addr netip.AddrPort) (link, error) {
 	if !ph.tcp {
 		return ph.sock, nil
 	}
 	ph.mu.Lock()
-	c := ph.conn
+	c := ph.conns[addr]
 	ph.mu.Unlock()
-	if c != nil && c.remote == addr && !c.closed.Load() {
+	if c != nil && !c.closed.Load() {
 		return c, nil
-	}
-	if c != nil {
-		c.close()
 	}
 	nc, err := dialTCP(ph.pop, ph, addr, ph.pop.cfg.RequestTimeout)
 	if err != nil {
 		return nil, err
 	}
 	ph.mu.Lock()
-	old := ph.conn
-	ph.conn = nc
-	stopped := ph.stopped
-	ph.mu.Unlock()
-	if old != nil && old != c {
-		old.close()
-	}
-	if stopped {
+	if ph.stopped {
+		ph.mu.Unlock()
 		nc.close()
 		return nil, errClosed
+	}
+	if ph.conns == nil {
+		ph.conns = map[netip.AddrPort]*tcpConn{}
+	}
+	old := ph.conns[addr]
+	ph.conns[addr] = nc
+	ph.mu.Unlock()
+	if old != nil {
+		old.close()
 	}
 	return nc, nil
 }
 
-// connectionLost is a TCP phone's connection closing under it: its registration there is
-// gone, so it registers again (the pool's outage, seen at once).
+// connectionLost is a TCP phone's connection closing under it: a registration there is
+// gone, so the phone registers again (the pool's outage, seen at once).
 func (ph *Phone) connectionLost(t *tcpConn) {
 	ph.mu.Lock()
-	if ph.conn != t {
+	if ph.conns[t.remote] != t {
 		ph.mu.Unlock()
 		return
 	}
-	ph.conn = nil
+	delete(ph.conns, t.remote)
 	lost := ph.state.Mode != Offline && ph.state.Registrar == t.remote
 	stopped := ph.stopped
 	ph.mu.Unlock()

@@ -29,22 +29,54 @@ type link interface {
 	reliable() bool
 }
 
-// udpSocket is one shared UDP socket; its phones' Contacts point at it.
+// udpSocket is one shared UDP socket, its phones' Contacts point at it, with a TCP
+// listener on the same port: a pool sends the requests of a dialog that began over TCP
+// over TCP to the Contact (sipgo keeps a dialog on the INVITE's transport).
 type udpSocket struct {
 	pop  *Population
 	conn *net.UDPConn
+	tcp  *net.TCPListener
 	addr netip.AddrPort
 }
 
 func listenUDP(pop *Population, ip netip.Addr) (*udpSocket, error) {
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
-	if err != nil {
-		return nil, fmt.Errorf("load phones: udp socket on %s: %w", ip, err)
+	var lastErr error
+	for range 20 {
+		conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		if err != nil {
+			return nil, fmt.Errorf("load phones: udp socket on %s: %w", ip, err)
+		}
+		a := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+		ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(a))
+		if err != nil {
+			conn.Close()
+			lastErr = err
+			continue
+		}
+		_ = conn.SetReadBuffer(socketBuffer)
+		_ = conn.SetWriteBuffer(socketBuffer)
+		return &udpSocket{pop: pop, conn: conn, tcp: ln, addr: netip.AddrPortFrom(a.Addr().Unmap(), a.Port())}, nil
 	}
-	_ = conn.SetReadBuffer(socketBuffer)
-	_ = conn.SetWriteBuffer(socketBuffer)
-	a := conn.LocalAddr().(*net.UDPAddr).AddrPort()
-	return &udpSocket{pop: pop, conn: conn, addr: netip.AddrPortFrom(a.Addr().Unmap(), a.Port())}, nil
+	return nil, fmt.Errorf("load phones: no port free for both udp and tcp on %s: %w", ip, lastErr)
+}
+
+// acceptLoop takes the connections pools open to the socket's TCP side.
+func (s *udpSocket) acceptLoop() {
+	defer s.pop.wg.Done()
+	for {
+		c, err := s.tcp.AcceptTCP()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		l, r := c.LocalAddr().(*net.TCPAddr).AddrPort(), c.RemoteAddr().(*net.TCPAddr).AddrPort()
+		tc := &tcpConn{pop: s.pop, conn: c, local: netip.AddrPortFrom(l.Addr().Unmap(), l.Port()), remote: netip.AddrPortFrom(r.Addr().Unmap(), r.Port())}
+		s.pop.accepted(tc)
+		s.pop.wg.Add(1)
+		go tc.readLoop()
+	}
 }
 
 func (s *udpSocket) write(b []byte, dst netip.AddrPort) error {
@@ -84,7 +116,8 @@ func (s *udpSocket) readLoop() {
 	}
 }
 
-// tcpConn is a TCP phone's connection to its registrar.
+// tcpConn is a TCP phone's connection to its registrar, or one a pool opened to a shared
+// socket (ph is nil).
 type tcpConn struct {
 	pop    *Population
 	ph     *Phone
@@ -145,7 +178,9 @@ func (t *tcpConn) readLoop() {
 			if !t.closed.Load() {
 				t.closed.Store(true)
 				t.conn.Close()
-				t.ph.connectionLost(t)
+				if t.ph != nil {
+					t.ph.connectionLost(t)
+				}
 			}
 			return
 		}

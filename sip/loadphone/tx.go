@@ -162,12 +162,19 @@ func (tx *clientTx) receive(res *gosip.Response) {
 
 // next waits up to timeout for the transaction's next response.
 func (tx *clientTx) next(timeout time.Duration) (*gosip.Response, error) {
+	return tx.nextOr(timeout, nil)
+}
+
+// nextOr is next that also gives up when stop is closed.
+func (tx *clientTx) nextOr(timeout time.Duration, stop <-chan struct{}) (*gosip.Response, error) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
 	case res := <-tx.res:
 		return res, nil
 	case <-t.C:
+		return nil, errTimeout
+	case <-stop:
 		return nil, errTimeout
 	case <-tx.pop.closing:
 		return nil, errClosed
