@@ -23,7 +23,7 @@ type Phone struct {
 	mu          sync.Mutex
 	regSeq      uint32
 	state       State
-	prefer      int // index of the registrar tried first when not registered
+	prefer      int                         // index of the registrar tried first when not registered
 	conns       map[netip.AddrPort]*tcpConn // TCP phones: one connection per registrar
 	registering bool
 	timer       *time.Timer
