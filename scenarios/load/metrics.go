@@ -53,6 +53,7 @@ func (o op) ok() bool { return o.code >= 200 && o.code < 300 }
 
 // refusalKey groups refusals in reports: status, reason phrase and diagnostic code.
 type refusalKey struct {
+	phase  int16
 	kind   kind
 	code   int16
 	diag   int32
@@ -84,6 +85,21 @@ type metrics struct {
 	lastOK, lastRefused         [numKinds]int64
 	lastRegisters               int64
 	sampleMu                    sync.Mutex
+
+	curMu sync.Mutex // the phase running now, for the live progress
+	cur   struct {
+		name   string
+		start  time.Time
+		length time.Duration
+	}
+}
+
+// enter starts phase idx: operations from now on are attributed to it.
+func (m *metrics) enter(idx int, name string, start time.Time, length time.Duration) {
+	m.curMu.Lock()
+	m.cur.name, m.cur.start, m.cur.length = name, start, length
+	m.curMu.Unlock()
+	m.phase.Store(int32(idx))
 }
 
 func newMetrics(users []string, homeOf func(int) int) *metrics {
@@ -96,6 +112,8 @@ func newMetrics(users []string, homeOf func(int) int) *metrics {
 }
 
 func (m *metrics) since(t time.Time) time.Duration { return t.Sub(m.t0) }
+
+func (m *metrics) span(t time.Time) Duration { return Duration(t.Sub(m.t0)) }
 
 // record files one operation started at start by user.
 func (m *metrics) record(k kind, user string, start time.Time, setup time.Duration, out loadphone.Outcome) {
@@ -115,7 +133,7 @@ func (m *metrics) record(k kind, user string, start time.Time, setup time.Durati
 	m.mu.Lock()
 	m.ops = append(m.ops, o)
 	if !o.ok() && !o.redirected {
-		key := refusalKey{kind: k, code: o.code, diag: o.diag, reason: o.reason}
+		key := refusalKey{phase: o.phase, kind: k, code: o.code, diag: o.diag, reason: o.reason}
 		if _, seen := m.examples[key]; !seen {
 			m.examples[key] = out.Warning
 		}

@@ -5,12 +5,34 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip/loadphone"
 )
+
+// Duration is a time.Duration that JSON writes in milliseconds (as the replay reports do).
+type Duration time.Duration
+
+// MarshalJSON writes milliseconds.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', -1, 64)), nil
+}
+
+// UnmarshalJSON reads milliseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	v, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v * float64(time.Millisecond))
+	return nil
+}
+
+// String renders it for people: 14ms, 1.25s.
+func (d Duration) String() string { return roundDur(time.Duration(d)) }
 
 // Result is what a rehearsal measured: the figures of every phase, the per-second series,
 // and whether each expectation held. It is the JSON report as written.
@@ -19,10 +41,10 @@ type Result struct {
 	Description string           `json:"description,omitempty"`
 	File        string           `json:"file"`
 	Started     time.Time        `json:"started"`
-	Wall        time.Duration    `json:"wallNs"`
+	Wall        Duration         `json:"wall_ms"`
 	Host        Host             `json:"host"`
 	Users       int              `json:"users"`
-	TCPPhones   int              `json:"tcpPhones"`
+	TCPPhones   int              `json:"tcp_phones"`
 	Pools       []PoolInfo       `json:"pools"`
 	Traffic     scenario.Traffic `json:"traffic"`
 	// Phases[0] is the phones' first registration; the timeline's phases follow.
@@ -42,7 +64,7 @@ type Result struct {
 type Host struct {
 	CPUs        int    `json:"cpus"`
 	GOMAXPROCS  int    `json:"gomaxprocs"`
-	LoadAverage string `json:"loadAverage"` // /proc/loadavg when the rehearsal started
+	LoadAverage string `json:"load_average"` // /proc/loadavg when the rehearsal started
 }
 
 // PoolInfo is one pool of the generated deployment.
@@ -57,9 +79,9 @@ type PoolInfo struct {
 type PhaseResult struct {
 	Name       string         `json:"name"`
 	Line       int            `json:"line,omitempty"`
-	Start      time.Duration  `json:"startNs"` // since the rehearsal started
-	End        time.Duration  `json:"endNs"`
-	For        time.Duration  `json:"forNs,omitempty"`
+	Start      Duration       `json:"start_ms"` // since the rehearsal started
+	End        Duration       `json:"end_ms"`
+	For        Duration       `json:"for_ms,omitempty"`
 	Actions    []ActionResult `json:"actions,omitempty"`
 	Ops        []OpStats      `json:"ops"`
 	Recoveries []Recovery     `json:"recoveries,omitempty"`
@@ -69,11 +91,11 @@ type PhaseResult struct {
 
 // ActionResult is one administrator action of a phase.
 type ActionResult struct {
-	Line   int           `json:"line"`
-	Text   string        `json:"text"`
-	Detail string        `json:"detail"`
-	Error  string        `json:"error,omitempty"`
-	At     time.Duration `json:"atNs"`
+	Line   int      `json:"line"`
+	Text   string   `json:"text"`
+	Detail string   `json:"detail"`
+	Error  string   `json:"error,omitempty"`
+	At     Duration `json:"at_ms"`
 }
 
 // OpStats sums one kind of operation over a phase.
@@ -82,11 +104,11 @@ type OpStats struct {
 	Attempts int    `json:"attempts"`
 	OK       int    `json:"ok"`
 	// Redirected counts REGISTERs answered 301 (sent to the pool that serves the user).
-	Redirected int           `json:"redirected,omitempty"`
-	Refusals   []Refusal     `json:"refusals,omitempty"`
-	P50        time.Duration `json:"p50Ns"`
-	P99        time.Duration `json:"p99Ns"`
-	Max        time.Duration `json:"maxNs"`
+	Redirected int       `json:"redirected,omitempty"`
+	Refusals   []Refusal `json:"refusals,omitempty"`
+	P50        Duration  `json:"p50_ms"`
+	P99        Duration  `json:"p99_ms"`
+	Max        Duration  `json:"max_ms"`
 }
 
 // Refused is how many attempts were refused (or unanswered).
@@ -117,10 +139,10 @@ type Recovery struct {
 	Back  int    `json:"back"`
 	// Reference is when service could resume (for an outage: when the registrar failover
 	// timer ran out), since the rehearsal started; the durations count from it.
-	Reference time.Duration `json:"referenceNs"`
-	P50       time.Duration `json:"p50Ns"`
-	P99       time.Duration `json:"p99Ns"`
-	Max       time.Duration `json:"maxNs"` // the last user back
+	Reference Duration `json:"reference_ms"`
+	P50       Duration `json:"p50_ms"`
+	P99       Duration `json:"p99_ms"`
+	Max       Duration `json:"max_ms"` // the last user back
 }
 
 // PhaseRTP is the measured calls' media over a phase.
@@ -130,21 +152,21 @@ type PhaseRTP struct {
 	Lost     int `json:"lost"` // packets lost in the phase
 	Received int `json:"received"`
 	// MaxGap is the longest pause in any measured stream since the calls started.
-	MaxGap time.Duration `json:"maxGapNs"`
+	MaxGap Duration `json:"max_gap_ms"`
 }
 
 // RTPSummary is the measured calls over the whole rehearsal.
 type RTPSummary struct {
-	Calls       int           `json:"calls"`
-	Direct      int           `json:"direct"`
-	PickedUp    int           `json:"pickedUp"`
-	UpAtEnd     int           `json:"upAtEnd"`
-	Sent        int           `json:"sent"`
-	Received    int           `json:"received"`
-	Lost        int           `json:"lost"`
-	MaxGap      time.Duration `json:"maxGapNs"`
-	HangUps     []string      `json:"hangUps,omitempty"`
-	SetupErrors []string      `json:"setupErrors,omitempty"`
+	Calls       int      `json:"calls"`
+	Direct      int      `json:"direct"`
+	PickedUp    int      `json:"picked_up"`
+	UpAtEnd     int      `json:"up_at_end"`
+	Sent        int      `json:"sent"`
+	Received    int      `json:"received"`
+	Lost        int      `json:"lost"`
+	MaxGap      Duration `json:"max_gap_ms"`
+	HangUps     []string `json:"hang_ups,omitempty"`
+	SetupErrors []string `json:"setup_errors,omitempty"`
 }
 
 // Check is one expectation and what was found.
@@ -157,11 +179,14 @@ type Check struct {
 
 // Sample is one second of the rehearsal.
 type Sample struct {
-	T                           float64 `json:"t"` // seconds since the rehearsal started
-	Phase                       int     `json:"phase"`
-	Normal, Resiliency, Offline int     // phones registered by mode, as the phones know it
-	CallsUp                     int     `json:"callsUp"`
-	RegistersSent               int     `json:"registersSent"`
+	T     float64 `json:"t"` // seconds since the rehearsal started
+	Phase int     `json:"phase"`
+	// Phones registered by mode, as the phones know it.
+	Normal        int `json:"normal"`
+	Resiliency    int `json:"resiliency"`
+	Offline       int `json:"offline"`
+	CallsUp       int `json:"calls_up"`
+	RegistersSent int `json:"registers_sent"`
 	// OK and Refused count, per operation kind, what ended in this second.
 	OK      map[string]int `json:"ok"`
 	Refused map[string]int `json:"refused"`
@@ -221,6 +246,7 @@ func opStats(k kind, ops []op, keep func(op) bool, examples map[refusalKey]strin
 	st := OpStats{Kind: k.String()}
 	var setups []time.Duration
 	refusals := map[refusalKey]int{}
+	first := map[refusalKey]string{} // the example of the first such refusal kept
 	for _, o := range ops {
 		if o.kind != k || !keep(o) {
 			continue
@@ -233,11 +259,17 @@ func opStats(k kind, ops []op, keep func(op) bool, examples map[refusalKey]strin
 		case o.redirected:
 			st.Redirected++
 		default:
-			refusals[refusalKey{kind: k, code: o.code, diag: o.diag, reason: o.reason}]++
+			key := refusalKey{kind: k, code: o.code, diag: o.diag, reason: o.reason}
+			if _, seen := refusals[key]; !seen {
+				ex := key
+				ex.phase = o.phase
+				first[key] = examples[ex]
+			}
+			refusals[key]++
 		}
 	}
 	for key, n := range refusals {
-		st.Refusals = append(st.Refusals, Refusal{Code: int(key.code), Reason: key.reason, Diagnostic: int(key.diag), Count: n, Example: examples[key]})
+		st.Refusals = append(st.Refusals, Refusal{Code: int(key.code), Reason: key.reason, Diagnostic: int(key.diag), Count: n, Example: first[key]})
 	}
 	slices.SortFunc(st.Refusals, func(a, b Refusal) int { return cmp.Or(b.Count-a.Count, a.Code-b.Code) })
 	st.P50, st.P99, st.Max = percentiles(setups)
@@ -245,20 +277,20 @@ func opStats(k kind, ops []op, keep func(op) bool, examples map[refusalKey]strin
 }
 
 // percentiles returns the 50th and 99th percentiles and the maximum (nearest rank).
-func percentiles(d []time.Duration) (p50, p99, maxD time.Duration) {
+func percentiles(d []time.Duration) (p50, p99, maxD Duration) {
 	if len(d) == 0 {
 		return 0, 0, 0
 	}
 	slices.Sort(d)
-	rank := func(p float64) time.Duration {
+	rank := func(p float64) Duration {
 		i := int(p*float64(len(d))+0.999999) - 1
-		return d[min(max(i, 0), len(d)-1)]
+		return Duration(d[min(max(i, 0), len(d)-1)])
 	}
-	return rank(0.50), rank(0.99), d[len(d)-1]
+	return rank(0.50), rank(0.99), Duration(d[len(d)-1])
 }
 
 func (t *tracker) summary() Recovery {
-	r := Recovery{What: t.what, Users: len(t.backAt), Back: t.back, Reference: t.ref}
+	r := Recovery{What: t.what, Users: len(t.backAt), Back: t.back, Reference: Duration(t.ref)}
 	var after []time.Duration
 	for _, at := range t.backAt {
 		if at >= 0 {
@@ -340,7 +372,7 @@ func (res *Result) check(idx int, e scenario.LoadExpectation, ops []op, m *metri
 	for _, q := range []struct {
 		name string
 		c    *scenario.Comparison
-		v    time.Duration
+		v    Duration
 	}{{"p50", e.P50, st.P50}, {"p99", e.P99, st.P99}} {
 		if q.c == nil {
 			continue
@@ -348,10 +380,10 @@ func (res *Result) check(idx int, e scenario.LoadExpectation, ops []op, m *metri
 		switch {
 		case st.OK == 0:
 			fail("no %s succeeded, so no %s setup time", who, q.name)
-		case q.c.Holds(q.v.Seconds()):
-			note("%s setup time of %s: %s", q.name, who, roundDur(q.v))
+		case q.c.Holds(time.Duration(q.v).Seconds()):
+			note("%s setup time of %s: %s", q.name, who, q.v)
 		default:
-			fail("%s setup time of %s: %s (want %s)", q.name, who, roundDur(q.v), q.c.Text)
+			fail("%s setup time of %s: %s (want %s)", q.name, who, q.v, q.c.Text)
 		}
 	}
 	c.Passed, c.Got = pass, strings.Join(got, "; ")
@@ -371,11 +403,11 @@ func (res *Result) checkBack(idx int, d time.Duration) (bool, string) {
 		case r.Back < r.Users:
 			ok = false
 			parts = append(parts, fmt.Sprintf("%s: only %d of %d", r.What, r.Back, r.Users))
-		case r.Max > d:
+		case time.Duration(r.Max) > d:
 			ok = false
-			parts = append(parts, fmt.Sprintf("%s: all %d, the last after %s (want within %s)", r.What, r.Users, roundDur(r.Max), d))
+			parts = append(parts, fmt.Sprintf("%s: all %d, the last after %s (want within %s)", r.What, r.Users, r.Max, d))
 		default:
-			parts = append(parts, fmt.Sprintf("%s: all %d within %s (p99 %s)", r.What, r.Users, roundDur(r.Max), roundDur(r.P99)))
+			parts = append(parts, fmt.Sprintf("%s: all %d within %s (p99 %s)", r.What, r.Users, r.Max, r.P99))
 		}
 	}
 	return ok, strings.Join(parts, "; ")
@@ -398,8 +430,8 @@ func (res *Result) checkRTP(idx int, e scenario.LoadExpectation, c Check) Check 
 		got = append(got, text)
 	}
 	if e.MaxGap != nil {
-		text := fmt.Sprintf("longest pause in media %s", roundDur(r.MaxGap))
-		if !e.MaxGap.Holds(r.MaxGap.Seconds()) {
+		text := fmt.Sprintf("longest pause in media %s", r.MaxGap)
+		if !e.MaxGap.Holds(time.Duration(r.MaxGap).Seconds()) {
 			c.Passed = false
 			text += " (want " + e.MaxGap.Text + ")"
 		}

@@ -174,7 +174,7 @@ func (sc *sampledCalls) snapshot(res *Result, idx int) {
 			up++
 		}
 	}
-	res.Phases[idx].RTP = &PhaseRTP{Calls: len(sc.calls), Up: up, Lost: lost - sc.lost, Received: received - sc.received, MaxGap: gap}
+	res.Phases[idx].RTP = &PhaseRTP{Calls: len(sc.calls), Up: up, Lost: lost - sc.lost, Received: received - sc.received, MaxGap: Duration(gap)}
 	sc.lost, sc.received = lost, received
 }
 
@@ -203,7 +203,7 @@ func (sc *sampledCalls) finish(rn *run, res *Result, last int) {
 		}
 	}
 	lost, _, gap := sc.totals()
-	res.RTP.Sent, res.RTP.Received, res.RTP.MaxGap = sent, got, gap
+	res.RTP.Sent, res.RTP.Received, res.RTP.MaxGap = sent, got, Duration(gap)
 	res.RTP.Lost = max(lost, sent-got)
 	if tail := res.RTP.Lost - lost; tail > 0 && res.Phases[last].RTP != nil {
 		res.Phases[last].RTP.Lost += tail

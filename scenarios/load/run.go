@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"runtime"
@@ -61,7 +62,7 @@ type run struct {
 func Run(ctx context.Context, rh *scenario.Rehearsal, opts Options) *Result {
 	res := newResult(rh)
 	wallStart := time.Now()
-	defer func() { res.Wall = time.Since(wallStart) }()
+	defer func() { res.Wall = Duration(time.Since(wallStart)) }()
 	rn := &run{rh: rh, opts: opts, res: res, addrs: map[int]netip.AddrPort{}, pools: map[string]int{}}
 	if err := rn.start(); err != nil {
 		res.Error = err.Error()
@@ -85,7 +86,7 @@ func Run(ctx context.Context, rh *scenario.Rehearsal, opts Options) *Result {
 	tr := rh.Traffic
 	rn.tr.finish(3*tr.Ring + tr.Hold + tr.ParkedFor + 10*time.Second)
 	rn.rtp.finish(rn, res, last)
-	res.Phases[last].End = rn.m.since(time.Now())
+	res.Phases[last].End = rn.m.span(time.Now())
 	stopSampler()
 	if ctx.Err() != nil {
 		res.Error = fmt.Sprintf("stopped during phase %q: %v", res.Phases[last].Name, ctx.Err())
@@ -116,16 +117,16 @@ func (rn *run) start() error {
 		rn.res.Pools = append(rn.res.Pools, PoolInfo{FQDN: p.PoolFQDN(k), Address: pool.Addr(), Backup: p.PoolFQDN(p.BackupOf(k))})
 	}
 	var phones []loadphone.PhoneConfig
-	tcpEvery := 0.0
+	total := p.Users()
+	tcpPhones := int(math.Round(float64(total) * p.TCP))
 	for k := 1; k <= p.Pools; k++ {
 		for i := range p.UsersPerPool {
 			name := p.UserName(k, i)
+			n := len(rn.users)
 			rn.users = append(rn.users, name)
-			// Spread the TCP phones evenly: every 1/share-th phone.
-			tcpEvery += p.TCP
-			tcp := tcpEvery >= 1
+			// Spread the TCP phones evenly over the population.
+			tcp := (n+1)*tcpPhones/total > n*tcpPhones/total
 			if tcp {
-				tcpEvery--
 				rn.res.TCPPhones++
 			}
 			phones = append(phones, loadphone.PhoneConfig{User: name, TCP: tcp,
@@ -169,7 +170,9 @@ func (rn *run) registered(e loadphone.RegisterEvent) {
 // margin ran out.
 func (rn *run) registerAll(ctx context.Context) {
 	p := rn.rh.Population
-	rn.res.Phases = append(rn.res.Phases, PhaseResult{Name: "registration", Start: rn.m.since(time.Now())})
+	now := time.Now()
+	rn.res.Phases = append(rn.res.Phases, PhaseResult{Name: "registration", Start: rn.m.span(now)})
+	rn.m.enter(0, "registration", now, 0)
 	ramp := time.Duration(float64(len(rn.phones)) / p.RegisterRate * float64(time.Second))
 	for i, ph := range rn.phones {
 		ph.KeepRegistered(time.Duration(float64(i) / p.RegisterRate * float64(time.Second)))
@@ -181,7 +184,7 @@ func (rn *run) registerAll(ctx context.Context) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	rn.res.Phases[0].End = rn.m.since(time.Now())
+	rn.res.Phases[0].End = rn.m.span(time.Now())
 }
 
 // runPhase runs phase number idx: its actions, then its traffic for its duration.
@@ -189,15 +192,15 @@ func (rn *run) runPhase(ctx context.Context, idx int, ph scenario.Phase) {
 	last := len(rn.res.Phases) - 1
 	rn.rtp.snapshot(rn.res, last)
 	now := time.Now()
-	rn.res.Phases[last].End = rn.m.since(now)
-	rn.res.Phases = append(rn.res.Phases, PhaseResult{Name: ph.Name, Line: ph.Line, Start: rn.m.since(now), For: ph.For})
-	rn.m.phase.Store(int32(idx))
+	rn.res.Phases[last].End = rn.m.span(now)
+	rn.res.Phases = append(rn.res.Phases, PhaseResult{Name: ph.Name, Line: ph.Line, Start: rn.m.span(now), For: Duration(ph.For)})
+	rn.m.enter(idx, ph.Name, now, ph.For)
 	pr := &rn.res.Phases[idx]
 	for _, st := range ph.Do {
 		before := rn.poolPhase(st.Pool)
 		at := time.Now()
 		detail, err := runner.Admin(rn.net, st)
-		a := ActionResult{Line: st.Line, Text: st.Text, Detail: detail, At: rn.m.since(at)}
+		a := ActionResult{Line: st.Line, Text: st.Text, Detail: detail, At: rn.m.span(at)}
 		if err != nil {
 			a.Error = err.Error()
 			rn.res.Failures = append(rn.res.Failures, fmt.Sprintf("%s:%d: %s: %v", rn.rh.File, st.Line, st.Text, err))
@@ -288,11 +291,9 @@ func (rn *run) sampler() (stop func()) {
 
 func (rn *run) progress(s Sample, now time.Time) Progress {
 	pr := Progress{Elapsed: rn.m.since(now), Sample: s, Users: len(rn.users)}
-	idx := s.Phase
-	if idx < len(rn.res.Phases) {
-		ph := rn.res.Phases[idx]
-		pr.Phase, pr.PhaseElapsed, pr.PhaseFor = ph.Name, rn.m.since(now)-ph.Start, ph.For
-	}
+	rn.m.curMu.Lock()
+	pr.Phase, pr.PhaseElapsed, pr.PhaseFor = rn.m.cur.name, now.Sub(rn.m.cur.start), rn.m.cur.length
+	rn.m.curMu.Unlock()
 	return pr
 }
 
