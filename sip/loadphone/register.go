@@ -40,14 +40,15 @@ type State struct {
 
 // KeepPolicy is how phones keep themselves registered.
 type KeepPolicy struct {
-	// Refresh is how often a registered phone registers again, and so how soon a phone on
-	// UDP notices a registrar that stopped answering; 0 means 10 minutes.
+	// Refresh is how long at most a registered phone waits before it registers again (it
+	// picks a time in the second half), and so how soon a phone on UDP notices a registrar
+	// that stopped answering; 0 means 10 minutes.
 	Refresh time.Duration
 	// Retry is how long a phone waits after no registrar answered before it tries again;
 	// after a 503 with Retry-After it waits that long instead. 0 means 2 s.
 	Retry time.Duration
-	// Jitter is added to every retry, uniformly in [0, Jitter), and taken off refreshes in
-	// [0, Refresh/10), so that phones spread out as real ones do; 0 means 1 s.
+	// Jitter is added to every retry, uniformly in [0, Jitter), so that phones spread out
+	// as real ones do; 0 means 1 s.
 	Jitter time.Duration
 }
 
@@ -118,7 +119,9 @@ func (ph *Phone) keep() {
 	k := ph.pop.cfg.Keep
 	switch {
 	case st.Mode != Offline:
-		ph.schedule(k.Refresh - jitter(k.Refresh/10))
+		// Anywhere in the second half of the interval: phones that registered together
+		// (after an outage, say) do not all refresh together again.
+		ph.schedule(k.Refresh - jitter(k.Refresh/2))
 	case out.RetryAfter > 0:
 		ph.schedule(out.RetryAfter + jitter(k.Jitter))
 	default:
@@ -219,7 +222,7 @@ func (ph *Phone) sendRegister(addr netip.AddrPort) (out Outcome, mode Mode, move
 	pop := ph.pop
 	start := time.Now()
 	out, mode, moved = ph.registerAt(addr)
-	if f := pop.cfg.Events.Registered; f != nil {
+	if f := pop.cfg.Events.Registered; f != nil && !pop.closed.Load() {
 		f(RegisterEvent{Phone: ph, Registrar: addr, Start: start, Took: time.Since(start), Outcome: out, Mode: mode})
 	}
 	return out, mode, moved
