@@ -21,6 +21,7 @@ import (
 type loadFlags struct {
 	json    string
 	html    string
+	cpu     string
 	verbose bool
 	// live forces the live progress line even when stdout is not a terminal (tests).
 	live bool
@@ -49,6 +50,7 @@ only when every expectation holds (1 when some fail, 2 on a usage or I/O error).
 	}
 	cmd.Flags().StringVar(&f.json, "json", "", "write the result (every phase, the per-second series) as JSON to `FILE`")
 	cmd.Flags().StringVar(&f.html, "html", "", "write a self-contained HTML report with time-series plots to `FILE`")
+	cmd.Flags().StringVar(&f.cpu, "cpuprofile", "", "write a CPU profile of the whole run (pools and phones) to `FILE`")
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "print the pools' logs (warnings and worse) on stderr")
 	cmd.Flags().DurationVar(&f.every, "progress-every", 10*time.Second, "how often a progress line is printed when the output is not a terminal (0: never)")
 	return cmd
@@ -69,7 +71,14 @@ func runLoad(ctx context.Context, out io.Writer, file string, f loadFlags) error
 	lp := &loadProgress{out: out, live: f.live || isTerminal(out), every: f.every, width: termWidth()}
 	opts.Progress = lp.show
 	fmt.Fprintf(out, "load rehearsal %s: %s users on %d pools, %d phases\n", file, report.Thousands(rh.Population.Users()), rh.Population.Pools, len(rh.Phases))
+	stopProfile, err := cpuProfile(f.cpu)
+	if err != nil {
+		return err
+	}
 	res := load.Run(ctx, rh, opts)
+	if err := stopProfile(); err != nil {
+		return err
+	}
 	lp.close()
 	if err := report.LoadText(out, res); err != nil {
 		return err
