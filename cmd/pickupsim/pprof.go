@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"expvar"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,8 +13,8 @@ import (
 	"time"
 )
 
-// servePprof serves Go's runtime profiles (net/http/pprof: CPU, heap with the runtime's
-// memory statistics, goroutines) on a loopback address, so that a benchmark can see where
+// servePprof serves Go's runtime profiles (net/http/pprof: CPU, heap, goroutines) and the
+// runtime's memory statistics (expvar's /debug/vars) on a loopback address, so that a benchmark can see where
 // a pool's time and memory go under load. Profiles show the process's internals, so only
 // a loopback address is accepted. It returns the URL and a function that stops serving.
 func servePprof(addr string) (string, func(), error) {
@@ -29,6 +30,7 @@ func servePprof(addr string) (string, func(), error) {
 		return "", nil, fmt.Errorf("--pprof: %w", err)
 	}
 	mux := http.NewServeMux()
+	mux.Handle("/debug/vars", expvar.Handler()) // memstats as JSON: cheap enough to sample often
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

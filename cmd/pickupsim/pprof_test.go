@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +45,11 @@ func TestServeProfilesOnLoopback(t *testing.T) {
 	res.Body.Close()
 	assert.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Contains(t, string(body), "# HeapAlloc = ")
+	res, err = http.Get(strings.TrimSuffix(m[1], "pprof/") + "vars")
+	require.NoError(t, err)
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Contains(t, string(body), `"HeapInuse":`, "the memory statistics a benchmark samples during a storm")
 	cancel()
 	require.NoError(t, <-done)
 
