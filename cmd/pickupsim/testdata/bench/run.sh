@@ -17,8 +17,10 @@
 #   pickup    (pickupsim only) PICKUPS Group Call Pickups at PICKUP_RATE a second driven by
 #             SIPp from outside: a caller rings bob, carol dials the group number 100
 #             (the interoperability test's scenarios in ../sipp)
-# "Clean" means no failed call and no retransmission. Traffic stays on 127.0.0.1, on fixed
-# ports 15060-15200 and 16100-16200; every SIPp and server run is bounded by `timeout`.
+# "Clean" means no failed call and no retransmission. PROFILE=yes also saves a CPU profile
+# of pickupsim for each run (go tool pprof -top FILE). Traffic stays on 127.0.0.1, on the
+# fixed ports BASE+60..BASE+200 and BASE+1100..BASE+1160 (BASE=15000 unless set); every
+# SIPp and server run is bounded by `timeout`.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,25 +35,32 @@ CALL_RATE=${CALL_RATE:-1000}
 PICKUPS=${PICKUPS:-3000}
 PICKUP_RATE=${PICKUP_RATE:-300}
 SETTLE=${SETTLE:-35} # after a storm, before memory is sampled again (sipgo's Timer J is 32 s)
+PROFILE=${PROFILE:-no}
+BASE=${BASE:-15000}
 IP=127.0.0.1
-P_POOL=15060 P_POOL2=15062 P_ADMIN=15080 P_PPROF=15081 P_KAM=15070
+P_POOL=$((BASE + 60)) P_POOL2=$((BASE + 62)) P_ADMIN=$((BASE + 80)) P_PPROF=$((BASE + 81)) P_KAM=$((BASE + 70))
+P_STORM=$((BASE + 100)) P_UAS=$((BASE + 110)) P_UAC=$((BASE + 120)) P_CALLEE=$((BASE + 130)) P_PICKER=$((BASE + 140)) P_CALLER=$((BASE + 150))
 BUFF=4194304
 
-for tool in sipp curl ss go; do
+for tool in sipp curl go; do
 	command -v $tool >/dev/null || { echo "run.sh: $tool is not installed" >&2; exit 2; }
 done
 with_kamailio=no
 if command -v kamailio >/dev/null && command -v kamcmd >/dev/null; then with_kamailio=yes; fi
-for p in $P_POOL $P_POOL2 $P_ADMIN $P_PPROF $P_KAM 15100 15110 15120 15130 15140 15150; do
-	if [ -n "$(ss -Hlnu "sport = :$p")$(ss -Hlnt "sport = :$p")" ]; then
-		echo "run.sh: port $p is in use; the benchmark needs 15060-15200 free" >&2
-		exit 2
-	fi
+command -v ss >/dev/null || ss() { :; } # without iproute2, a busy port shows when it is bound
+for p in $P_POOL $P_POOL2 $P_ADMIN $P_PPROF $P_KAM $P_STORM $P_UAS $P_UAC $P_CALLEE $P_PICKER $P_CALLER; do
+	for q in $p $((p + 1000)) $((p + 1002)); do # SIPp's media ports are the SIP port + 1000, and + 2
+		if [ -n "$(ss -Hlnu "sport = :$q")$(ss -Hlnt "sport = :$q")" ]; then
+			echo "run.sh: port $q is in use; set BASE to move the benchmark's ports" >&2
+			exit 2
+		fi
+	done
 done
 
-work=$(mktemp -d /tmp/pickupsim-bench.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/pickupsim-bench.XXXXXX") # kept: logs, SIPp statistics, profiles
 server_pid=""
 sampler_pid=""
+profile_pid=""
 cleanup() {
 	[ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null || true
 	[ -n "$server_pid" ] && kill -TERM -- "-$server_pid" 2>/dev/null || true
@@ -105,6 +114,7 @@ start_server() { # pickupsim | kamailio; sets server_pid (a process group of its
 }
 
 stop_server() {
+	if [ -n "$profile_pid" ]; then wait "$profile_pid" || true; profile_pid=""; fi
 	kill -TERM -- "-$server_pid" 2>/dev/null || true
 	wait "$server_pid" 2>/dev/null || true
 	server_pid=""
@@ -131,7 +141,7 @@ rss_kb() {
 
 mem_bytes() { # pickupsim: Go heap in use; Kamailio: shared memory in use
 	case $1 in
-	pickupsim) curl -s "http://$IP:$P_PPROF/debug/vars" | grep -o '"HeapInuse":[0-9]*' | cut -d: -f2 ;;
+	pickupsim) curl -s --max-time 5 "http://$IP:$P_PPROF/debug/vars" | grep -o '"HeapInuse":[0-9]*' | cut -d: -f2 ;;
 	kamailio) kamcmd -s "unix:$work/kamailio.ctl" core.shmmem | awk '/real_used:/ {print $2}' ;;
 	esac
 }
@@ -160,7 +170,18 @@ sipp_run() { # LIMIT-SECONDS ARGS...: a bounded SIPp run; its exit status is not
 }
 
 register_user() { # USER LOCAL-PORT
-	sipp_run 20 "$IP:$port" -sf "$here/register-user.xml" -key user "$1" -i $IP -p "$2" -mp $((16000 + $2 % 1000)) -m 1
+	sipp_run 20 "$IP:$port" -sf "$here/register-user.xml" -key user "$1" -i $IP -p "$2" -mp $(($2 + 1000)) -m 1
+}
+
+profile() { # TARGET NAME SECONDS: a CPU profile of pickupsim in the background (PROFILE=yes)
+	[ "$PROFILE" = yes ] && [ "$1" = pickupsim ] || return 0
+	curl -s -o "$work/$2.pprof" "http://$IP:$P_PPROF/debug/pprof/profile?seconds=$3" &
+	profile_pid=$!
+}
+
+settled_mem() { # memory in use once what the storm left behind could be freed
+	[ "$1" = pickupsim ] && curl -s -o /dev/null "http://$IP:$P_PPROF/debug/pprof/heap?gc=1" # runs a GC first
+	mem_bytes "$1"
 }
 
 now() { date +%s.%N; }
@@ -177,8 +198,9 @@ run_register() {
 	local rss0 mem0 cpu0 t0 t1 cpu1
 	rss0=$(rss_kb) mem0=$(mem_bytes "$target") cpu0=$(cpu_ticks)
 	start_sampler "$target"
+	profile "$target" "register-$pair" $(((REG_USERS + REG_RATE - 1) / REG_RATE))
 	t0=$(now)
-	sipp_run $((REG_USERS / REG_RATE + 90)) "$IP:$port" -sf "$here/reg-storm.xml" -i $IP -p 15100 -mp 16100 \
+	sipp_run $((REG_USERS / REG_RATE + 90)) "$IP:$port" -sf "$here/reg-storm.xml" -i $IP -p $P_STORM -mp $((P_STORM + 1000)) \
 		-r "$REG_RATE" -rp 1000 -m "$REG_USERS" -trace_stat -stf "$work/reg.csv" -fd 1 -timeout 80s
 	t1=$(now)
 	cpu1=$(cpu_ticks)
@@ -188,7 +210,7 @@ run_register() {
 	mem_peak=$(awk 'BEGIN {m = 0} $2 > m {m = $2} END {print m}' "$work/samples")
 	sleep "$SETTLE"
 	local rss2 mem2
-	rss2=$(rss_kb) mem2=$(mem_bytes "$target")
+	mem2=$(settled_mem "$target") rss2=$(rss_kb)
 	local ok failed retrans
 	ok=$(stat_field "$work/reg.csv" "SuccessfulCall(C)")
 	failed=$(stat_field "$work/reg.csv" "FailedCall(C)")
@@ -206,14 +228,15 @@ run_register() {
 run_route() {
 	local target=$1 pair=$2
 	start_server "$target"
-	register_user bob 15110
-	sipp_run $((CALLS / CALL_RATE + 90)) -sf "$here/uas.xml" -i $IP -p 15110 -mp 16110 -m "$CALLS" -timeout 80s &
+	register_user bob $P_UAS
+	sipp_run $((CALLS / CALL_RATE + 90)) -sf "$here/uas.xml" -i $IP -p $P_UAS -mp $((P_UAS + 1000)) -m "$CALLS" -timeout 80s &
 	local uas=$!
 	sleep 0.5
 	local cpu0 t0 t1 cpu1
 	cpu0=$(cpu_ticks)
+	profile "$target" "route-$pair" $(((CALLS + CALL_RATE - 1) / CALL_RATE))
 	t0=$(now)
-	sipp_run $((CALLS / CALL_RATE + 90)) "$IP:$port" -sf "$here/uac-direct.xml" -s bob -i $IP -p 15120 -mp 16120 \
+	sipp_run $((CALLS / CALL_RATE + 90)) "$IP:$port" -sf "$here/uac-direct.xml" -s bob -i $IP -p $P_UAC -mp $((P_UAC + 1000)) \
 		-r "$CALL_RATE" -rp 1000 -m "$CALLS" -trace_stat -stf "$work/uac.csv" -fd 1 -timeout 80s
 	t1=$(now)
 	cpu1=$(cpu_ticks)
@@ -231,21 +254,22 @@ run_route() {
 run_pickup() {
 	local pair=$1
 	start_server pickupsim
-	register_user bob 15130
-	register_user carol 15140
-	register_user alice 15150
+	register_user bob $P_CALLEE
+	register_user carol $P_PICKER
+	register_user alice $P_CALLER
 	local limit=$((PICKUPS / PICKUP_RATE + 90))
-	sipp_run $limit -sf "$sipp_dir/callee-picked-up.xml" -key user bob -i $IP -p 15130 -mp 16130 -m "$PICKUPS" -timeout 80s \
+	sipp_run $limit -sf "$sipp_dir/callee-picked-up.xml" -key user bob -i $IP -p $P_CALLEE -mp $((P_CALLEE + 1000)) -m "$PICKUPS" -timeout 80s \
 		-trace_stat -stf "$work/callee.csv" -fd 1 &
 	local callee=$!
 	local cpu0 t0 t1 cpu1
 	cpu0=$(cpu_ticks)
-	sipp_run $limit "$IP:$port" -sf "$sipp_dir/caller.xml" -key user alice -s bob -i $IP -p 15150 -mp 16150 \
+	profile pickupsim "pickup-$pair" $(((PICKUPS + PICKUP_RATE - 1) / PICKUP_RATE + 1))
+	sipp_run $limit "$IP:$port" -sf "$sipp_dir/caller.xml" -key user alice -s bob -i $IP -p $P_CALLER -mp $((P_CALLER + 1000)) \
 		-r "$PICKUP_RATE" -rp 1000 -m "$PICKUPS" -timeout 80s -trace_stat -stf "$work/caller.csv" -fd 1 &
 	local caller=$!
 	sleep 1 # the group's queue fills first, so that every pickup finds a call ringing
 	t0=$(now)
-	sipp_run $limit "$IP:$port" -sf "$sipp_dir/picker.xml" -key user carol -s 100 -i $IP -p 15140 -mp 16140 \
+	sipp_run $limit "$IP:$port" -sf "$sipp_dir/picker.xml" -key user carol -s 100 -i $IP -p $P_PICKER -mp $((P_PICKER + 1000)) \
 		-r "$PICKUP_RATE" -rp 1000 -m "$PICKUPS" -timeout 80s -trace_stat -stf "$work/picker.csv" -fd 1
 	t1=$(now)
 	wait $caller || true
