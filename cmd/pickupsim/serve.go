@@ -38,6 +38,7 @@ type serveFlags struct {
 	tlsCert   string
 	tlsKey    string
 	pprof     string // pprof.go
+	cpu       string // pprof.go
 }
 
 func newServeCmd() *cobra.Command {
@@ -72,7 +73,8 @@ topology file, atomically, so a restart keeps them.`,
 	cmd.Flags().BoolVar(&f.printLab, "print-lab-topology", false, "print the built-in lab topology and exit")
 	cmd.Flags().StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate `FILE`: pools also accept SIP over TLS on their port + 1")
 	cmd.Flags().StringVar(&f.tlsKey, "tls-key", "", "PEM private key `FILE` of --tls-cert")
-	cmd.Flags().StringVar(&f.pprof, "pprof", "", "serve Go's runtime profiles (CPU, heap, goroutines) on loopback `ADDR`, for benchmarks")
+	cmd.Flags().StringVar(&f.pprof, "pprof", "", "serve Go's runtime profiles and memory statistics on loopback `ADDR`, for benchmarks")
+	cmd.Flags().StringVar(&f.cpu, "cpuprofile", "", "write a CPU profile from start to stop to `FILE`, for benchmarks")
 	return cmd
 }
 
@@ -116,6 +118,11 @@ func serve(ctx context.Context, out, logOut io.Writer, f serveFlags, ready func(
 	if err := admin.CheckBind(f.admin, f.token); err != nil {
 		return err
 	}
+	stopProfile, err := cpuProfile(f.cpu)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	var pprofURL string
 	if f.pprof != "" {
 		url, stop, err := servePprof(f.pprof)

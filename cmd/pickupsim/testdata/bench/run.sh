@@ -196,7 +196,7 @@ run_register() {
 	start_server "$target"
 	sleep 1
 	local rss0 mem0 cpu0 t0 t1 cpu1
-	rss0=$(rss_kb) mem0=$(mem_bytes "$target") cpu0=$(cpu_ticks)
+	mem0=$(settled_mem "$target") rss0=$(rss_kb) cpu0=$(cpu_ticks)
 	start_sampler "$target"
 	profile "$target" "register-$pair" $(((REG_USERS + REG_RATE - 1) / REG_RATE))
 	t0=$(now)
