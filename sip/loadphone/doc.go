@@ -11,8 +11,10 @@
 //     (a BYE is never handled before the ACK that came first).
 //   - A phone "on TCP" registers over its own TCP connection to its registrar and places
 //     its calls over it, so the pool sees one connection per phone and loses it in an
-//     outage (the phone notices at once, as a real one does). Peers reach it inside a
-//     dialog at its Contact, on the shared UDP socket, like a phone listening on both.
+//     outage (the phone notices at once, as a real one does). Its Contact says
+//     transport=tcp at its shared socket, which also listens on TCP: a pool keeps a dialog
+//     on the INVITE's transport and connects there for the dialog's requests (a
+//     retrieval's re-INVITE). Load phones send their own in-dialog requests over UDP.
 //   - Transactions are light and our own (tx.go): RFC 3261 retransmissions over UDP
 //     (Timers A/E up to T2), the 2xx and non-2xx retransmissions of an INVITE server
 //     transaction (Timer G) until the ACK, and dialog-level duplicate detection by CSeq. A
