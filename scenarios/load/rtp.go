@@ -93,7 +93,7 @@ func (rn *run) sampledCall(pickup bool) (*sampledCall, error) {
 		if !out.OK() {
 			return fail(fmt.Errorf("measured call %s -> %s: %s", rn.users[caller], rn.users[callee], out))
 		}
-		c.aLeg, c.bLeg, c.bUser = leg, p.waitCallee(2*time.Second), rn.users[callee]
+		c.aLeg, c.bLeg, c.bUser = leg, p.callee.wait(2*time.Second), rn.users[callee]
 	} else {
 		callee := rn.pickGrouped(caller)
 		if callee < 0 {
@@ -106,17 +106,11 @@ func (rn *run) sampledCall(pickup bool) (*sampledCall, error) {
 		c.kind, c.bUser = "picked up", rn.users[picker]
 		p := newPlan(sampledPickup, 0)
 		rn.tr.plans.Store(id, p)
-		type answer struct {
-			leg *loadphone.Leg
-			out loadphone.Outcome
-		}
-		done := make(chan answer, 1)
 		giveUp := make(chan struct{})
-		go func() {
-			leg, out := rn.phones[caller].Invite(rn.uri(rn.users[callee]), loadphone.InviteOptions{SDP: offer, CallID: id, Cancel: giveUp, Ring: 10 * time.Second})
-			done <- answer{leg, out}
-		}()
-		if p.waitCallee(5*time.Second) == nil {
+		done := inBackground(func() (*loadphone.Leg, loadphone.Outcome) {
+			return rn.phones[caller].Invite(rn.uri(rn.users[callee]), loadphone.InviteOptions{SDP: offer, CallID: id, Cancel: giveUp, Ring: 10 * time.Second})
+		})
+		if p.callee.wait(5*time.Second) == nil {
 			r := <-done
 			return fail(fmt.Errorf("measured pickup: %s's phone never rang (%s)", rn.users[callee], r.out))
 		}

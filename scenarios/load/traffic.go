@@ -28,16 +28,40 @@ type plan struct {
 	kind      planKind
 	ring      time.Duration
 	answerSDP []byte
-
-	mu        sync.Mutex
-	callee    *loadphone.Leg
-	calleeSet chan struct{}
-	parked    *loadphone.Leg // the parkee's call to the Call Park application
-	parkedSet chan struct{}
+	callee    *legOnce // the called phone's leg
+	parked    *legOnce // the parkee's call to the Call Park application
 }
 
 func newPlan(k planKind, ring time.Duration) *plan {
-	return &plan{kind: k, ring: ring, calleeSet: make(chan struct{}), parkedSet: make(chan struct{})}
+	return &plan{kind: k, ring: ring, callee: newLegOnce(), parked: newLegOnce()}
+}
+
+// legOnce is a leg that becomes known once, from a phone's event, to a call's script.
+type legOnce struct {
+	mu  sync.Mutex
+	leg *loadphone.Leg
+	set chan struct{}
+}
+
+func newLegOnce() *legOnce { return &legOnce{set: make(chan struct{})} }
+
+func (o *legOnce) put(l *loadphone.Leg) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.leg == nil {
+		o.leg = l
+		close(o.set)
+	}
+}
+
+// wait returns the leg once known, or nil after d.
+func (o *legOnce) wait(d time.Duration) *loadphone.Leg {
+	if !waitClosed(o.set, d) {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.leg
 }
 
 // traffic places the rehearsal's calls at the configured rate and plays each one out.
@@ -199,16 +223,10 @@ func (t *traffic) pickup(caller int) {
 	}
 	id := t.callID()
 	defer t.plans.Delete(id)
-	type answer struct {
-		leg *loadphone.Leg
-		out loadphone.Outcome
-	}
-	done := make(chan answer, 1)
 	rang := make(chan struct{})
-	go func() {
-		leg, out := t.invite(caller, callee, newPlan(pickupCall, tr.Ring), id, loadphone.InviteOptions{}, rang)
-		done <- answer{leg, out}
-	}()
+	done := inBackground(func() (*loadphone.Leg, loadphone.Outcome) {
+		return t.invite(caller, callee, newPlan(pickupCall, tr.Ring), id, loadphone.InviteOptions{}, rang)
+	})
 	var a answer
 	select {
 	case <-rang:
@@ -244,7 +262,7 @@ func (t *traffic) park(caller int) {
 	if !out.OK() {
 		return
 	}
-	parker := p.waitCallee(2 * time.Second)
+	parker := p.callee.wait(2 * time.Second)
 	if parker == nil || !waitClosed(parker.Confirmed(), 2*time.Second) {
 		t.talk(leg, tr.Hold) // the callee's side never showed up: a plain call
 		return
@@ -260,7 +278,7 @@ func (t *traffic) park(caller int) {
 		return
 	}
 	t.hangup(parker) // the parker hangs up, as a transferor does
-	parked := p.waitParked(2 * time.Second)
+	parked := p.parked.wait(2 * time.Second)
 	if !t.sleep(tr.ParkedFor) {
 		return
 	}
@@ -294,7 +312,7 @@ func (t *traffic) incoming(in *loadphone.Incoming) {
 		return
 	}
 	p := v.(*plan)
-	p.setCallee(in.Leg)
+	p.callee.put(in.Leg)
 	switch p.kind {
 	case plainCall, parkCall:
 		time.AfterFunc(p.ring, func() { in.Answer(nil) })
@@ -309,48 +327,25 @@ func (t *traffic) incoming(in *loadphone.Incoming) {
 
 // transferred notes the parkee's new call once it followed the parker's REFER.
 func (t *traffic) transferred(_ *loadphone.Phone, from, to *loadphone.Leg, _ loadphone.Outcome) {
-	v, ok := t.plans.Load(from.CallID())
-	if !ok {
-		return
-	}
-	p := v.(*plan)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	select {
-	case <-p.parkedSet:
-	default:
-		p.parked = to
-		close(p.parkedSet)
+	if v, ok := t.plans.Load(from.CallID()); ok && to != nil {
+		v.(*plan).parked.put(to)
 	}
 }
 
-func (p *plan) setCallee(l *loadphone.Leg) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	select {
-	case <-p.calleeSet:
-	default:
-		p.callee = l
-		close(p.calleeSet)
-	}
+// answer is how a call placed in the background ended.
+type answer struct {
+	leg *loadphone.Leg
+	out loadphone.Outcome
 }
 
-func (p *plan) waitCallee(d time.Duration) *loadphone.Leg {
-	if !waitClosed(p.calleeSet, d) {
-		return nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.callee
-}
-
-func (p *plan) waitParked(d time.Duration) *loadphone.Leg {
-	if !waitClosed(p.parkedSet, d) {
-		return nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.parked
+// inBackground places a call while the caller's script goes on (to pick it up, say).
+func inBackground(call func() (*loadphone.Leg, loadphone.Outcome)) <-chan answer {
+	done := make(chan answer, 1)
+	go func() {
+		leg, out := call()
+		done <- answer{leg, out}
+	}()
+	return done
 }
 
 func waitClosed(ch <-chan struct{}, d time.Duration) bool {

@@ -33,15 +33,7 @@ type series struct {
 // pickups, calls, parks and REGISTERs per second with the phases as bands, and the
 // per-phase tables of the text report.
 func LoadHTML(w io.Writer, res *load.Result) error {
-	checks, failed := 0, 0
-	for _, ph := range res.Phases {
-		for _, c := range ph.Checks {
-			checks++
-			if !c.Passed {
-				failed++
-			}
-		}
-	}
+	checks, failed := checkCounts(res)
 	return loadPage.Execute(w, map[string]any{
 		"R": res, "Checks": checks, "Failed": failed, "Traffic": trafficText(res),
 		"Plots": loadPlots(res),

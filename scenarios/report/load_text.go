@@ -47,15 +47,7 @@ func LoadText(w io.Writer, res *load.Result) error {
 	if res.Error != "" {
 		fmt.Fprintf(ew, "error: %s\n", res.Error)
 	}
-	checks, failed := 0, 0
-	for _, ph := range res.Phases {
-		for _, c := range ph.Checks {
-			checks++
-			if !c.Passed {
-				failed++
-			}
-		}
-	}
+	checks, failed := checkCounts(res)
 	verdict := "PASS"
 	if !res.Passed {
 		verdict = "FAIL"
@@ -176,4 +168,17 @@ func LoadProgressLine(pr load.Progress) string {
 	return fmt.Sprintf("[%s] registered %s (normal %s, resiliency %s), offline %s | calls up %s | pickups/s %d ok, %d refused | calls/s %d ok, %d refused | REGISTER/s %d",
 		phase, Thousands(s.Normal+s.Resiliency), Thousands(s.Normal), Thousands(s.Resiliency), Thousands(s.Offline),
 		Thousands(s.CallsUp), s.OK[scenario.OpPickups], s.Refused[scenario.OpPickups], s.OK[scenario.OpCalls], s.Refused[scenario.OpCalls], s.RegistersSent)
+}
+
+// checkCounts counts a rehearsal's expectations and those that failed.
+func checkCounts(res *load.Result) (checks, failed int) {
+	for _, ph := range res.Phases {
+		for _, c := range ph.Checks {
+			checks++
+			if !c.Passed {
+				failed++
+			}
+		}
+	}
+	return checks, failed
 }
