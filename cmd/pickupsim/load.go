@@ -22,6 +22,7 @@ type loadFlags struct {
 	json    string
 	html    string
 	cpu     string
+	pprof   string
 	verbose bool
 	// live forces the live progress line even when stdout is not a terminal (tests).
 	live bool
@@ -51,6 +52,7 @@ only when every expectation holds (1 when some fail, 2 on a usage or I/O error).
 	cmd.Flags().StringVar(&f.json, "json", "", "write the result (every phase, the per-second series) as JSON to `FILE`")
 	cmd.Flags().StringVar(&f.html, "html", "", "write a self-contained HTML report with time-series plots to `FILE`")
 	cmd.Flags().StringVar(&f.cpu, "cpuprofile", "", "write a CPU profile of the whole run (pools and phones) to `FILE`")
+	cmd.Flags().StringVar(&f.pprof, "pprof", "", "serve Go's runtime profiles and memory statistics on loopback `ADDR` while it runs")
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "print the pools' logs (warnings and worse) on stderr")
 	cmd.Flags().DurationVar(&f.every, "progress-every", 10*time.Second, "how often a progress line is printed when the output is not a terminal (0: never)")
 	return cmd
@@ -74,6 +76,14 @@ func runLoad(ctx context.Context, out io.Writer, file string, f loadFlags) error
 	stopProfile, err := cpuProfile(f.cpu)
 	if err != nil {
 		return err
+	}
+	if f.pprof != "" {
+		url, stop, err := servePprof(f.pprof)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		fmt.Fprintf(out, "pprof: %s\n", url)
 	}
 	res := load.Run(ctx, rh, opts)
 	if err := stopProfile(); err != nil {
