@@ -17,8 +17,21 @@ type Call struct {
 	Callee string    // the group member being rung
 	Number string    // the group's pickup number
 	Since  time.Time // when it started ringing
-	seq    uint64
+	// Holder is the pool that holds the caller's transaction and rings the callee, when it is
+	// not the pool whose Call Park application holds the queue (a member served by another
+	// pool than the one owning the group's range, SPEC section 3). Empty: the queue's own pool.
+	Holder string
+	// Blocked, when set, says why the call cannot be picked up although it rings a member of
+	// the group (the callee is in resiliency mode, the call is to a private line...): it is
+	// kept apart, so that a pickup can be refused with the right cause, and never answered.
+	// Why is the administrator's explanation.
+	Blocked string
+	Why     string
+	seq     uint64
 }
+
+// Pickable reports whether Group Call Pickup may answer the call.
+func (c Call) Pickable() bool { return c.Blocked == "" }
 
 // Queues holds, per pickup number, the calls ringing members of that group. One Queues
 // belongs to one pool's Call Park application: a pool outage loses it.
@@ -94,11 +107,12 @@ func ordered(list []*Call) []*Call {
 }
 
 // Take removes and returns the call that has been ringing longest for number, skipping
-// calls placed by picker itself (dialling your own group does not answer your own call).
+// calls placed by picker itself (dialling your own group does not answer your own call) and
+// blocked calls.
 func (q *Queues) Take(number, picker string) (Call, bool) {
 	var best *Call
 	for _, c := range q.byNumber[number] {
-		if c.Caller == picker {
+		if c.Caller == picker || c.Blocked != "" {
 			continue
 		}
 		if best == nil || longer(c, best) {
@@ -111,23 +125,34 @@ func (q *Queues) Take(number, picker string) (Call, bool) {
 	return q.Remove(best.ID)
 }
 
-// Len returns how many calls are queued for number.
-func (q *Queues) Len(number string) int { return len(q.byNumber[number]) }
+// Len returns how many calls Group Call Pickup could answer for number.
+func (q *Queues) Len(number string) int { return len(q.Calls(number)) }
 
-// Calls returns the calls queued for number, longest ringing first.
-func (q *Queues) Calls(number string) []Call {
-	out := make([]Call, 0, len(q.byNumber[number]))
+// Calls returns the calls Group Call Pickup could answer for number, longest ringing first.
+func (q *Queues) Calls(number string) []Call { return q.list(number, true) }
+
+// BlockedCalls returns the calls ringing members of number's group that Group Call Pickup
+// cannot answer, longest ringing first.
+func (q *Queues) BlockedCalls(number string) []Call { return q.list(number, false) }
+
+func (q *Queues) list(number string, pickable bool) []Call {
+	var out []Call
 	for _, c := range ordered(q.byNumber[number]) {
-		out = append(out, c.public())
+		if (c.Blocked == "") == pickable {
+			out = append(out, c.public())
+		}
 	}
 	return out
 }
 
-// Numbers returns every number with at least one queued call, sorted.
+// Numbers returns every number with at least one call Group Call Pickup could answer,
+// sorted.
 func (q *Queues) Numbers() []string {
 	out := make([]string, 0, len(q.byNumber))
 	for n := range q.byNumber {
-		out = append(out, n)
+		if q.Len(n) > 0 {
+			out = append(out, n)
+		}
 	}
 	sort.Strings(out)
 	return out
@@ -139,8 +164,8 @@ func (q *Queues) Numbers() []string {
 // Group Call Pickup.
 func (q *Queues) Drop(lost func(Call) bool) []Call {
 	var all []*Call
-	for _, n := range q.Numbers() {
-		all = append(all, q.byNumber[n]...)
+	for _, list := range q.byNumber {
+		all = append(all, list...)
 	}
 	var out []Call
 	for _, c := range ordered(all) {

@@ -281,3 +281,44 @@ func TestDropAsksOncePerCall(t *testing.T) {
 	assert.Equal(t, map[string]int{"a": 1, "b": 1, "c": 1}, asked)
 	assert.Equal(t, []string{"a"}, ids(q.Calls("150")))
 }
+
+// A blocked call (its callee in resiliency mode, a call to a private line) rings a member of
+// the group but is never answered through Group Call Pickup: Take skips it even when it rings
+// longest, Len and Calls do not count it, BlockedCalls lists it so that a pickup can say why.
+func TestBlockedCallsAreNeverTaken(t *testing.T) {
+	blocked := ring("c1", "dave", "alice", "150", 0)
+	blocked.Blocked, blocked.Why = "resiliency", "alice is in resiliency mode"
+	q := queuesOf(t, blocked, ring("c2", "dave", "bob", "150", 5))
+
+	assert.Equal(t, 1, q.Len("150"))
+	assert.Equal(t, []string{"c2"}, ids(q.Calls("150")))
+	assert.Equal(t, []string{"c1"}, ids(q.BlockedCalls("150")))
+	assert.False(t, blocked.Pickable())
+
+	c, ok := q.Take("150", "carol")
+	require.True(t, ok)
+	assert.Equal(t, "c2", c.ID, "the blocked call rings longer, but cannot be picked up")
+	_, ok = q.Take("150", "carol")
+	assert.False(t, ok)
+	assert.Zero(t, q.Len("150"))
+	assert.Empty(t, q.Numbers(), "a number with only blocked calls has nothing to pick up")
+	assert.Equal(t, []string{"c1"}, ids(q.BlockedCalls("150")))
+
+	removed, ok := q.Remove("c1")
+	require.True(t, ok, "a blocked call leaves when its ringing ends")
+	assert.Equal(t, blocked, removed)
+	assert.Empty(t, q.BlockedCalls("150"))
+}
+
+// Drop sees blocked calls too: a call lost at failback is lost whether or not it could be
+// picked up.
+func TestDropIncludesBlockedCalls(t *testing.T) {
+	blocked := ring("c1", "dave", "alice", "150", 0)
+	blocked.Blocked = "resiliency"
+	held := ring("c2", "dave", "bob", "150", 1)
+	held.Holder = "pool02.contoso.com"
+	q := queuesOf(t, blocked, held, ring("c3", "dave", "erin", "250", 2))
+	lost := q.Drop(func(c Call) bool { return c.Callee == "alice" || c.Holder == "pool02.contoso.com" })
+	assert.Equal(t, []string{"c1", "c2"}, ids(lost))
+	assert.Equal(t, []string{"c3"}, ids(q.Calls("250")))
+}

@@ -1,79 +1,104 @@
 package sip
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
-	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/icholy/digest"
 
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/clock"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
 // Digest authentication (RFC 3261 22, RFC 2617) of users that have a password in the
 // topology: their REGISTERs are challenged with 401, their INVITEs with 407. Users without
-// a password register openly, which is the lab default. Nonces are stateless (a time and an
-// HMAC of it) and live nonceLifetime of wall-clock time: they guard against replay, so the
-// virtual clock of a replay has no say in them.
+// a password register openly, which is the lab default.
+//
+// Replay protection. Each nonce is random and held by the pool that issued it (a bounded
+// table: the oldest nonce makes room for a new one), expires nonceLifetime after it was
+// issued on the network's clock, and is bound to what it was used for:
+//   - the digest's uri must be the Request-URI of the request it came with (RFC 2617
+//     3.2.2.5), so credentials for one request cannot be moved to another;
+//   - with qop=auth, each use must carry a higher nonce-count (nc) than the last accepted
+//     one; without qop, a nonce is accepted once.
+// A captured REGISTER replayed from another port, with another Contact, therefore meets a
+// used nonce and is challenged again.
 
-const nonceLifetime = 5 * time.Minute
+const (
+	nonceLifetime = 5 * time.Minute
+	// maxNonces bounds each pool's nonce table: a flood of challenges costs at most this
+	// many entries (about 100 bytes each).
+	maxNonces = 4096
+)
+
+// nonceUse is what a pool remembers of a nonce it issued.
+type nonceUse struct {
+	issued time.Time
+	nc     int  // the highest nonce-count accepted so far
+	used   bool // accepted once without qop
+}
 
 // authenticator issues and checks digest challenges for one pool.
 type authenticator struct {
-	realm  string
-	secret []byte
+	realm string
+	clock clock.Clock
+
+	mu     sync.Mutex
+	nonces map[string]*nonceUse
+	order  []string // issue order, oldest first, for eviction
 }
 
-func newAuthenticator(realm string) *authenticator {
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	return &authenticator{realm: realm, secret: secret}
+func newAuthenticator(realm string, c clock.Clock) *authenticator {
+	return &authenticator{realm: realm, clock: c, nonces: map[string]*nonceUse{}}
 }
 
-func (a *authenticator) nonce(at time.Time) string {
-	var ts [8]byte
-	binary.BigEndian.PutUint64(ts[:], uint64(at.Unix()))
-	mac := hmac.New(sha256.New, a.secret)
-	mac.Write(ts[:])
-	return base64.RawURLEncoding.EncodeToString(append(ts[:], mac.Sum(nil)[:16]...))
-}
-
-// fresh reports whether nonce was issued by this authenticator less than nonceLifetime ago.
-func (a *authenticator) fresh(nonce string) bool {
-	raw, err := base64.RawURLEncoding.DecodeString(nonce)
-	if err != nil || len(raw) != 24 {
-		return false
+// issue returns a fresh nonce and remembers it.
+func (a *authenticator) issue() string {
+	raw := make([]byte, 16)
+	rand.Read(raw)
+	nonce := base64.RawURLEncoding.EncodeToString(raw)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for len(a.order) >= maxNonces {
+		delete(a.nonces, a.order[0])
+		a.order = a.order[1:]
 	}
-	at := time.Unix(int64(binary.BigEndian.Uint64(raw[:8])), 0)
-	if time.Since(at) > nonceLifetime || subtle.ConstantTimeCompare([]byte(a.nonce(at)), []byte(nonce)) != 1 {
-		return false
-	}
-	return true
+	a.nonces[nonce] = &nonceUse{issued: a.clock.Now()}
+	a.order = append(a.order, nonce)
+	return nonce
+}
+
+// held returns how many nonces the table holds, for tests.
+func (a *authenticator) held() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.nonces)
 }
 
 // challenge is the value of a WWW-Authenticate or Proxy-Authenticate header.
 func (a *authenticator) challenge(stale bool) string {
-	c := digest.Challenge{Realm: a.realm, Nonce: a.nonce(time.Now()), Algorithm: "MD5", QOP: []string{"auth"}, Stale: stale}
+	c := digest.Challenge{Realm: a.realm, Nonce: a.issue(), Algorithm: "MD5", QOP: []string{"auth"}, Stale: stale}
 	return c.String()
 }
 
+// Why a request did not authenticate: fixed texts, safe for a Warning.
 var (
 	errNoCredentials  = errors.New("no credentials")
 	errStaleNonce     = errors.New("stale nonce")
 	errBadCredentials = errors.New("wrong user name or password")
+	errReplayed       = errors.New("credentials already used")
+	errWrongURI       = errors.New("credentials for another Request-URI")
 )
 
 // verify checks the credentials in header (Authorization or Proxy-Authorization) of req
-// for user and password.
+// for user and password, and spends them.
 func (a *authenticator) verify(req *gosip.Request, header, user, password string) error {
 	h := req.GetHeader(header)
 	if h == nil {
@@ -81,12 +106,19 @@ func (a *authenticator) verify(req *gosip.Request, header, user, password string
 	}
 	cred, err := digest.ParseCredentials(h.Value())
 	if err != nil {
-		return fmt.Errorf("%w: %v", errBadCredentials, err)
+		return errBadCredentials
 	}
 	if cred.Username != user || cred.Realm != a.realm {
 		return errBadCredentials
 	}
-	if !a.fresh(cred.Nonce) {
+	if !sameRequestURI(cred.URI, req.Recipient) {
+		return errWrongURI
+	}
+	a.mu.Lock()
+	use, ok := a.nonces[cred.Nonce]
+	fresh := ok && a.clock.Now().Sub(use.issued) <= nonceLifetime
+	a.mu.Unlock()
+	if !fresh {
 		return errStaleNonce
 	}
 	chal := &digest.Challenge{Realm: a.realm, Nonce: cred.Nonce, Algorithm: cred.Algorithm}
@@ -96,12 +128,34 @@ func (a *authenticator) verify(req *gosip.Request, header, user, password string
 	want, err := digest.Digest(chal, digest.Options{Method: string(req.Method), URI: cred.URI,
 		Username: user, Password: password, Cnonce: cred.Cnonce, Count: cred.Nc})
 	if err != nil {
-		return fmt.Errorf("%w: %v", errBadCredentials, err)
+		return errBadCredentials
 	}
 	if subtle.ConstantTimeCompare([]byte(strings.ToLower(want.Response)), []byte(strings.ToLower(cred.Response))) != 1 {
 		return errBadCredentials
 	}
+	// Spend the nonce only for valid credentials: a wrong guess does not burn it.
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case cred.QOP == "" && use.used, cred.QOP != "" && cred.Nc <= use.nc:
+		return errReplayed
+	case cred.QOP == "":
+		use.used = true
+	default:
+		use.nc = cred.Nc
+	}
 	return nil
+}
+
+// sameRequestURI reports whether a digest's uri names the request's Request-URI (scheme,
+// user, host and port; parameters aside).
+func sameRequestURI(digestURI string, ruri gosip.Uri) bool {
+	var u gosip.Uri
+	if err := gosip.ParseUri(digestURI, &u); err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Scheme, ruri.Scheme) && u.User == ruri.User &&
+		strings.EqualFold(u.Host, ruri.Host) && u.Port == ruri.Port
 }
 
 // password returns the user's password; empty means the user is not authenticated.
@@ -121,18 +175,17 @@ func (rt *runtime) authenticate(req *gosip.Request, tx gosip.ServerTransaction, 
 	if password == "" {
 		return true
 	}
-	code, reason, ask, answer := 407, "Proxy Authentication Required", "Proxy-Authenticate", "Proxy-Authorization"
+	code, ask, answer := 407, "Proxy-Authenticate", "Proxy-Authorization"
 	if req.Method == gosip.REGISTER {
-		code, reason, ask, answer = 401, "Unauthorized", "WWW-Authenticate", "Authorization"
+		code, ask, answer = 401, "WWW-Authenticate", "Authorization"
 	}
 	err := rt.auth.verify(req, answer, user, password)
 	if err == nil {
 		return true
 	}
-	res := rejectionResponse(req, &topology.Rejection{Code: code, Reason: reason,
-		Warning: fmt.Sprintf("%s must authenticate: %v", user, err)}, rt.pool.fqdn)
+	res := rejectionResponse(req, topology.MustAuthenticate(code, user, err.Error()), rt.pool.fqdn)
 	res.AppendHeader(gosip.NewHeader(ask, rt.auth.challenge(errors.Is(err, errStaleNonce))))
 	rt.log("challenged", req, "user", user, "why", err.Error())
-	tx.Respond(res)
+	sendStateless(tx, res) // a challenge keeps no transaction: the nonce table is the state
 	return false
 }

@@ -17,30 +17,109 @@ type leg interface {
 }
 
 // bridge is two legs the Call Park application connected. Media flows phone to phone; the
-// application only passes a BYE on one leg to the other.
+// application only passes a BYE on one leg to the other. Every way a bridged call ends (a
+// BYE, a leg never acknowledged, a pickup that could not complete) goes through endBridge or
+// byeBridge, which take it out of rt.bridges: the queue entry is gone already, and the
+// active-calls gauge reads rt.bridges.
 type bridge struct {
 	a, b     leg
-	aID, bID string // the legs' Call-IDs
+	aID, bID string    // the legs' Call-IDs
+	since    time.Time // when the application connected them (status.go)
+	// bPending: b is a picker whose INVITE is not answered yet. If a ends first, b gets no
+	// BYE: the pickup refuses it instead (answerPending).
+	bPending bool
+	ended    bool
 }
 
-// connectLegs records a and b as one call, so that a BYE on one ends the other.
-func (rt *runtime) connectLegs(a leg, aID string, b leg, bID string) {
-	br := &bridge{a: a, b: b, aID: aID, bID: bID}
+// connectLegs records a and b, both answered, as one call, so that a BYE on one ends the
+// other.
+func (rt *runtime) connectLegs(a leg, aID string, b leg, bID string) *bridge {
+	return rt.addBridge(&bridge{a: a, b: b, aID: aID, bID: bID})
+}
+
+// connectPickup records a picked-up call before the picker is answered: the caller's leg
+// is being answered, the picker's (b) will be once the caller's 200 is out.
+func (rt *runtime) connectPickup(caller leg, callerID string, picker leg, pickerID string) *bridge {
+	return rt.addBridge(&bridge{a: caller, b: picker, aID: callerID, bID: pickerID, bPending: true})
+}
+
+func (rt *runtime) addBridge(br *bridge) *bridge {
+	br.since = rt.pool.net.clock.Now()
 	rt.mu.Lock()
-	rt.bridges[aID] = br
-	rt.bridges[bID] = br
+	rt.bridges[br.aID] = br
+	rt.bridges[br.bID] = br
 	rt.mu.Unlock()
+	return br
+}
+
+// answerPending marks the picker of br as answered, unless the call ended meanwhile (the
+// caller hung up as the pickup answered): then it reports false and the picker must be
+// refused.
+func (rt *runtime) answerPending(br *bridge) bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if br.ended {
+		return false
+	}
+	br.bPending = false
+	return true
+}
+
+// takeBridge ends br's bookkeeping once: it reports false if br had already ended.
+// Callers hold no lock.
+func (rt *runtime) takeBridge(br *bridge) (pending, first bool) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if br.ended {
+		return br.bPending, false
+	}
+	br.ended = true
+	rt.forgetLegs(br.aID, br.bID) // their session-timer SDP (cps_session_timer.go)
+	if rt.bridges[br.aID] == br {
+		delete(rt.bridges, br.aID)
+	}
+	if rt.bridges[br.bID] == br {
+		delete(rt.bridges, br.bID)
+	}
+	return br.bPending, true
+}
+
+// endBridge ends a bridged call that no BYE ended: a leg was never acknowledged (RFC 3261
+// Timer H), or the picker left as the pickup answered. Each answered leg that is still up
+// gets a BYE; dead is the leg that failed, which gets none.
+func (rt *runtime) endBridge(br *bridge, dead leg, why string) {
+	pending, first := rt.takeBridge(br)
+	if !first {
+		return
+	}
+	rt.pool.log.Info("bridged call ended", "caller", br.aID, "picker", br.bID, "why", why)
+	for _, l := range []leg{br.a, br.b} {
+		switch {
+		case l == dead || (l == br.b && pending):
+			l.Close()
+		default:
+			go rt.byeLeg(l)
+		}
+	}
+}
+
+// dropBridge forgets a bridge whose caller leg was never answered: nothing to hang up.
+func (rt *runtime) dropBridge(br *bridge) {
+	rt.takeBridge(br)
+	br.a.Close()
 }
 
 // unbridge forgets the connected call that has a leg with Call-ID id, and returns it (nil
 // when none, or when another BYE got there first).
 func (rt *runtime) unbridge(id string) *bridge {
 	rt.mu.Lock()
-	defer rt.mu.Unlock()
 	br := rt.bridges[id]
-	if br != nil {
-		delete(rt.bridges, br.aID)
-		delete(rt.bridges, br.bID)
+	rt.mu.Unlock()
+	if br == nil {
+		return nil
+	}
+	if _, first := rt.takeBridge(br); !first {
+		return nil
 	}
 	return br
 }
@@ -52,10 +131,13 @@ func (rt *runtime) byeBridge(req *gosip.Request, tx gosip.ServerTransaction) boo
 		return false
 	}
 	id := callID(req)
-	br := rt.unbridge(id)
+	rt.mu.Lock()
+	br := rt.bridges[id]
+	rt.mu.Unlock()
 	if br == nil {
 		return false
 	}
+	pending, first := rt.takeBridge(br)
 	this, other := br.a, br.b
 	if id == br.bID {
 		this, other = br.b, br.a
@@ -64,7 +146,9 @@ func (rt *runtime) byeBridge(req *gosip.Request, tx gosip.ServerTransaction) boo
 		rt.pool.log.Debug("BYE on Call Park leg", "err", err)
 	}
 	this.Close()
-	go rt.byeLeg(other)
+	if first && !(other == br.b && pending) {
+		go rt.byeLeg(other)
+	}
 	return true
 }
 
@@ -76,8 +160,12 @@ func (rt *runtime) byeLeg(l leg) {
 		for i := 0; i < 2000 && uas.LoadState() == gosip.DialogStateEstablished; i++ {
 			time.Sleep(time.Millisecond)
 		}
+		if uas.InviteResponse == nil || !uas.InviteResponse.IsSuccess() {
+			l.Close() // never answered: nothing to hang up
+			return
+		}
 	}
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	if err := l.Bye(ctx); err != nil {
 		rt.pool.log.Debug("BYE to Call Park leg failed", "err", err)

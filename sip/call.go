@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/sip/media"
 )
@@ -69,14 +71,23 @@ type Call struct {
 	cancelReason string
 	pickedUpBy   string
 	endedBy      string
+	endReason    string // why an established call ended, in a report's words
 	remoteMedia  netip.AddrPort
-	cancelling   bool // the phone sent CANCEL: a 487 means cancelled, not refused
+	cancelling   bool // the phone hung up before answer: a 487 means cancelled, and a 2xx is BYEd
+	provisional  bool // outgoing: a provisional response came, so a CANCEL may be sent
+	unreachable  error
 	decidedOnce  bool // Answer or Reject was called
 
 	client  *sipgo.DialogClientSession
 	server  *sipgo.DialogServerSession
-	stop    func()            // aborts an outgoing call before answer (sends CANCEL)
-	decided chan answerChoice // incoming: the user's answer or rejection
+	stop    func()                  // aborts an outgoing call before answer (sends CANCEL)
+	abort   context.CancelCauseFunc // outgoing: stops waiting for the INVITE's answer
+	giveUp  *time.Timer             // outgoing: gives up an INVITE whose CANCEL got no final answer
+	decided chan answerChoice       // incoming: the user's answer or rejection
+	awaited chan struct{}           // outgoing: closed when the INVITE's outcome is settled (await)
+
+	rel    reliability // RFC 3262 reliable ringing (phone_prack.go)
+	timers callTimers  // RTP inactivity and session refresh (call_media_timeout.go, call_session_timer.go)
 }
 
 type answerChoice struct {
@@ -86,7 +97,8 @@ type answerChoice struct {
 
 func newCall(ph *Phone, id string, outgoing bool, dialled string, m *media.Stream) *Call {
 	return &Call{phone: ph, ID: id, Outgoing: outgoing, Dialled: dialled, Media: m,
-		changed: make(chan struct{}), decided: make(chan answerChoice, 1)}
+		changed: make(chan struct{}), decided: make(chan answerChoice, 1), awaited: make(chan struct{}), abort: func(error) {},
+		rel: reliability{pracked: make(chan struct{})}}
 }
 
 // State returns the call's state.
@@ -132,6 +144,15 @@ func (c *Call) EndedBy() string {
 	return c.endedBy
 }
 
+// EndReason says why an established call ended, as a report shows it: "hung up",
+// "hung up by the other party", "no media for 30s", "session timer expired: refresh
+// unanswered (...)". It is empty while the call has not ended.
+func (c *Call) EndReason() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.endReason
+}
+
 // RemoteMedia is where the phone sends its RTP.
 func (c *Call) RemoteMedia() netip.AddrPort {
 	c.mu.Lock()
@@ -154,13 +175,16 @@ func (c *Call) isCancelling() bool {
 	return c.cancelling
 }
 
-func (c *Call) setState(s CallState, update func(c *Call)) {
+// setState moves the call to s, running update under the call's lock first. A call in a
+// final state (failed, cancelled, ended) stays there and update does not run: it reports
+// whether the call moved.
+func (c *Call) setState(s CallState, update func(c *Call)) bool {
 	c.mu.Lock()
-	if update != nil {
-		update(c)
-	}
 	final := c.state >= Failed
 	if !final {
+		if update != nil {
+			update(c)
+		}
 		c.state = s
 	}
 	close(c.changed)
@@ -168,7 +192,40 @@ func (c *Call) setState(s CallState, update func(c *Call)) {
 	c.mu.Unlock()
 	if !final && s >= Failed {
 		c.Media.Stop()
+		c.stopTimers()
 	}
+	return !final
+}
+
+// established marks the call established on the session the offer and answer describe,
+// and starts watching its media (a held call is not watched).
+func (c *Call) established(offer, answer []byte, update func(c *Call)) {
+	held := isHeld(offer) || isHeld(answer)
+	// The timers are armed with the state change, so whoever sees the call established
+	// and moves the clock finds them running.
+	c.setState(Established, func(c *Call) {
+		if update != nil {
+			update(c)
+		}
+		c.timers.held = held
+		c.armMediaLocked()
+		c.armSessionLocked()
+	})
+}
+
+// settled ends what waited on an outgoing INVITE's answer.
+func (c *Call) settled() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.giveUp != nil {
+		c.giveUp.Stop()
+	}
+}
+
+func (c *Call) unreachableErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.unreachable
 }
 
 // WaitState waits until the call is in one of states, and returns the state reached. A
@@ -202,8 +259,8 @@ func (c *Call) describe() string {
 		return c.outcome.String()
 	case c.cancelReason != "":
 		return c.cancelReason
-	case c.endedBy != "":
-		return "hung up by " + c.endedBy
+	case c.endReason != "":
+		return c.endReason
 	}
 	return "no detail"
 }
@@ -240,26 +297,43 @@ func (c *Call) Hangup(ctx context.Context) error {
 	case Dialing, Ringing:
 		if c.Outgoing {
 			c.stop()
-			_, err := c.WaitState(ctx, Cancelled, Failed, Established)
-			if c.State() == Established {
+			st, err := c.WaitState(ctx, Cancelled, Failed, Ended, Established)
+			if st == Established {
 				return c.Hangup(ctx)
+			}
+			// A 2xx that crossed the CANCEL is acknowledged and hung up by await: the hang-up
+			// is complete when its BYE is answered.
+			select {
+			case <-c.awaited:
+			case <-ctx.Done():
 			}
 			return err
 		}
 		return c.Reject(486, "Busy Here")
 	case Established:
-		var err error
-		if c.client != nil {
-			err = c.client.Bye(ctx)
-		} else {
-			err = c.server.Bye(ctx)
-		}
-		c.setState(Ended, func(c *Call) { c.endedBy = "local" })
-		if err != nil {
-			return fmt.Errorf("BYE of call %s unanswered (ended locally): %w", c.Dialled, err)
-		}
-		return nil
+		return c.hangUp(ctx, "hung up")
 	default:
 		return nil
 	}
+}
+
+// hangUp ends the call on this phone at once, for reason, then sends BYE and waits for
+// its answer (RFC 3261's retransmissions; an unreachable peer ends the wait early).
+func (c *Call) hangUp(ctx context.Context, reason string) error {
+	c.setState(Ended, func(c *Call) { c.endedBy, c.endReason = "local", reason })
+	if err := c.bye(ctx); err != nil {
+		return fmt.Errorf("BYE of call %s unanswered (ended locally): %w", c.Dialled, err)
+	}
+	return nil
+}
+
+// bye sends BYE on the call's dialog to the other party.
+func (c *Call) bye(ctx context.Context) error {
+	_, err := c.phone.do(ctx, peerAddr(c.peerTarget()), func(ctx context.Context) (*gosip.Response, error) {
+		if c.client != nil {
+			return nil, c.client.Bye(ctx)
+		}
+		return nil, c.server.Bye(ctx)
+	})
+	return err
 }

@@ -98,12 +98,16 @@ func (pk *parking) shutdown() {
 	pk.mu.Lock()
 	pk.closed = true
 	held := pk.held
+	legs := pk.byLeg // also those being transferred, whose music plays until then
 	pk.held = map[uint64]*heldCall{}
 	pk.byLeg = map[string]*heldCall{}
 	pk.lot = park.NewLot(nil)
 	pk.mu.Unlock()
 	for _, h := range held {
 		h.release()
+	}
+	for _, h := range legs {
+		h.moh.Close()
 	}
 }
 
@@ -173,9 +177,9 @@ func (rt *runtime) parkHere(req *gosip.Request, tx gosip.ServerTransaction, r pa
 	h.timer = pk.schedule(p, cfg.CallPickupTimeoutThreshold)
 	pk.mu.Unlock()
 	rt.log("parked", req, "parker", r.parker.User, "parkee", parkee, "conversation", r.conv.CallID, "orbit", p.Orbit)
-	err = leg.Respond(200, "OK", answer,
+	err = leg.Respond(200, "OK", answer, append([]gosip.Header{
 		gosip.NewHeader("Content-Type", "application/sdp"),
-		gosip.NewHeader(HeaderParkOrbit, p.Orbit))
+		gosip.NewHeader(HeaderParkOrbit, p.Orbit)}, rt.sessionTimerOffer(req, answer)...)...)
 	if err != nil {
 		rt.pool.log.Warn("park: parkee leg not confirmed", "orbit", p.Orbit, "err", err)
 		pk.leave(p, callID(req))
@@ -210,7 +214,11 @@ func (rt *runtime) musicOnHold(offerSDP []byte, offer media.Audio, enabled bool)
 	if err != nil {
 		return nil, nil, err
 	}
-	answer, err := media.Answer(offerSDP, moh.LocalAddr(), uint64(rt.pool.net.clock.Now().UnixNano()))
+	answerer := media.Answer
+	if !enabled {
+		answerer = media.AnswerListening // silent on purpose: say so, or the parkee's RTP timeout ends the call
+	}
+	answer, err := answerer(offerSDP, moh.LocalAddr(), uint64(rt.pool.net.clock.Now().UnixNano()))
 	if err != nil {
 		moh.Close()
 		return nil, nil, err
@@ -243,6 +251,7 @@ func (pk *parking) leave(p park.Parked, legID string) {
 	delete(pk.held, p.ID)
 	delete(pk.byLeg, legID)
 	pk.mu.Unlock()
+	pk.rt.forgetLegs(legID)
 	if h != nil {
 		h.release()
 	}
@@ -267,13 +276,14 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 		return
 	}
 	h.release()
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	parkeeAnswer, err := pk.reinvite(ctx, h.parkee, req.Body(), caller.User)
 	if err != nil {
 		go rt.byeLeg(h.parkee)
+		rt.pool.log.Warn("retrieve: parkee not reconnected", "orbit", orbit, "err", err) // the error stays in the log
 		rt.respond(tx, req, &topology.Rejection{Code: 480, Reason: "Temporarily Unavailable", Diagnostic: topology.DiagGeneralError,
-			Warning: fmt.Sprintf("the call parked on orbit %s could not be reconnected: %v", orbit, err)})
+			Warning: fmt.Sprintf("the call parked on orbit %s could not be reconnected", orbit)})
 		return
 	}
 	answer, err := media.Bridge(req.Body(), parkeeAnswer, uint64(rt.pool.net.clock.Now().UnixNano()))
@@ -289,9 +299,9 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 	}
 	pk.rt.connectLegs(h.parkee, callID(h.parkee.InviteRequest), retriever, callID(req))
 	rt.log("retrieved", req, "orbit", orbit, "retriever", caller.User, "parkee", p.Parkee)
-	err = retriever.Respond(200, "OK", answer,
+	err = retriever.Respond(200, "OK", answer, append([]gosip.Header{
 		gosip.NewHeader("Content-Type", "application/sdp"),
-		gosip.NewHeader(HeaderAssertedIdentity, rt.identityOf(p.Parkee)))
+		gosip.NewHeader(HeaderAssertedIdentity, rt.identityOf(p.Parkee))}, rt.sessionTimerOffer(req, answer)...)...)
 	if err != nil {
 		rt.pool.log.Warn("retrieve: retriever leg not confirmed", "orbit", orbit, "err", err)
 	}
@@ -325,6 +335,7 @@ func (pk *parking) reinvite(ctx context.Context, parkee *sipgo.DialogServerSessi
 			if err := parkee.WriteRequest(ack); err != nil {
 				return nil, fmt.Errorf("ACK of re-INVITE: %w", err)
 			}
+			pk.rt.noteLegSDP(callID(parkee.InviteRequest), sdp) // for session refreshes (cps_session_timer.go)
 			return res.Body(), nil
 		case <-tx.Done():
 			return nil, fmt.Errorf("re-INVITE unanswered: %w", tx.Err())
@@ -348,6 +359,7 @@ func (pk *parking) inDialog(req *gosip.Request, tx gosip.ServerTransaction) bool
 		// Free the orbit before answering, so whoever sees the 200 sees the orbit free.
 		pk.rt.log("parkee hung up", req, "orbit", h.p.Orbit)
 		pk.leave(h.p, id)
+		h.moh.Close() // a parkee being transferred is no longer in the lot (callpark_timeout.go)
 		if err := h.parkee.ReadBye(req, tx); err != nil {
 			pk.rt.pool.log.Debug("park: parkee BYE", "err", err)
 		}
@@ -358,7 +370,10 @@ func (pk *parking) inDialog(req *gosip.Request, tx gosip.ServerTransaction) bool
 			pk.mu.Lock()
 			delete(pk.byLeg, id)
 			pk.mu.Unlock()
-			go pk.rt.byeLeg(h.parkee)
+			go func() {
+				pk.rt.byeLeg(h.parkee)
+				h.moh.Close() // the music stops with the leg, not before (callpark_timeout.go)
+			}()
 		}
 		return true
 	}

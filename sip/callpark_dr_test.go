@@ -15,11 +15,9 @@ import (
 // alice, dave and carol registered on pool02 out of resiliency mode.
 func failedOverParkLab(t *testing.T) *lab {
 	l := newParkLab(t, nil)
-	slow := park.DefaultCPSConfig()
-	fast := park.DefaultCPSConfig()
-	fast.CallPickupTimeoutThreshold = 20 * time.Second
-	require.NoError(t, l.net.SetCpsConfiguration(pool01, slow))
-	require.NoError(t, l.net.SetCpsConfiguration(pool02, fast))
+	fast := 20 * time.Second
+	_, err := l.net.SetCpsConfiguration(pool02, park.CPSChange{CallPickupTimeoutThreshold: &fast})
+	require.NoError(t, err)
 	l.registerAll("alice", "dave", "carol")
 	l.outageAndTimer()
 	require.NoError(t, l.net.InvokeFailOver(pool01))

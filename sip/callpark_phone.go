@@ -156,12 +156,15 @@ func (c *Call) peerTarget() gosip.Uri {
 	return *c.server.InviteRequest.Contact().Address.Clone()
 }
 
-// do sends an in-dialog request on the call and waits for its final response.
+// do sends an in-dialog request on the call and waits for its final response, with RFC
+// 3261's retransmissions, cut short when the network says the other party is gone.
 func (c *Call) do(ctx context.Context, req *gosip.Request) (*gosip.Response, error) {
-	if c.client != nil {
-		return c.client.Do(ctx, req)
-	}
-	return c.server.Do(ctx, req)
+	return c.phone.do(ctx, peerAddr(c.peerTarget()), func(ctx context.Context) (*gosip.Response, error) {
+		if c.client != nil {
+			return c.client.Do(ctx, req)
+		}
+		return c.server.Do(ctx, req)
+	})
 }
 
 // onRefer accepts a REFER on an established call (RFC 3515 2.4): 202, then the phone calls
@@ -262,9 +265,7 @@ func (ph *Phone) notifyRefer(c *Call, frag string, final bool) {
 	req.AppendHeader(gosip.NewHeader("Subscription-State", state))
 	req.AppendHeader(gosip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
 	req.SetBody([]byte(frag))
-	ctx, cancel := context.WithTimeout(context.Background(), ph.timeout)
-	defer cancel()
-	if _, err := c.do(ctx, req); err != nil && final {
+	if _, err := c.do(context.Background(), req); err != nil && final {
 		// The referrer may have hung up already; a transfer does not depend on it.
 		return
 	}
@@ -343,14 +344,14 @@ func (ph *Phone) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return
 	}
-	answer, err := media.Answer(req.Body(), c.Media.LocalAddr(), uint64(time.Now().UnixNano()))
+	answer, err := media.Answer(req.Body(), c.Media.LocalAddr(), uint64(ph.clock.Now().UnixNano()))
 	if err != nil {
 		tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return
 	}
 	c.startMedia(offer.Addr, answer)
 	remote := userOf(req.GetHeader(HeaderAssertedIdentity))
-	c.setState(Established, func(c *Call) {
+	c.established(req.Body(), answer, func(c *Call) {
 		c.remoteMedia = offer.Addr
 		if remote != "" {
 			c.remote = remote
@@ -359,8 +360,14 @@ func (ph *Phone) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	res := gosip.NewResponseFromRequest(req, 200, "OK", answer)
 	res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	res.AppendHeader(&gosip.ContactHeader{Address: ph.contactURI()})
-	tx.Respond(res)
+	for _, h := range c.sessionRefreshed(req) {
+		res.AppendHeader(h)
+	}
+	ph.respondUntilAcked(req, tx, res)
 }
+
+// peerAddr is where a request to u goes: its host and port (5060 when it names none).
+func peerAddr(u gosip.Uri) string { return u.HostPort() }
 
 // contactURI is the phone's own address as a SIP URI.
 func (ph *Phone) contactURI() gosip.Uri {

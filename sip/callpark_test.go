@@ -237,14 +237,25 @@ func TestRetrievalFromOutsideTheEnterpriseIsRefused(t *testing.T) {
 
 func TestSetCpsConfigurationIsValidated(t *testing.T) {
 	l := newParkLab(t, nil)
-	bad := park.DefaultCPSConfig()
-	bad.MaxCallPickupAttempts = 11
-	err := l.net.SetCpsConfiguration(pool01, bad)
+	eleven := 11
+	_, err := l.net.SetCpsConfiguration(pool01, park.CPSChange{MaxCallPickupAttempts: &eleven})
 	require.ErrorIs(t, err, park.ErrInvalidSetting)
 	assert.Contains(t, err.Error(), "MaxCallPickupAttempts")
 	var got park.CPSConfig
 	l.net.Deployment(func(d *topology.Deployment) { got, _ = d.CPS(pool01) })
 	assert.Equal(t, park.DefaultCPSConfig(), got, "a refused setting changes nothing")
+}
+
+// Set-CsCpsConfiguration through the Go API changes only what it names (issue 9.3).
+func TestSetCpsConfigurationKeepsWhatItDoesNotName(t *testing.T) {
+	l := newParkLab(t, nil)
+	uri, timeout := "sip:operator@contoso.com", 45*time.Second
+	_, err := l.net.SetCpsConfiguration(pool01, park.CPSChange{OnTimeoutURI: &uri, CallPickupTimeoutThreshold: &timeout})
+	require.NoError(t, err)
+	three := 3
+	got, err := l.net.SetCpsConfiguration(pool01, park.CPSChange{MaxCallPickupAttempts: &three})
+	require.NoError(t, err)
+	assert.Equal(t, park.CPSConfig{CallPickupTimeoutThreshold: timeout, MaxCallPickupAttempts: 3, OnTimeoutURI: uri, EnableMusicOnHold: true}, got)
 }
 
 func parkURI(t *testing.T, pool, callID string) gosip.Uri {

@@ -64,8 +64,9 @@ func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall) (
 	req.AppendHeader(gosip.NewHeader(HeaderParkOrbit, p.Orbit))
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(h.offer)
-	req.SetDestination(b.contact.HostPort())
-	req.Laddr = rt.laddr
+	rt.ringBackSessionTimer(req) // RFC 4028 (cps_session_timer.go)
+	dest := b.route()            // relay.go: where the registration proved the parker is, never a name
+	rt.address(req, dest)
 	sess, err := pk.out.WriteInvite(ctx, req)
 	if err != nil {
 		return nil, err
@@ -94,7 +95,7 @@ func (pk *parking) ringBackAnswered(p park.Parked, h *heldCall, sess *sipgo.Dial
 	}
 	hook := pk.onRingBackAnswered
 	pk.mu.Unlock()
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	ackErr := sess.Ack(ctx)
 	if !still {
@@ -162,13 +163,14 @@ func (pk *parking) ringBackFailed(p park.Parked, h *heldCall, why error) {
 	}
 	pk.mu.Unlock()
 	rt.pool.log.Info("ring-back unanswered", "orbit", p.Orbit, "attempt", d.Call.RingBacks, "action", d.Action.String(), "why", why)
+	// The music plays on until the parked leg is released: the parkee's phone hears a
+	// BYE or a transfer, never a silence it could take for a dead line.
 	switch d.Action {
 	case park.Forward:
-		h.moh.Close()
 		pk.forward(h, d)
 	case park.Disconnect:
-		h.moh.Close()
 		pk.disconnect(h.parkee)
+		h.moh.Close()
 	}
 }
 
@@ -179,27 +181,20 @@ func (pk *parking) forward(h *heldCall, d park.TimeoutDecision) {
 	req := gosip.NewRequest(gosip.REFER, *h.parkee.InviteRequest.Contact().Address.Clone())
 	req.AppendHeader(gosip.NewHeader("Refer-To", "<"+d.Target+">"))
 	req.AppendHeader(gosip.NewHeader("Referred-By", rt.identityOf(d.Call.Parker)))
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
-	res, err := h.parkee.Do(ctx, req)
+	res, err := finalOrError(h.parkee.Do(ctx, req))
 	if err != nil || res.StatusCode/100 != 2 {
 		rt.pool.log.Warn("park timeout: transfer to OnTimeoutURI refused", "orbit", d.Call.Orbit, "target", d.Target, "err", err)
 		pk.mu.Lock()
 		delete(pk.byLeg, callID(h.parkee.InviteRequest))
 		pk.mu.Unlock()
 		pk.disconnect(h.parkee)
+		h.moh.Close()
 	}
 }
 
 // disconnect hangs up a parkee whose park time expired (ms-diagnostics 35013).
 func (pk *parking) disconnect(parkee *sipgo.DialogServerSession) {
-	rt := pk.rt
-	bye := gosip.NewRequest(gosip.BYE, *parkee.InviteRequest.Contact().Address.Clone())
-	bye.AppendHeader(diagnosticsHeader(topology.DiagParkTimeExpired, rt.pool.fqdn))
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
-	defer cancel()
-	if err := parkee.WriteBye(ctx, bye); err != nil {
-		rt.pool.log.Debug("park timeout: BYE to parkee failed", "err", err)
-	}
-	parkee.Close()
+	pk.hangUpParkee(parkee, topology.DiagParkTimeExpired)
 }

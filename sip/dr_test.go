@@ -34,8 +34,9 @@ func TestSeedTableNewCalls(t *testing.T) {
 		assert.Contains(t, o.Warning, "resiliency mode")
 
 		o = l.dialFails("erin", "100")
-		assert.Equal(t, 404, o.Code, "a user in resiliency mode cannot have its calls picked up")
-		assert.Equal(t, topology.DiagOrbitNotFound, o.Diagnostic)
+		assert.Equal(t, 480, o.Code, "a user in resiliency mode cannot have its calls picked up")
+		assert.Contains(t, o.Warning, "the call ringing bob in group call pickup group 100 cannot be picked up: bob is in resiliency mode",
+			"the refusal names the cause, not \"no call is ringing\" while bob's phone rings")
 		require.NoError(t, out.Hangup(ctx(t)))
 		_, err := in.WaitState(ctx(t), Cancelled)
 		require.NoError(t, err)
@@ -79,13 +80,21 @@ func TestSeedTableNewCalls(t *testing.T) {
 		l.do(l.net.CompleteFailBack, pool01)
 		l.reregister(topology.NormalMode, pool01, "alice", "bob", "carol")
 
-		out, _ := l.ring("alice", "bob")
-		o := l.dialFails("carol", "100")
-		assert.Equal(t, 404, o.Code, "range still on pool02, whose application never sees pool01's calls")
-		require.NoError(t, out.Hangup(ctx(t)))
+		// The range still points at pool02: pool01 reports bob's calls to pool02's queue
+		// (SPEC section 3, a cross-pool group), so pickup works through pool02 already.
+		l.ring("alice", "bob")
+		p2, _ := l.net.Pool(pool02)
+		require.Len(t, p2.Queued()["100"], 1)
+		assert.Equal(t, pool01, p2.Queued()["100"][0].Holder)
+		picked := l.pickUp("carol", "100", "alice")
+		require.NoError(t, picked.Hangup(ctx(t)))
 
+		// The runbook step brings the queue home.
 		require.NoError(t, l.net.RedirectCallParkOrbit("pickup-pool01", pool01))
 		l.ring("alice", "bob")
+		p1, _ := l.net.Pool(pool01)
+		require.Len(t, p1.Queued()["100"], 1)
+		assert.Empty(t, p1.Queued()["100"][0].Holder)
 		l.pickUp("carol", "100", "alice")
 	})
 }

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
@@ -95,33 +96,50 @@ func (n *Network) emit(c Change) {
 	}
 }
 
-// observe wraps a SIP handler so that every final response it sends is reported.
+// observe wraps a SIP handler so that it runs behind the input guard (guard.go) and every
+// final response it sends is reported.
 func (rt *runtime) observe(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *gosip.Request, tx gosip.ServerTransaction) {
-		h(req, &observedTx{ServerTransaction: tx, rt: rt, req: req})
+		rt.guard().run(req, &observedTx{ServerTransaction: tx, rt: rt, req: req}, h)
 	}
 }
 
 // observedTx is a server transaction that reports the final responses sent on it.
 type observedTx struct {
 	gosip.ServerTransaction
-	rt  *runtime
-	req *gosip.Request
+	rt    *runtime
+	req   *gosip.Request
+	final atomic.Bool
 }
 
 // Respond sends res and reports it when final.
 func (o *observedTx) Respond(res *gosip.Response) error {
 	err := o.ServerTransaction.Respond(res)
 	if res.StatusCode >= 200 {
+		o.final.Store(true)
 		o.rt.pool.net.emit(o.rt.responseChange(o.req, res))
 	}
 	return err
 }
 
+// respondStateless sends a final res without keeping the transaction (guard.go), and
+// reports it.
+func (o *observedTx) respondStateless(res *gosip.Response) error {
+	o.final.Store(true)
+	err := writeStateless(o.ServerTransaction, res)
+	o.rt.pool.net.emit(o.rt.responseChange(o.req, res))
+	return err
+}
+
+func (o *observedTx) answered() bool { return o.final.Load() }
+
+// Connection is the connection the request came on (its TCP or TLS connection).
+func (o *observedTx) Connection() gosip.Connection { return connOf(o.ServerTransaction) }
+
 func (rt *runtime) responseChange(req *gosip.Request, res *gosip.Response) Change {
 	n := rt.pool.net
 	c := Change{Kind: ChangeResponse, Pool: rt.pool.fqdn, Method: string(req.Method), Code: res.StatusCode,
-		FromPhone: n.poolAt(req.Source()) == nil}
+		FromPhone: rt.peerPool(req) == nil}
 	if to := req.To(); to != nil {
 		_, c.InDialog = to.Params.Get("tag")
 	}

@@ -2,6 +2,8 @@ package sip
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -58,6 +61,9 @@ func newLab(t *testing.T, topo topology.Topology) *lab {
 	t.Cleanup(n.Close)
 	// After every test: no orbit leaked (each free, or held by exactly one parked call).
 	t.Cleanup(func() { assert.NoError(t, n.CheckParking(), "parking lot invariant") })
+	// After every test: no phone is left in an established call whose far end is gone,
+	// once the phones' timers had their time (issue 9: "no dead legs").
+	t.Cleanup(func() { checkNoDeadLegs(t, n, vc) })
 	l := &lab{t: t, net: n, clock: vc, phones: map[string]*Phone{}}
 	for _, u := range topo.Users {
 		ph, err := n.NewPhone(u.Name)
@@ -68,6 +74,16 @@ func newLab(t *testing.T, topo topology.Topology) *lab {
 }
 
 func (l *lab) phone(user string) *Phone { return l.phones[user] }
+
+// checkNoDeadLegs moves the clock past every phone timer and checks that no established
+// call is left whose far end is gone.
+func checkNoDeadLegs(t *testing.T, n *Network, vc *clock.Virtual) {
+	t.Helper()
+	vc.Advance(n.DeadLegHorizon())
+	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	assert.NoError(t, n.CheckNoDeadLegs(c), "no dead legs")
+}
 
 // in returns the lab reporting to t, for use inside a sub-test.
 func (l *lab) in(t *testing.T) *lab {
@@ -151,14 +167,16 @@ func (l *lab) pickUp(picker, number, caller string) *Call {
 }
 
 // mediaFlows waits for n more packets each way between two established calls and checks
-// none was lost since the call began.
+// none was lost since the call began, beyond what the network drops: a test run in a
+// lossy network namespace says how much in PICKUPSIM_NETWORK_LOSS (0.05 for 5 %).
 func mediaFlows(t *testing.T, a, b *Call, n int) {
 	t.Helper()
+	loss, _ := strconv.ParseFloat(os.Getenv("PICKUPSIM_NETWORK_LOSS"), 64)
 	for _, pair := range [][2]*Call{{a, b}, {b, a}} {
 		rx, tx := pair[0], pair[1]
 		before := rx.Media.Stats().Sources[tx.Media.SSRC()].Received
 		require.NoError(t, rx.Media.WaitReceived(ctx(t), tx.Media.SSRC(), before+n))
 		src := rx.Media.Stats().Sources[tx.Media.SSRC()]
-		require.Zero(t, src.Lost, "RTP lost by %s", rx.phone.user)
+		require.LessOrEqual(t, src.Lost, media.PlausibleLoss(src.Received+src.Lost, loss), "RTP lost by %s", rx.phone.user)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pickupsim/pickupsim/park"
@@ -27,16 +28,24 @@ type Config struct {
 	// TLS, when set, makes every pool also accept SIP over TLS, on the port after its
 	// UDP/TCP port (5061 for a pool on 5060).
 	TLS *tls.Config
+	// TCPIdleTimeout closes TCP and TLS connections idle this long; zero means
+	// DefaultTCPIdleTimeout.
+	TCPIdleTimeout time.Duration
+	// MaxConnections caps each pool listener's open TCP (or TLS) connections; zero means
+	// DefaultMaxConnections.
+	MaxConnections int
 }
 
 // Network is a running deployment: its pools as SIP servers on real sockets, and the
 // deployment model they share (Lync's Central Management store and pool heartbeats).
 type Network struct {
-	clock  clock.Clock
-	log    *slog.Logger
-	tls    *tls.Config
-	ip     string
-	domain string
+	clock    clock.Clock
+	log      *slog.Logger
+	tls      *tls.Config
+	ip       string
+	domain   string
+	idle     time.Duration // TCP and TLS idle timeout (transport.go)
+	maxConns int           // per listener
 
 	// mu guards the deployment model, read by every pool's handlers.
 	mu     sync.Mutex
@@ -48,8 +57,12 @@ type Network struct {
 
 	phonesMu sync.Mutex
 	phones   []*Phone
+	phoneCfg topology.PhoneSettings // what every simulated phone of the topology is set to
 
-	changes changeHub // observers of changes (events.go)
+	changes changeHub     // observers of changes (events.go)
+	guards  guardCounters // what the input guard caught (guard.go)
+
+	hooks atomic.Pointer[testHooks] // set by tests only (hooks.go)
 }
 
 // Start builds the deployment from cfg and starts every pool. It returns the topology's
@@ -60,13 +73,19 @@ func Start(cfg Config) (*Network, []topology.Warning, error) {
 		return nil, nil, err
 	}
 	n := &Network{
-		clock:  cfg.Clock,
-		log:    cfg.Logger,
-		ip:     cfg.IP,
-		deploy: d,
-		pools:  map[string]*Pool{},
-		domain: d.Domain(),
-		tls:    cfg.TLS,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		ip:       cfg.IP,
+		deploy:   d,
+		pools:    map[string]*Pool{},
+		domain:   d.Domain(),
+		tls:      cfg.TLS,
+		idle:     cfg.TCPIdleTimeout,
+		maxConns: cfg.MaxConnections,
+		phoneCfg: cfg.Topology.Phones,
+	}
+	if n.idle <= 0 {
+		n.idle = DefaultTCPIdleTimeout
 	}
 	if n.clock == nil {
 		n.clock = clock.Real{}
@@ -106,13 +125,7 @@ func (n *Network) Close() {
 	for _, ph := range phones {
 		ph.Close()
 	}
-	n.poolsMu.Lock()
-	pools := make([]*Pool, 0, len(n.pools))
-	for _, p := range n.pools {
-		pools = append(pools, p)
-	}
-	n.poolsMu.Unlock()
-	for _, p := range pools {
+	for _, p := range n.allPools() {
 		p.stop()
 	}
 }
@@ -122,6 +135,17 @@ func (n *Network) Clock() clock.Clock { return n.clock }
 
 // Domain returns the enterprise SIP domain.
 func (n *Network) Domain() string { return n.domain }
+
+// allPools returns every pool, running or not.
+func (n *Network) allPools() []*Pool {
+	n.poolsMu.Lock()
+	defer n.poolsMu.Unlock()
+	pools := make([]*Pool, 0, len(n.pools))
+	for _, p := range n.pools {
+		pools = append(pools, p)
+	}
+	return pools
+}
 
 // Pool returns a pool by FQDN.
 func (n *Network) Pool(fqdn string) (*Pool, bool) {
@@ -155,8 +179,18 @@ func (n *Network) Outage(pool string) error { return n.apply(pool, topology.Pool
 // Recover brings a pool back on its address, with empty memory.
 func (n *Network) Recover(pool string) error { return n.apply(pool, topology.PoolRecovery) }
 
-// InvokeFailOver is Invoke-CsPoolFailOver -PoolFqdn pool: the failover process starts.
+// InvokeFailOver is Invoke-CsPoolFailOver -PoolFqdn pool -DisasterMode: the failover of a
+// pool that stopped answering starts.
 func (n *Network) InvokeFailOver(pool string) error { return n.apply(pool, topology.FailOverStart) }
+
+// InvokePlannedFailOver is Invoke-CsPoolFailOver -PoolFqdn pool without -DisasterMode: the
+// administrator fails over a pool that still answers (maintenance). Its users are signed
+// out and move to the backup, in resiliency mode until the failover completes; the pool
+// answers their REGISTERs with 301s towards the backup; its Call Park application stops
+// (queued calls are lost, parked calls disconnected); calls it bridged stay up.
+func (n *Network) InvokePlannedFailOver(pool string) error {
+	return n.apply(pool, topology.PlannedFailOverStart)
+}
 
 // CompleteFailOver marks the failover of pool as finished.
 func (n *Network) CompleteFailOver(pool string) error {
@@ -195,6 +229,15 @@ func (n *Network) apply(pool string, ev topology.Event) error {
 	for _, so := range tr.SignOut {
 		if sp, ok := n.Pool(so.Pool); ok {
 			sp.signOut(so.Users)
+		}
+	}
+	if tr.StopCallPark {
+		p.stopCallPark()
+	}
+	if !tr.Lost.Empty() {
+		// Wherever a group's queue is held (SPEC section 3: the owner of its range).
+		for _, op := range n.allPools() {
+			op.dropLost(tr.Lost)
 		}
 	}
 	n.emit(Change{Kind: ChangePhase, Pool: pool, Detail: fmt.Sprintf("%s: %s -> %s", ev, tr.From, tr.To)})
@@ -248,11 +291,13 @@ func (n *Network) DisableGroupPickup(user string) error {
 	return n.deploy.DisableGroupPickup(user)
 }
 
-// SetCpsConfiguration is Set-CsCpsConfiguration for one pool.
-func (n *Network) SetCpsConfiguration(pool string, c park.CPSConfig) error {
+// SetCpsConfiguration is Set-CsCpsConfiguration for one pool: the parameters the change
+// names are set, the others keep their values (park.AllOf sets them all). It returns the
+// settings now in force.
+func (n *Network) SetCpsConfiguration(pool string, ch park.CPSChange) (park.CPSConfig, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.deploy.SetCPS(pool, c)
+	return n.deploy.SetCPS(pool, ch)
 }
 
 // PoolStatus is one pool's state as an operator sees it.

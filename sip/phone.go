@@ -4,23 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/clock"
 	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
-// DefaultRequestTimeout is how long a simulated phone waits for a server before it gives
-// up on it (and, for REGISTER, tries its next registrar). Loopback answers in
-// milliseconds; a pool that stopped answering never does.
-const DefaultRequestTimeout = time.Second
+// DefaultRTPTimeout is how long an established call may hear no RTP before the phone
+// hangs it up, as desk phones do (a "media inactivity" or "RTP timeout" setting).
+const DefaultRTPTimeout = 30 * time.Second
 
 // PhoneConfig describes a simulated phone.
 type PhoneConfig struct {
@@ -30,12 +30,17 @@ type PhoneConfig struct {
 	Registrars []string
 	// IP is the address the phone binds its SIP and RTP sockets to.
 	IP string
-	// RequestTimeout bounds each request to a server; zero means DefaultRequestTimeout.
-	RequestTimeout time.Duration
+	// Clock runs the phone's timers (RTP inactivity, session refresh); nil is the wall clock.
+	Clock clock.Clock
+	// RTPTimeout ends an established call that hears no RTP for this long; zero means
+	// DefaultRTPTimeout. Held calls (sendonly, recvonly or inactive) are exempt.
+	RTPTimeout time.Duration
 	// AutoAnswer answers every incoming call as soon as it rings.
 	AutoAnswer bool
 	// Password answers digest challenges (401/407) when the topology gives the user one.
 	Password string
+
+	dnsLookups *atomic.Uint64 // where refused name lookups are counted (nodns.go); nil: nowhere
 }
 
 // Phone is a simulated SIP phone: a real user agent on its own UDP socket.
@@ -45,7 +50,8 @@ type Phone struct {
 	domain   string
 	regs     []string
 	ip       string
-	timeout  time.Duration
+	clock    clock.Clock
+	rtpLimit time.Duration
 
 	ua   *sipgo.UserAgent
 	srv  *sipgo.Server
@@ -68,6 +74,9 @@ type Phone struct {
 	closed     bool
 	// transfers holds, per Call-ID, the channel a Park waits on for NOTIFYs (callpark_phone.go).
 	transfers sync.Map
+	panics    atomic.Uint64 // handler panics the guard recovered (phone_guard.go)
+	// acks holds the re-INVITE 2xx the phone retransmits until their ACK (phone_reinvite_ack.go).
+	acks sync.Map
 }
 
 // ErrNotRegistered is returned when no registrar accepted the phone.
@@ -80,7 +89,8 @@ func (n *Network) NewPhone(user string) (*Phone, error) {
 		return nil, fmt.Errorf("new phone: %w", err)
 	}
 	u, _ := n.userExists(user)
-	ph, err := NewPhone(PhoneConfig{User: user, Domain: n.domain, Registrars: regs, IP: n.ip, Password: u.Password})
+	ph, err := NewPhone(PhoneConfig{User: user, Domain: n.domain, Registrars: regs, IP: n.ip, Password: u.Password,
+		dnsLookups: &n.guards.dnsLookups, Clock: n.clock, RTPTimeout: n.phoneCfg.RTPTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -95,8 +105,11 @@ func NewPhone(cfg PhoneConfig) (*Phone, error) {
 	if cfg.IP == "" {
 		cfg.IP = "127.0.0.1"
 	}
-	if cfg.RequestTimeout == 0 {
-		cfg.RequestTimeout = DefaultRequestTimeout
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.RTPTimeout == 0 {
+		cfg.RTPTimeout = DefaultRTPTimeout
 	}
 	conn, err := net.ListenPacket("udp", net.JoinHostPort(cfg.IP, "0"))
 	if err != nil {
@@ -105,7 +118,11 @@ func NewPhone(cfg PhoneConfig) (*Phone, error) {
 	addr := conn.LocalAddr().String()
 	host, port, _ := net.SplitHostPort(addr)
 	pn, _ := strconv.Atoi(port)
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.User), sipgo.WithUserAgentHostname(host), quietStrays(slog.New(slog.DiscardHandler)))
+	var ph *Phone // the stray-response handler needs it; no response arrives before it is set
+	strays := func(res *gosip.Response) { ph.onStray(res) }
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.User), sipgo.WithUserAgentHostname(host),
+		sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerUnhandledResponseHandler(strays)),
+		noDNS(cfg.dnsLookups))
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -113,8 +130,9 @@ func NewPhone(cfg PhoneConfig) (*Phone, error) {
 	srv, _ := sipgo.NewServer(ua)
 	cli, _ := sipgo.NewClient(ua, sipgo.WithClientAddr(addr), sipgo.WithClientConnectionAddr(addr))
 	contact := gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: cfg.User, Host: host, Port: pn}}
-	ph := &Phone{
-		user: cfg.User, password: cfg.Password, domain: cfg.Domain, regs: cfg.Registrars, ip: cfg.IP, timeout: cfg.RequestTimeout,
+	ph = &Phone{
+		user: cfg.User, password: cfg.Password, domain: cfg.Domain, regs: cfg.Registrars, ip: cfg.IP,
+		clock: cfg.Clock, rtpLimit: cfg.RTPTimeout,
 		ua: ua, srv: srv, cli: cli, conn: conn, addr: addr,
 		dsrv:       sipgo.NewDialogServerCache(cli, contact),
 		dcli:       sipgo.NewDialogClientCache(cli, contact),
@@ -123,14 +141,17 @@ func NewPhone(cfg PhoneConfig) (*Phone, error) {
 		calls:      map[string]*Call{},
 		incoming:   make(chan *Call, 64),
 	}
-	srv.OnInvite(ph.onInvite)
-	srv.OnAck(func(req *gosip.Request, tx gosip.ServerTransaction) { ph.dsrv.ReadAck(req, tx) })
-	srv.OnBye(ph.onBye)
-	srv.OnRefer(ph.onRefer)   // Call Park: blind transfer (callpark_phone.go)
-	srv.OnNotify(ph.onNotify) // Call Park: transfer progress (callpark_phone.go)
-	srv.OnOptions(func(req *gosip.Request, tx gosip.ServerTransaction) {
+	// guarded: phone_guard.go
+	srv.OnInvite(ph.guarded(ph.onInvite))
+	srv.OnAck(ph.guarded(ph.onAck)) // phone_reinvite_ack.go
+	srv.OnBye(ph.guarded(ph.onBye))
+	srv.OnRefer(ph.guarded(ph.onRefer))   // Call Park: blind transfer (callpark_phone.go)
+	srv.OnNotify(ph.guarded(ph.onNotify)) // Call Park: transfer progress (callpark_phone.go)
+	srv.OnPrack(ph.guarded(ph.onPrack))   // reliable ringing (phone_prack.go)
+	srv.OnUpdate(ph.guarded(ph.onUpdate)) // session refresh (call_session_timer.go)
+	srv.OnOptions(ph.guarded(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
-	})
+	}))
 	go srv.ServeUDP(conn)
 	if err := waitListening(ua, addr); err != nil {
 		ph.Close()
@@ -163,6 +184,7 @@ func (ph *Phone) Close() {
 	calls := ph.order
 	ph.mu.Unlock()
 	for _, c := range calls {
+		c.stopTimers()
 		c.Media.Close()
 	}
 	ph.conn.Close()
@@ -212,7 +234,11 @@ func (ph *Phone) register(ctx context.Context, expires int) (Registration, error
 		seen[addr] = true
 		reg.Tried = append(reg.Tried, addr)
 		res, err := ph.sendRegister(ctx, addr, expires)
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrUnreachable):
+			reg.Outcome = unreachableOutcome(err)
+			continue
+		case err != nil:
 			reg.Outcome = Outcome{Code: 408, Reason: "Request Timeout", Warning: fmt.Sprintf("%s did not answer: %v", addr, err)}
 			continue
 		}
@@ -262,12 +288,18 @@ func (ph *Phone) sendRegister(ctx context.Context, addr string, expires int) (*g
 	req.AppendHeader(gosip.NewHeader("Expires", strconv.Itoa(expires)))
 	req.AppendHeader(gosip.NewHeader("Supported", "ms-userservices-state-notification"))
 	req.SetDestination(addr)
-	ctx, cancel := context.WithTimeout(ctx, ph.timeout)
-	defer cancel()
-	res, err := ph.cli.Do(ctx, req)
-	if err == nil && res.StatusCode == 401 && ph.password != "" {
-		return ph.cli.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: ph.user, Password: ph.password})
-	}
+	// RFC 3261's retransmissions carry the REGISTER through a lossy network; a dead pool
+	// is learnt from the network at once (phone_reach.go), not from Timer F.
+	res, err := ph.do(ctx, addr, func(ctx context.Context) (*gosip.Response, error) {
+		res, err := finalOrError(ph.cli.Do(ctx, req))
+		if err == nil && res.StatusCode == 401 && ph.password != "" {
+			return finalOrError(ph.cli.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: ph.user, Password: ph.password}))
+		}
+		return res, err
+	})
+	ph.mu.Lock()
+	ph.regSeq = max(ph.regSeq, req.CSeq().SeqNo) // sipgo's digest retry sent CSeq+1: count from there
+	ph.mu.Unlock()
 	return res, err
 }
 
@@ -322,8 +354,9 @@ func (ph *Phone) outboundProxy() string {
 	return ""
 }
 
-func newStream(ip string) (*media.Stream, error) {
-	s, err := media.Listen(ip)
+// newStream opens the RTP socket of a call.
+func (ph *Phone) newStream() (*media.Stream, error) {
+	s, err := media.Listen(ph.ip)
 	if err != nil {
 		return nil, fmt.Errorf("rtp socket: %w", err)
 	}

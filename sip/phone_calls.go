@@ -24,7 +24,7 @@ func (ph *Phone) Dial(target string) (*Call, error) {
 
 // dialURI calls a full Request-URI, sending the INVITE to dest.
 func (ph *Phone) dialURI(target gosip.Uri, dest string, extra ...gosip.Header) (*Call, error) {
-	stream, err := newStream(ph.ip)
+	stream, err := ph.newStream()
 	if err != nil {
 		return nil, err
 	}
@@ -35,45 +35,89 @@ func (ph *Phone) dialURI(target gosip.Uri, dest string, extra ...gosip.Header) (
 	for _, h := range extra {
 		req.AppendHeader(h)
 	}
+	// Reliable ringing (RFC 3262) and session timers (RFC 4028): what a desk phone offers.
+	req.AppendHeader(gosip.NewHeader("Supported", phoneSupported))
+	req.AppendHeader(gosip.NewHeader("Allow", phoneAllow))
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(media.Offer(stream.LocalAddr(), uint64(time.Now().UnixNano())))
+	req.SetBody(media.Offer(stream.LocalAddr(), uint64(ph.clock.Now().UnixNano())))
 	req.SetDestination(dest)
 
-	ctx, stop := context.WithCancel(context.Background())
+	// The INVITE transaction lives by its own timers; ctx only ends the wait for its
+	// answer, when the network says dest is gone or a CANCEL went unanswered (abort).
+	ctx, abort := context.WithCancelCause(context.Background())
 	sess, err := ph.dcli.WriteInvite(ctx, req)
 	if err != nil {
-		stop()
+		abort(nil)
 		stream.Close()
 		return nil, fmt.Errorf("%s calling %s: %w", ph.user, target.String(), err)
 	}
 	c := newCall(ph, callID(req), true, target.User, stream)
 	c.client = sess
-	// sipgo's own CANCEL goes to the Request-URI's domain; a phone behind an outbound
-	// proxy sends it where the INVITE went.
-	c.stop = func() {
-		c.mu.Lock()
-		c.cancelling = true
-		c.mu.Unlock()
-		cctx, cancel := context.WithTimeout(context.Background(), ph.timeout)
-		defer cancel()
-		if err := sendCancel(cctx, ph.cli, req, nil, nil); err != nil {
-			stop() // nobody answers the CANCEL: give up on the INVITE
-		}
-	}
+	c.abort = abort
+	c.stop = func() { ph.cancelInvite(c, req) }
 	ph.track(c)
-	go ph.await(ctx, c, sess)
+	go ph.await(ctx, c, sess, dest)
 	return c, nil
+}
+
+// cancelInvite hangs up an outgoing call before it is answered: a CANCEL, sent where the
+// INVITE went (sipgo's own goes to the Request-URI's domain, not the outbound proxy), once
+// a provisional response shows the INVITE arrived (RFC 3261 §9.1). The INVITE's final
+// answer decides what happens: 487 cancels the call, a 2xx that crossed the CANCEL is
+// acknowledged and hung up (await). If no final answer comes 64*T1 after the CANCEL, the
+// call is given up (§9.1).
+func (ph *Phone) cancelInvite(c *Call, invite *gosip.Request) {
+	c.mu.Lock()
+	send := !c.cancelling && c.provisional
+	c.cancelling = true
+	c.mu.Unlock()
+	if !send {
+		return // already cancelling, or await sends it on the first provisional response
+	}
+	ph.sendInviteCancel(c, invite)
+}
+
+func (ph *Phone) sendInviteCancel(c *Call, invite *gosip.Request) {
+	// The cause must be sipgo's own, exactly: any other makes sipgo send a CANCEL of its
+	// own, to the Request-URI's domain.
+	giveUp := time.AfterFunc(transactionTimeout(), func() { c.abort(sipgo.WaitAnswerForceCancelErr) })
+	c.mu.Lock()
+	c.giveUp = giveUp
+	c.mu.Unlock()
+	go func() {
+		_, err := ph.do(context.Background(), invite.Destination(), func(ctx context.Context) (*gosip.Response, error) {
+			return nil, sendCancel(ctx, ph.cli, invite, nil, nil)
+		})
+		if errors.Is(err, ErrUnreachable) {
+			c.abort(sipgo.WaitAnswerForceCancelErr) // nobody left to answer the INVITE either
+		}
+	}()
 }
 
 // await follows an outgoing INVITE to its end: ringing, answer (ACK, then media), refusal,
 // or cancellation.
-func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSession) {
+func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSession, dest string) {
+	defer close(c.awaited)
+	defer c.settled()
+	// A dead outbound proxy is learnt from the network, not from Timer B (phone_reach.go).
+	probing, heard := context.WithCancel(ctx)
+	defer heard()
+	go func() {
+		if err := ph.probe(probing, dest); err != nil {
+			c.mu.Lock()
+			c.unreachable = err
+			c.mu.Unlock()
+			c.abort(sipgo.WaitAnswerForceCancelErr)
+		}
+	}()
 	err := sess.WaitAnswer(ctx, sipgo.AnswerOptions{Username: ph.user, Password: ph.password, OnResponse: func(res *gosip.Response) error {
-		if res.StatusCode >= 180 && res.StatusCode < 200 {
-			c.setState(Ringing, nil)
+		heard()
+		if res.IsProvisional() {
+			ph.provisional(c, sess, res)
 		}
 		return nil
 	}})
+	heard()
 	var refused *sipgo.ErrDialogResponse
 	switch {
 	case err == nil:
@@ -84,22 +128,34 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 		c.setState(Failed, func(c *Call) { c.outcome = outcomeOf(refused.Res) })
 		return
 	case ctx.Err() != nil:
-		c.setState(Cancelled, func(c *Call) { c.cancelReason = "cancelled by caller" })
+		if u := c.unreachableErr(); u != nil {
+			c.setState(Failed, func(c *Call) { c.outcome = unreachableOutcome(u) })
+			return
+		}
+		c.setState(Cancelled, func(c *Call) { c.cancelReason = "cancelled by caller (no final answer to the CANCEL)" })
 		return
 	default:
 		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: 408, Reason: "Request Timeout", Warning: err.Error()} })
 		return
 	}
-	ackCtx, cancel := context.WithTimeout(context.Background(), ph.timeout)
-	defer cancel()
-	if err := sess.Ack(ackCtx); err != nil {
+	if sess.InviteResponse.Contact() == nil { // RFC 3261 12.1.2: nowhere to send the ACK
+		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: 500, Reason: "Answer without Contact"} })
+		return
+	}
+	// A 2xx is a 2xx, even one that crossed our CANCEL: acknowledge it (RFC 3261 §13.2.2.4)
+	// and, if the caller has hung up meanwhile, end the session it opened with a BYE (§15).
+	if err := sess.Ack(context.Background()); err != nil {
 		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: 500, Reason: "ACK not sent", Warning: err.Error()} })
 		return
 	}
 	res := sess.InviteResponse
+	if c.isCancelling() {
+		c.hangUp(context.Background(), "answered as it was cancelled: acknowledged and hung up")
+		return
+	}
 	remote := userOf(res.GetHeader(HeaderAssertedIdentity))
 	if remote == "" {
-		remote = res.To().Address.User
+		remote = toUser(res)
 	}
 	audio, err := media.ParseAudio(res.Body())
 	if err != nil {
@@ -107,7 +163,8 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 		return
 	}
 	c.startMedia(audio.Addr, res.Body())
-	c.setState(Established, func(c *Call) { c.remote, c.remoteMedia = remote, audio.Addr })
+	c.prepareSessionTimer(res, true)
+	c.established(sess.InviteRequest.Body(), res.Body(), func(c *Call) { c.remote, c.remoteMedia = remote, audio.Addr })
 }
 
 // onInvite rings the phone for a new call.
@@ -123,14 +180,14 @@ func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return
 	}
-	stream, err := newStream(ph.ip)
+	stream, err := ph.newStream()
 	if err != nil {
 		tx.Respond(gosip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))
 		return
 	}
 	from := userOf(req.GetHeader(HeaderAssertedIdentity))
 	if from == "" {
-		from = req.From().Address.User
+		from = fromUser(req)
 	}
 	c := newCall(ph, callID(req), false, from, stream)
 	tx.OnCancel(func(r *gosip.Request) {
@@ -152,7 +209,8 @@ func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	ph.track(c)
 	// Ringing before the 180 leaves: whoever hears it may answer at once.
 	c.setState(Ringing, nil)
-	if err := sess.Respond(180, "Ringing", nil); err != nil {
+	ringing := ph.ringing(c, sess)
+	if err := sess.WriteResponse(ringing); err != nil {
 		c.setState(Cancelled, nil)
 		return
 	}
@@ -166,15 +224,25 @@ func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	if auto {
 		c.decide(answerChoice{code: 200})
 	}
-	select {
-	case choice := <-c.decided:
-		ph.answer(c, sess, offer, choice)
-	case <-sess.Context().Done():
-		c.setState(Cancelled, func(c *Call) {
-			if c.cancelReason == "" {
-				c.cancelReason = "cancelled"
-			}
-		})
+	// A reliable 180 (RFC 3262) is sent again, T1 doubling, until its PRACK arrives.
+	resend, stopResend := ph.reliableRetransmits(c)
+	defer stopResend()
+	for {
+		select {
+		case choice := <-c.decided:
+			stopResend()
+			ph.answer(c, sess, offer, choice)
+			return
+		case <-resend:
+			sess.WriteResponse(ringing)
+		case <-sess.Context().Done():
+			c.setState(Cancelled, func(c *Call) {
+				if c.cancelReason == "" {
+					c.cancelReason = "cancelled"
+				}
+			})
+			return
+		}
 	}
 }
 
@@ -184,14 +252,16 @@ func (ph *Phone) answer(c *Call, sess *sipgo.DialogServerSession, offer media.Au
 		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: choice.code, Reason: choice.reason} })
 		return
 	}
-	answer, err := media.Answer(sess.InviteRequest.Body(), c.Media.LocalAddr(), uint64(time.Now().UnixNano()))
+	answer, err := media.Answer(sess.InviteRequest.Body(), c.Media.LocalAddr(), uint64(ph.clock.Now().UnixNano()))
 	if err != nil {
 		sess.Respond(488, "Not Acceptable Here", nil)
 		c.setState(Failed, func(c *Call) { c.outcome = Outcome{Code: 488, Reason: "Not Acceptable Here", Warning: err.Error()} })
 		return
 	}
 	c.startMedia(offer.Addr, answer)
-	if err := sess.RespondSDP(answer); err != nil {
+	res := gosip.NewSDPResponseFromRequest(sess.InviteRequest, answer)
+	c.answerSessionTimer(sess.InviteRequest, res) // RFC 4028 §9 (call_session_timer.go)
+	if err := sess.WriteResponse(res); err != nil {
 		c.setState(Cancelled, func(c *Call) {
 			if c.cancelReason == "" {
 				c.cancelReason = "answer not acknowledged: " + err.Error()
@@ -199,7 +269,7 @@ func (ph *Phone) answer(c *Call, sess *sipgo.DialogServerSession, offer media.Au
 		})
 		return
 	}
-	c.setState(Established, func(c *Call) { c.remoteMedia = offer.Addr })
+	c.established(sess.InviteRequest.Body(), answer, func(c *Call) { c.remoteMedia = offer.Addr })
 }
 
 // errNoSuchCall answers a BYE for a call the phone does not know.
@@ -221,5 +291,5 @@ func (ph *Phone) onBye(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return
 	}
-	c.setState(Ended, func(c *Call) { c.endedBy = "remote" })
+	c.setState(Ended, func(c *Call) { c.endedBy, c.endReason = "remote", "hung up by the other party" })
 }

@@ -15,6 +15,8 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/pickup"
+	"github.com/pickupsim/pickupsim/sip/dialoginfo"
+	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
 // Pool is one simulated Front End pool: a SIP server on UDP and TCP at one address.
@@ -36,19 +38,23 @@ type runtime struct {
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
 	cli    *sipgo.Client
-	udp    net.PacketConn
-	tcp    net.Listener
-	tls    net.Listener // nil without a certificate
-	laddr  gosip.Addr   // the UDP listener, which forwarded requests leave from
+	udp    *udpSocket // transport.go: sockets that report when they stop serving
+	tcp    *listener
+	tls    *listener  // nil without a certificate
+	laddr  gosip.Addr // the UDP listener, which forwarded requests leave from
 
 	mu       sync.Mutex
-	bindings map[string]binding       // registrations, by user
-	queues   *pickup.Queues           // Group Call Pickup queues this pool's CPS holds
-	ringing  map[string]*ringingCall  // calls in queues, by Call-ID
-	cps      *sipgo.DialogServerCache // the Call Park application's legs
-	bridges  map[string]*bridge       // calls the Call Park application connected, by leg Call-ID (bridge.go)
-	parking  *parking                 // the Call Park application's parking lot (callpark.go)
-	auth     *authenticator           // digest challenges for users with a password (auth.go)
+	bindings map[string]binding      // registrations, by user
+	queues   *pickup.Queues          // Group Call Pickup queues this pool's CPS holds
+	ringing  map[string]*ringingCall // calls this pool rings for a pickup group (queued here or elsewhere), by Call-ID
+	// heldDialogs are the ringing dialogs other pools reported to this pool's queues, by
+	// Call-ID (pickup_report.go).
+	heldDialogs map[string]dialoginfo.Dialog
+	cps         *sipgo.DialogServerCache // the Call Park application's legs
+	bridges     map[string]*bridge       // calls the Call Park application connected, by leg Call-ID (bridge.go)
+	parking     *parking                 // the Call Park application's parking lot (callpark.go)
+	auth        *authenticator           // digest challenges for users with a password (auth.go)
+	legSDP      sync.Map                 // Call-ID -> the SDP the Call Park application last sent on that leg (cps_session_timer.go)
 }
 
 // FQDN returns the pool's name.
@@ -88,24 +94,31 @@ func (p *Pool) start() error {
 	if p.rt != nil {
 		return nil
 	}
-	udp, tcp, err := listenBoth(p.addr)
+	if host, _, err := net.SplitHostPort(p.addr); err != nil || net.ParseIP(host) == nil {
+		return fmt.Errorf("address %q: a pool listens on an IP address and port (the simulator resolves no names)", p.addr)
+	}
+	udpConn, tcpLn, err := listenBoth(p.addr)
 	if err != nil {
 		return err
 	}
-	p.addr = udp.LocalAddr().String()
+	p.addr = udpConn.LocalAddr().String()
 	host, port, _ := net.SplitHostPort(p.addr)
 	portN, _ := strconv.Atoi(port)
+	udp := &udpSocket{PacketConn: udpConn, serving: serving{transport: "udp", log: p.log}}
+	tcp := newListener(tcpLn, "tcp", p.net.maxConns, p.log)
 
-	var tlsLn net.Listener
+	var tlsLn *listener
 	if p.net.tls != nil {
-		tlsLn, err = tls.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(portN+1)), p.net.tls)
+		raw, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(portN+1)))
 		if err != nil {
 			udp.Close()
 			tcp.Close()
 			return fmt.Errorf("listen tls: %w", err)
 		}
+		tlsLn = newListener(raw, "tls", p.net.maxConns, p.log)
 	}
-	opts := []sipgo.UserAgentOption{sipgo.WithUserAgent(p.fqdn), sipgo.WithUserAgentHostname(host), quietStrays(p.log)}
+	opts := []sipgo.UserAgentOption{sipgo.WithUserAgent(p.fqdn), sipgo.WithUserAgentHostname(host), quietStrays(p.log),
+		noDNS(&p.net.guards.dnsLookups), transportOptions(p.net.idle, p.log)}
 	if p.net.tls != nil {
 		opts = append(opts, sipgo.WithUserAgenTLSConfig(p.net.tls))
 	}
@@ -123,20 +136,21 @@ func (p *Pool) start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &runtime{
 		pool: p, ctx: ctx, cancel: cancel, ua: ua, srv: srv, cli: cli, udp: udp, tcp: tcp, tls: tlsLn,
-		laddr:    gosip.Addr{IP: net.ParseIP(host), Port: portN},
-		bindings: map[string]binding{},
-		queues:   pickup.NewQueues(),
-		ringing:  map[string]*ringingCall{},
-		bridges:  map[string]*bridge{},
+		laddr:       gosip.Addr{IP: net.ParseIP(host), Port: portN},
+		bindings:    map[string]binding{},
+		queues:      pickup.NewQueues(),
+		ringing:     map[string]*ringingCall{},
+		heldDialogs: map[string]dialoginfo.Dialog{},
+		bridges:     map[string]*bridge{},
 	}
 	rt.cps = sipgo.NewDialogServerCache(cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: portN}})
 	rt.parking = newParking(rt)
-	rt.auth = newAuthenticator(p.net.domain)
+	rt.auth = newAuthenticator(p.net.domain, p.net.clock)
 	rt.routes()
-	go srv.ServeUDP(udp)
-	go srv.ServeTCP(tcp)
+	go func() { udp.served(srv.ServeUDP(udp)) }()
+	go func() { tcp.served(srv.ServeTCP(tcp)) }()
 	if tlsLn != nil {
-		go srv.ServeTLS(tlsLn)
+		go func() { tlsLn.served(srv.ServeTLS(tls.NewListener(tlsLn, p.net.tls))) }()
 	}
 	if err := waitListening(ua, p.addr); err != nil {
 		rt.close()
@@ -163,6 +177,7 @@ func (p *Pool) stop() {
 
 func (rt *runtime) close() {
 	rt.cancel()
+	rt.parking.shutdown() // music on hold stops with the pool, not a moment after (idempotent)
 	rt.udp.Close()
 	rt.tcp.Close()
 	if rt.tls != nil {
@@ -213,13 +228,17 @@ func (p *Pool) queueLength(number string) int {
 // routes registers the SIP handlers. sipgo's handler map has no lock: this runs before
 // serving.
 func (rt *runtime) routes() {
-	rt.srv.OnRegister(rt.observe(rt.onRegister)) // observe: events.go
+	rt.srv.OnRegister(rt.observe(rt.onRegister)) // observe: events.go, behind the input guard (guard.go)
 	rt.srv.OnInvite(rt.observe(rt.onInvite))
-	rt.srv.OnAck(rt.onAck)
+	rt.srv.OnAck(rt.observe(rt.onAck))
 	rt.srv.OnBye(rt.observe(rt.onInDialog))
-	rt.srv.OnOptions(func(req *gosip.Request, tx gosip.ServerTransaction) {
-		tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
-	})
+	rt.srv.OnRequest(gosip.PUBLISH, rt.observe(rt.onPublish)) // pickup_report.go
+	rt.srv.OnOptions(rt.observe(rt.onOptions))                // subscribe.go, with the other desk-phone requests
+	rt.srv.OnSubscribe(rt.observe(rt.onSubscribe))            // message-summary and presence; 489 for the rest
+	// A CANCEL matching a transaction never gets here (sipgo's transaction layer takes it).
+	rt.srv.OnCancel(rt.observe(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		rt.refuse(tx, req, topology.NoSuchDialog(rt.pool.fqdn)) // RFC 3261 9.2: 481
+	}))
 	for _, m := range []gosip.RequestMethod{gosip.INFO, gosip.UPDATE, gosip.REFER, gosip.NOTIFY, gosip.MESSAGE} {
 		rt.srv.OnRequest(m, rt.observe(rt.onInDialog))
 	}
@@ -263,9 +282,10 @@ func waitListening(ua *sipgo.UserAgent, addr string) error {
 
 // quietStrays logs responses that match no transaction (retransmissions, a 487 arriving
 // after its transaction ended) at debug level: they are normal in a proxy and would
-// otherwise fill the log at info level.
+// otherwise fill the log at info level. The transaction layer's own lines go to log too.
 func quietStrays(log *slog.Logger) sipgo.UserAgentOption {
-	return sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerUnhandledResponseHandler(func(r *gosip.Response) {
-		log.Debug("stray response", "code", r.StatusCode, "call_id", callID(r), "from", r.Source())
-	}))
+	return sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerLogger(log),
+		gosip.WithTransactionLayerUnhandledResponseHandler(func(r *gosip.Response) {
+			log.Debug("stray response", "code", r.StatusCode, "call_id", callID(r), "from", r.Source())
+		}))
 }

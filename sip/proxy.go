@@ -12,7 +12,6 @@ import (
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
-	"github.com/pickupsim/pickupsim/pickup"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -30,7 +29,15 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		}
 	}
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
-		rt.respond(tx, req, &topology.Rejection{Code: 483, Reason: "Too Many Hops"})
+		rt.refuse(tx, req, topology.TooManyHops())
+		return
+	}
+	contactByAddress(req) // relay.go: dialogs never need a name resolved
+	if h := req.GetHeader("Replaces"); h != nil && rt.pool.net.poolAt(req.Source()) != nil {
+		rt.pickUpReplaced(req, tx, h.Value()) // a pickup handed over by the queue's pool (pickup_remote.go)
+		return
+	}
+	if rt.refuseReplaces(req, tx) { // attended.go
 		return
 	}
 	if rt.isParkRequest(req) {
@@ -46,19 +53,19 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	route := decide(p.net, func(d *topology.Deployment, now time.Time) topology.Route {
 		return d.Route(p.fqdn, caller, dialled, now)
 	})
-	rt.log("INVITE", req, "caller", caller.User, "dialled", dialled, "route", route.Kind)
+	rt.log("INVITE", req, "caller", caller.User, "dialled", dialled, "route", route.Kind.String())
 	switch route.Kind {
 	case topology.Rejected:
-		rt.respond(tx, req, route.Reject)
+		rt.refuse(tx, req, route.Reject) // stateless: a flood of calls to unknown numbers leaves nothing behind
 	case topology.ToPool:
 		peer, ok := p.net.Pool(route.Pool)
 		if !ok {
-			rt.respond(tx, req, &topology.Rejection{Code: 503, Reason: "Service Unavailable", Warning: route.Pool + " is not running"})
+			rt.refuse(tx, req, &topology.Rejection{Code: 503, Reason: "Service Unavailable", Warning: route.Pool + " is not running"})
 			return
 		}
-		rt.forward(req, tx, caller, target{uri: req.Recipient, addr: peer.Addr(), transport: "udp"}, nil)
+		rt.forward(req, tx, caller, target{uri: req.Recipient, addr: peer.Addr(), transport: "udp", name: peer.fqdn}, nil)
 	case topology.ToUser:
-		rt.ringUser(req, tx, caller, route.User)
+		rt.ringUser(req, tx, caller, route.User, route.PrivateLine)
 	case topology.ToPickup:
 		rt.pickUp(req, tx, caller, route.Number)
 	case topology.ToOrbit:
@@ -66,63 +73,24 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 }
 
-// target is where a pool forwards a request.
-type target struct {
-	uri       gosip.Uri // the new Request-URI
-	addr      string    // host:port to send to
-	transport string
-}
-
-// ringUser forwards an INVITE to the callee's registration, entering it in a Group Call
-// Pickup queue when the model says this pool's Call Park application holds it.
-func (rt *runtime) ringUser(req *gosip.Request, tx gosip.ServerTransaction, caller topology.Caller, user string) {
+// ringUser forwards an INVITE to the callee's registration. A call to a member of a Group
+// Call Pickup group is entered in the group's queue: here when this pool's Call Park
+// application holds it, or reported to the pool that owns the group's range (SPEC section
+// 3; pickup_report.go).
+func (rt *runtime) ringUser(req *gosip.Request, tx gosip.ServerTransaction, caller topology.Caller, user string, private bool) {
 	p := rt.pool
 	b, ok := rt.lookup(user)
 	if !ok {
-		rt.respond(tx, req, &topology.Rejection{Code: 480, Reason: "Temporarily Unavailable",
+		rt.refuse(tx, req, &topology.Rejection{Code: 480, Reason: "Temporarily Unavailable",
 			Warning: fmt.Sprintf("%s is not registered on %s", user, p.fqdn)})
 		return
 	}
-	dest := target{uri: b.contact, addr: b.contact.HostPort(), transport: b.transport}
-	if b.transport != "udp" {
-		dest.addr = b.source // reuse the phone's TCP or TLS connection
-	}
-	var number string
-	p.net.Deployment(func(d *topology.Deployment) {
-		number, _ = d.QueueNumber(p.fqdn, user, p.net.clock.Now())
-	})
-	queued := false
-	var rc *ringingCall
-	if number != "" {
-		rc = &ringingCall{req: req, tx: tx, picked: make(chan pickRequest, 1)}
-		caller := caller.User
-		if caller == "" {
-			caller = req.From().Address.String()
-		}
-		rt.mu.Lock()
-		err := rt.queues.Add(pickup.Call{ID: callID(req), Caller: caller, Callee: user, Number: number, Since: p.net.clock.Now()})
-		if err == nil {
-			rt.ringing[callID(req)] = rc
-			queued = true
-		}
-		rt.mu.Unlock()
-		if !queued {
-			rc = nil
-		}
-	}
-	if queued {
-		rt.log("queued for group call pickup", req, "callee", user, "number", number)
-		defer rt.dequeue(callID(req))
+	dest := b.route() // relay.go: the phone's TCP or TLS connection, or its proven UDP address
+	rc := rt.enterQueue(req, tx, caller, user, private)
+	if rc != nil {
+		defer rt.leaveQueue(rc)
 	}
 	rt.forward(req, tx, caller, dest, rc)
-}
-
-// dequeue takes a call out of its pickup queue (answered, rejected, cancelled, or over).
-func (rt *runtime) dequeue(id string) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	rt.queues.Remove(id)
-	delete(rt.ringing, id)
 }
 
 // forward proxies an INVITE statefully to dest without Record-Route, relaying responses
@@ -131,12 +99,6 @@ func (rt *runtime) dequeue(id string) {
 func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, caller topology.Caller, dest target, rc *ringingCall) {
 	out := req.Clone()
 	out.Recipient = *dest.uri.Clone()
-	out.SetDestination(dest.addr)
-	out.SetTransport(strings.ToUpper(dest.transport))
-	out.Laddr = gosip.Addr{}
-	if strings.EqualFold(dest.transport, "udp") {
-		out.Laddr = rt.laddr
-	}
 	for out.RemoveHeader(HeaderAssertedIdentity) {
 	}
 	if caller.Enterprise() {
@@ -146,10 +108,10 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 
 	ctx, cancel := context.WithTimeout(rt.ctx, forwardTimeout)
 	defer cancel()
-	clTx, err := rt.cli.TransactionRequest(ctx, out, sipgo.ClientRequestAddVia, sipgo.ClientRequestDecreaseMaxForward)
+	out, clTx, err := rt.request(ctx, out, dest) // transport.go: by TCP when large
 	if err != nil {
-		rt.respond(tx, req, &topology.Rejection{Code: 503, Reason: "Service Unavailable",
-			Warning: fmt.Sprintf("cannot reach %s: %v", dest.addr, err)})
+		rt.pool.log.Warn("INVITE not forwarded", "call_id", callID(req), "to", dest.addr, "err", err)
+		rt.respond(tx, req, topology.NextHopUnreachable(dest.name))
 		return
 	}
 	handedOff := false // a picked-up call's branch is left to completeElsewhere to end
@@ -168,7 +130,10 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 	var picked <-chan pickRequest
 	if rc != nil {
 		picked = rc.picked
+		defer close(rc.done)
 	}
+	timerC := newBranchTimer(rt.pool.net.clock, TimerC)
+	defer timerC.stop()
 	for {
 		select {
 		case res := <-clTx.Responses():
@@ -176,21 +141,40 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 				continue
 			}
 			rt.rememberAnswer(req, res, caller) // who talked to whom, before they can park (callpark_admit.go)
+			if res.StatusCode < 200 {
+				timerC.reset()
+				rt.ringingEarly(rc, res) // the owner of the group's queue learns it rings first
+			}
 			up := upstream(req, res)
 			if err := tx.Respond(up); err != nil {
 				rt.pool.log.Debug("relaying response upstream failed", "call_id", callID(req), "code", res.StatusCode, "err", err)
 			}
 			if res.StatusCode >= 200 {
+				handedOff = res.IsSuccess() && rt.relay2xxRetransmissions(req, clTx) // proxy_retransmit.go
 				return
 			}
 		case pr := <-picked:
+			if pr.pickerLeg.Context().Err() != nil {
+				pr.result <- pickResult{err: errPickerGone} // keep ringing the callee
+				continue
+			}
 			handedOff = true
 			rt.completeElsewhere(out, clTx, pr)
 			rt.answerPickedCall(req, tx, pr)
 			return
+		case <-timerC.C:
+			// RFC 3261 16.7 step 2: a branch silent beyond Timer C is cancelled and the caller
+			// told 408; leaving returns the call's pickup queue entry.
+			handedOff = true // the branch is cancelled, then drained, in the background
+			go func() {
+				defer clTx.Terminate()
+				cancelDownstream(nil)
+				rt.drain(clTx)
+			}()
+			rt.respond(tx, req, topology.RingingTimedOut(dest.uri.String(), TimerC))
+			return
 		case <-clTx.Done():
-			rt.respond(tx, req, &topology.Rejection{Code: 408, Reason: "Request Timeout",
-				Warning: fmt.Sprintf("no final answer from %s", dest.addr)})
+			rt.respond(tx, req, topology.NoAnswerFrom(dest.name))
 			return
 		case <-tx.Done():
 			// Cancelled upstream: wait for the branch's final answer so the transaction
@@ -206,27 +190,14 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 
 // drain reads a branch's remaining responses until its final one.
 func (rt *runtime) drain(clTx gosip.ClientTransaction) {
-	timeout := time.NewTimer(32 * time.Second)
-	defer timeout.Stop()
-	for {
-		select {
-		case res := <-clTx.Responses():
-			if res.StatusCode >= 200 {
-				return
-			}
-		case <-clTx.Done():
-			return
-		case <-timeout.C:
-			return
-		case <-rt.ctx.Done():
-			return
-		}
-	}
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	defer cancel()
+	awaitFinal(ctx, clTx)
 }
 
 // cancelBranch sends CANCEL for a forwarded INVITE, with a Reason and extra headers.
 func (rt *runtime) cancelBranch(out *gosip.Request, reason gosip.Header, extra []gosip.Header) {
-	ctx, cancel := context.WithTimeout(rt.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
 	defer cancel()
 	if err := sendCancel(ctx, rt.cli, out, reason, extra); err != nil {
 		rt.pool.log.Warn("CANCEL not sent", "call_id", callID(out), "err", err)
@@ -269,8 +240,9 @@ func sendCancel(ctx context.Context, cli *sipgo.Client, invite *gosip.Request, r
 	}
 }
 
-// onAck takes ACKs for the Call Park application's own answers, and passes on ACKs for
-// other dialogs when a phone sends them through the pool.
+// onAck takes ACKs for the Call Park application's own answers, and passes on an ACK a
+// phone sends through the pool to a registered phone or a peer pool (relay.go). Any other
+// ACK is dropped: an ACK is never answered, so a refusal would have nowhere to go.
 func (rt *runtime) onAck(req *gosip.Request, tx gosip.ServerTransaction) {
 	if err := rt.cps.ReadAck(req, tx); err == nil {
 		return
@@ -278,18 +250,23 @@ func (rt *runtime) onAck(req *gosip.Request, tx gosip.ServerTransaction) {
 	if rt.isMe(req.Recipient) {
 		return
 	}
+	dest, ok := rt.relayTarget(req.Recipient)
+	if !ok {
+		rt.pool.log.Debug("ACK not relayed: its Request-URI is no registered phone or pool", "call_id", callID(req),
+			"from", req.Source(), "request_uri", req.Recipient.String())
+		return
+	}
 	out := req.Clone()
-	out.SetDestination(req.Recipient.HostPort())
-	out.Laddr = rt.laddr
-	out.SetTransport("UDP")
+	rt.address(out, dest)
 	if err := rt.cli.WriteRequest(out, sipgo.ClientRequestAddVia); err != nil {
 		rt.pool.log.Debug("ACK not passed on", "call_id", callID(req), "err", err)
 	}
 }
 
 // onInDialog handles BYE and other in-dialog requests: the Call Park application's legs
-// first; otherwise, when a phone sends a request through the pool, it is passed on to
-// its Request-URI (pools do not Record-Route, so this is rare).
+// first; otherwise a request a phone sends through the pool is passed on to a registered
+// phone or a peer pool (pools do not Record-Route, so this is rare), and refused for
+// anything else (relay.go).
 func (rt *runtime) onInDialog(req *gosip.Request, tx gosip.ServerTransaction) {
 	if rt.parking.inDialog(req, tx) { // Call Park legs (callpark.go)
 		return
@@ -297,20 +274,29 @@ func (rt *runtime) onInDialog(req *gosip.Request, tx gosip.ServerTransaction) {
 	if rt.byeBridge(req, tx) {
 		return
 	}
-	if rt.isMe(req.Recipient) {
-		rt.respond(tx, req, &topology.Rejection{Code: 481, Reason: "Call/Transaction Does Not Exist",
-			Warning: "no such dialog on " + rt.pool.fqdn})
+	if rt.refreshSession(req, tx) { // RFC 4028 refreshes on Call Park legs (cps_session_timer.go)
 		return
 	}
-	out := req.Clone()
-	out.SetDestination(req.Recipient.HostPort())
-	out.Laddr = rt.laddr
-	out.SetTransport("UDP")
+	if rt.isMe(req.Recipient) {
+		rt.refuse(tx, req, topology.NoSuchDialog(rt.pool.fqdn))
+		return
+	}
+	dest, ok := rt.relayTarget(req.Recipient)
+	if !ok {
+		rt.log("not relayed: the Request-URI is no registered phone or pool", req, "request_uri", req.Recipient.String())
+		rt.refuse(tx, req, topology.NotRelayed(rt.pool.fqdn))
+		return
+	}
+	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
+		rt.refuse(tx, req, topology.TooManyHops())
+		return
+	}
 	ctx, cancel := context.WithTimeout(rt.ctx, 32*time.Second)
 	defer cancel()
-	clTx, err := rt.cli.TransactionRequest(ctx, out, sipgo.ClientRequestAddVia, sipgo.ClientRequestDecreaseMaxForward)
+	_, clTx, err := rt.request(ctx, req.Clone(), dest) // transport.go: by TCP when large
 	if err != nil {
-		rt.respond(tx, req, &topology.Rejection{Code: 503, Reason: "Service Unavailable", Warning: err.Error()})
+		rt.pool.log.Warn("request not relayed", "method", string(req.Method), "call_id", callID(req), "to", dest.addr, "err", err)
+		rt.respond(tx, req, topology.NextHopUnreachable(dest.name))
 		return
 	}
 	defer clTx.Terminate()
@@ -323,11 +309,22 @@ func (rt *runtime) onInDialog(req *gosip.Request, tx gosip.ServerTransaction) {
 				return
 			}
 		case <-clTx.Done():
-			rt.respond(tx, req, &topology.Rejection{Code: 408, Reason: "Request Timeout"})
+			rt.respond(tx, req, topology.NoAnswerFrom(dest.name))
 			return
 		case <-tx.Done():
 			return
 		}
+	}
+}
+
+// address sets where out goes: dest's address and transport, leaving from the pool's UDP
+// socket over UDP.
+func (rt *runtime) address(out *gosip.Request, dest target) {
+	out.SetDestination(dest.addr)
+	out.SetTransport(strings.ToUpper(dest.transport))
+	out.Laddr = gosip.Addr{}
+	if strings.EqualFold(dest.transport, "udp") {
+		out.Laddr = rt.laddr
 	}
 }
 
@@ -341,6 +338,7 @@ func (rt *runtime) isMe(u gosip.Uri) bool {
 // without the pool's own Via, addressed to where the request came from (RFC 3261 16.7).
 func upstream(req *gosip.Request, res *gosip.Response) *gosip.Response {
 	up := res.Clone()
+	contactByAddress(up) // relay.go
 	up.RemoveHeader("Via")
 	up.SetDestination(req.Source())
 	up.SetTransport(req.Transport())

@@ -18,10 +18,13 @@ const defaultExpires = 3600
 type binding struct {
 	user      string
 	contact   gosip.Uri
-	source    string // "ip:port" the REGISTER came from
-	transport string // udp or tcp
+	source    string           // "ip:port" the REGISTER came from
+	transport string           // udp, tcp or tls
+	conn      gosip.Connection // the TCP or TLS connection it came on; nil over UDP
 	mode      topology.Mode
 	expires   time.Time
+	callID    string // the REGISTER's Call-ID and CSeq, to order refreshes (registrar_refresh.go)
+	cseq      uint32
 }
 
 // onRegister is the registrar. Whether this pool may take the user, and in which mode, is
@@ -30,15 +33,20 @@ type binding struct {
 // its mode off the wire.
 func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 	p := rt.pool
-	user := req.To().Address.User
+	user := toUser(req)
 	if user == "" {
-		rt.respond(tx, req, &topology.Rejection{Code: 400, Reason: "Bad Request", Warning: "the To header names no user"})
+		rt.refuse(tx, req, topology.MalformedRequest("the To header names no user"))
 		return
 	}
 	if !rt.authenticate(req, tx, user) {
 		return
 	}
 	expires := requestedExpires(req)
+	if !strings.EqualFold(req.Transport(), "udp") && expires > int(maxTCPRegistration/time.Second) {
+		// transport.go: the phone re-registers, and so speaks on its connection, before
+		// the connection's idle timeout closes it.
+		expires = int(maxTCPRegistration / time.Second)
+	}
 	now := p.net.clock.Now()
 	d := decide(p.net, func(d *topology.Deployment, now time.Time) topology.RegisterDecision {
 		return d.Register(p.fqdn, user, now)
@@ -53,26 +61,37 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 			}
 		}
 		rt.log("REGISTER refused", req, "user", user, "code", res.StatusCode)
-		tx.Respond(res)
+		sendStateless(tx, res) // relay.go: unknown users leave nothing behind
 		return
 	}
 	contact := req.Contact()
 	if contact == nil && expires > 0 {
-		rt.respond(tx, req, &topology.Rejection{Code: 400, Reason: "Bad Request", Warning: "REGISTER has no Contact"})
+		rt.refuse(tx, req, topology.MalformedRequest("REGISTER has no Contact"))
 		return
 	}
 	rt.mu.Lock()
+	if r := staleRefresh(rt.bindings[user], req); r != nil {
+		rt.mu.Unlock()
+		rt.respond(tx, req, r)
+		return
+	}
 	if expires == 0 {
 		delete(rt.bindings, user)
 	} else {
-		rt.bindings[user] = binding{
+		b := binding{
 			user:      user,
 			contact:   *contact.Address.Clone(),
 			source:    req.Source(),
 			transport: strings.ToLower(req.Transport()),
 			mode:      d.Mode,
 			expires:   now.Add(time.Duration(expires) * time.Second),
+			callID:    callID(req),
+			cseq:      req.CSeq().SeqNo,
 		}
+		if b.transport != "udp" {
+			b.conn = connOf(tx)
+		}
+		rt.bindings[user] = b
 	}
 	rt.mu.Unlock()
 	res := gosip.NewResponseFromRequest(req, 200, "OK", nil)
@@ -116,57 +135,14 @@ func (rt *runtime) lookup(user string) (binding, bool) {
 	return b, ok
 }
 
-// Registered returns the users registered on the pool now, with their modes.
+// Registered returns the users registered on the pool now, with the mode the pool serves
+// each in now (status.go).
 func (p *Pool) Registered() map[string]topology.Mode {
 	out := map[string]topology.Mode{}
-	rt := p.runtime()
-	if rt == nil {
-		return out
-	}
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	for u, b := range rt.bindings {
-		out[u] = b.mode
+	for _, r := range p.Bindings() {
+		out[r.User] = r.Mode
 	}
 	return out
-}
-
-// identify establishes who sent an INVITE: a user vouched for by a peer pool
-// (P-Asserted-Identity, trusted only from pools); a user with a password who answered the
-// digest challenge; a user without one whose request comes from the address it registered
-// from at this pool; or else a caller from outside the enterprise. It reports false when it
-// answered the request with a challenge instead.
-func (rt *runtime) identify(req *gosip.Request, tx gosip.ServerTransaction) (topology.Caller, bool) {
-	if rt.pool.net.poolAt(req.Source()) != nil {
-		return topology.Caller{User: userOf(req.GetHeader(HeaderAssertedIdentity))}, true
-	}
-	from := req.From()
-	if from == nil {
-		return topology.Caller{}, true
-	}
-	user := from.Address.User
-	if rt.password(user) != "" {
-		if !rt.authenticate(req, tx, user) {
-			return topology.Caller{}, false
-		}
-		return topology.Caller{User: user}, true
-	}
-	b, ok := rt.lookup(user)
-	if !ok || !sameSource(b, req) {
-		return topology.Caller{}, true
-	}
-	return topology.Caller{User: user}, true
-}
-
-// sameSource compares where a request comes from with where the user registered from: the
-// whole address over UDP, the host over TCP (whose source ports change per connection).
-func sameSource(b binding, req *gosip.Request) bool {
-	if strings.EqualFold(req.Transport(), "udp") && b.transport == "udp" {
-		return b.source == req.Source()
-	}
-	bh, _, _ := net.SplitHostPort(b.source)
-	rh, _, _ := net.SplitHostPort(req.Source())
-	return bh == rh
 }
 
 func (rt *runtime) respond(tx gosip.ServerTransaction, req *gosip.Request, r *topology.Rejection) {

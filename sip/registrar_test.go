@@ -57,7 +57,8 @@ func TestPoolOutageClosesItsSockets(t *testing.T) {
 	p1, _ := l.net.Pool(pool01)
 	addr := p1.Addr()
 	require.NoError(t, l.net.Outage(pool01))
-	_, err := net.DialTimeout("tcp", addr, time.Second)
+	// 10 s: on a lossy network a lost SYN is sent again after 1 s, then 3 s.
+	_, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	require.Error(t, err, "a failed pool's TCP port refuses connections")
 	c, err := net.ListenPacket("udp", addr)
 	require.NoError(t, err, "its UDP port is free")
@@ -65,7 +66,7 @@ func TestPoolOutageClosesItsSockets(t *testing.T) {
 
 	require.NoError(t, l.net.Recover(pool01))
 	assert.Equal(t, addr, p1.Addr(), "a recovered pool answers on the same address")
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	require.NoError(t, err)
 	conn.Close()
 }

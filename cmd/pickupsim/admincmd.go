@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -55,7 +56,7 @@ func newAdminCmd() *cobra.Command {
 parameters, PowerShell style, and prints the result as JSON. Examples:
 
   pickupsim admin Invoke-PoolOutage pool01.contoso.com
-  pickupsim admin Invoke-CsPoolFailOver -PoolFqdn pool01.contoso.com
+  pickupsim admin Invoke-CsPoolFailOver -PoolFqdn pool01.contoso.com -DisasterMode
   pickupsim admin Complete-PoolFailOver pool01.contoso.com
   pickupsim admin Set-CsCallParkOrbit -Identity pickup-pool01 -CallParkService pool02.contoso.com
   pickupsim admin Set-CsCpsConfiguration -Identity pool02.contoso.com -CallPickupTimeoutThreshold 00:01:00
@@ -141,21 +142,58 @@ func printStatus(w io.Writer, st admin.Status) {
 	for _, p := range st.Pools {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%d\t%d\n", p.FQDN, p.Address, p.Phase, p.Up, p.Registered, p.ActiveCalls)
 	}
-	fmt.Fprintln(tw, "\nUSER\tHOME\tPICKUP\tREGISTERED ON\tMODE\t")
+	fmt.Fprintln(tw, "\nUSER\tHOME\tPICKUP\tREGISTERED ON\tMODE\tWOULD BE SERVED BY")
 	for _, u := range st.Users {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", u.Name, u.Home, dash(u.PickupNumber), dash(u.RegisteredOn), u.Mode)
+		mode := u.Mode
+		if u.Told != "" {
+			mode += " (phone shows " + u.Told + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Home, dash(u.PickupNumber), dash(u.RegisteredOn), mode, servedBy(u))
 	}
 	fmt.Fprintln(tw, "\nORBIT RANGE\tNUMBERS\tTYPE\tCALLPARKSERVICE\t\t")
 	for _, o := range st.Orbits {
 		fmt.Fprintf(tw, "%s\t%s-%s\t%s\t%s\t\t\n", o.Identity, o.NumberRangeStart, o.NumberRangeEnd, o.Type, o.CallParkService)
 	}
 	tw.Flush()
+	for _, p := range st.Pools {
+		if p.BackupRegistrarAt != nil {
+			fmt.Fprintf(w, "registrar failover timer of %s: %s takes its users %s\n", p.FQDN, dash(p.Backup), countdown(st.Now, *p.BackupRegistrarAt))
+		}
+	}
 	for _, q := range st.Queues {
 		fmt.Fprintf(w, "queue %s on %s: %d ringing\n", q.Number, q.Pool, len(q.Calls))
 	}
 	for _, p := range st.Parked {
-		fmt.Fprintf(w, "parked on %s orbit %s: %s (parked by %s, who is rung back at %s)\n", p.Pool, p.Orbit, p.Parkee, p.Parker, p.RingBackAt.Format("15:04:05"))
+		fmt.Fprintf(w, "parked on %s orbit %s: %s (parked by %s), ring-back %s\n", p.Pool, p.Orbit, p.Parkee, p.Parker, countdown(st.Now, p.RingBackAt))
 	}
+	for _, b := range st.Bridged {
+		fmt.Fprintf(w, "bridged by %s: %s <-> %s for %s\n", b.Pool, b.A, b.B, st.Now.Sub(b.Since).Round(time.Second))
+	}
+	if len(st.Log) > 0 {
+		fmt.Fprintln(w, "\nrecent changes:")
+		for _, e := range st.Log[max(0, len(st.Log)-statusLogLines):] {
+			fmt.Fprintf(w, "  %s  %s\n", e.At.Local().Format("15:04:05"), e.Text)
+		}
+	}
+}
+
+// statusLogLines is how many changes `pickupsim status` prints (the page shows them all).
+const statusLogLines = 15
+
+// servedBy is the pool that would take the user's REGISTER now, and in which mode.
+func servedBy(u admin.UserStatus) string {
+	if u.ServedBy == "" {
+		return "nobody (" + u.Placement + ")"
+	}
+	return u.ServedBy + " (" + u.Placement + ")"
+}
+
+// countdown says when a timer runs out, seen from now.
+func countdown(now, at time.Time) string {
+	if d := at.Sub(now); d > 0 {
+		return fmt.Sprintf("in %d s", int((d+time.Second-1)/time.Second))
+	}
+	return "now"
 }
 
 func dash(s string) string {

@@ -33,6 +33,8 @@ type replayFlags struct {
 	json     string
 	html     string
 	verbose  bool
+	// loss is the fraction of packets the network drops (a lossy namespace), for media checks.
+	loss float64
 	// live forces the live progress line even when stdout is not a terminal (tests).
 	live bool
 }
@@ -55,6 +57,7 @@ is 0 only when every scenario passes.`,
 	cmd.Flags().StringVar(&f.json, "json", "", "write a JSON timeline of steps and SIP messages to `FILE`")
 	cmd.Flags().StringVar(&f.html, "html", "", "write a self-contained HTML report with SIP ladders to `FILE`")
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "print every step and the network's logs")
+	cmd.Flags().Float64Var(&f.loss, "network-loss", 0, "fraction of packets the network drops at random (0.05 in a 5 % loss namespace): media checks accept that much RTP loss")
 	return cmd
 }
 
@@ -67,7 +70,7 @@ func replay(out io.Writer, paths []string, f replayFlags) error {
 		return fmt.Errorf("no scenario files in %v", paths)
 	}
 	// sipgo logs through slog's default logger; keep a replay's output to its results.
-	opts := runner.Options{}
+	opts := runner.Options{NetworkLoss: f.loss}
 	if f.verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	} else {

@@ -60,6 +60,9 @@ topology file, atomically, so a restart keeps them.`,
 			if f.token == "" {
 				f.token = os.Getenv("PICKUPSIM_ADMIN_TOKEN")
 			}
+			if log, err := newLogger(cmd.ErrOrStderr(), f.logFormat, f.logLevel); err == nil {
+				useAsDefaultLogger(log) // logging.go; serve reports a bad flag itself
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return serve(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), f, nil)

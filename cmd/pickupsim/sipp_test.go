@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,17 +109,29 @@ func freePorts(t *testing.T, n int) []int {
 	return out
 }
 
-// waitBound waits until some process (SIPp) has bound the UDP port.
+// waitBound waits until some process (SIPp) has bound the UDP port. It reads the kernel's
+// socket table rather than trying to bind the port itself: a probe that binds would, for
+// that instant, take the port from the SIPp starting up, which then exits.
 func waitBound(t *testing.T, port int) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("sipp to bind port %d", port), func() bool {
-		c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
+	eventually(t, fmt.Sprintf("sipp to bind port %d", port), func() bool { return udpBound(port) })
+}
+
+// udpBound reports whether a UDP socket is bound to port on loopback or any address
+// (/proc/net/udp: "sl local_address ...", addresses as hex ip:port).
+func udpBound(port int) bool {
+	data, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		return false
+	}
+	want := fmt.Sprintf(":%04X", port)
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 1 && strings.HasSuffix(f[1], want) && (strings.HasPrefix(f[1], "0100007F:") || strings.HasPrefix(f[1], "00000000:")) {
 			return true
 		}
-		c.Close()
-		return false
-	})
+	}
+	return false
 }
 
 // TestSIPpGroupCallPickupThroughAFailover drives `pickupsim serve` with SIPp as an
@@ -162,7 +175,7 @@ func TestSIPpGroupCallPickupThroughAFailover(t *testing.T) {
 		cmdlet(t, api, "Invoke-PoolOutage", map[string]any{"PoolFqdn": "pool01.contoso.com"})
 		time.Sleep(1100 * time.Millisecond) // the 1 s registrar failover timer of labForTests
 		register(t, "register-resiliency.xml", p2.Addr())
-		cmdlet(t, api, "Invoke-CsPoolFailOver", map[string]any{"PoolFqdn": "pool01.contoso.com"})
+		cmdlet(t, api, "Invoke-CsPoolFailOver", map[string]any{"PoolFqdn": "pool01.contoso.com", "DisasterMode": true})
 		sipp(t, bin, "picker-refused.xml", carol, p2.Addr(), "100").wait(t, "carol's pickup refused in resiliency mode")
 	})
 	t.Run("failed over and orbits redirected: pickup works again", func(t *testing.T) {

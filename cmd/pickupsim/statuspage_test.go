@@ -145,7 +145,8 @@ func (d *devtools) waitFor(what, expr, want string) {
 
 func TestStatusPageShowsAnOutageAndResiliencyModeLive(t *testing.T) {
 	bin := requireTool(t, "chromium", "chromium")
-	s, api, _ := startServe(t, labForTests)
+	// A 3 s registrar failover timer, long enough to see it count down.
+	s, api, _ := startServe(t, strings.Replace(labForTests, "registrarFailoverTimer: 1s", "registrarFailoverTimer: 3s", 1))
 	bob, err := s.Network.NewPhone("bob")
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -163,19 +164,40 @@ func TestStatusPageShowsAnOutageAndResiliencyModeLive(t *testing.T) {
 	cmdlet(t, api, "Invoke-PoolOutage", map[string]any{"PoolFqdn": "pool01.contoso.com"})
 	page.waitFor("pool01 after the outage", phase, `"outage"`)
 	page.waitFor("bob signed out", mode, `"offline"`)
+	// The registrar failover timer counts down on pool01's row.
+	timer := `document.querySelector('[data-pool="pool01.contoso.com"] .countdown')?.textContent ?? null`
+	var shown string
+	require.NoError(t, json.Unmarshal([]byte(page.eval(timer)), &shown))
+	require.Regexp(t, `^pool02.contoso.com takes its users in [1-3] s$`, shown)
 
-	time.Sleep(1100 * time.Millisecond) // the registrar failover timer of labForTests
+	time.Sleep(3100 * time.Millisecond) // the timer runs out
 	reg, err := bob.Register(ctx)
 	require.NoError(t, err)
 	p2, _ := s.Network.Pool("pool02.contoso.com")
 	require.Equal(t, p2.Addr(), reg.Registrar)
 	page.waitFor("bob on the backup registrar", mode, `"resiliency"`)
 	page.waitFor("bob's row", `document.querySelector('[data-user="bob"]').dataset.pool`, `"pool02.contoso.com"`)
-
 	require.Equal(t, `"still the same page"`, page.eval(`window.loadedOnce`), "the page updated without a reload")
+
+	// Failover completes: bob is served out of resiliency mode at once, though his phone
+	// was told "resiliency" and learns otherwise only at its next REGISTER.
+	cmdlet(t, api, "Invoke-CsPoolFailOver", map[string]any{"PoolFqdn": "pool01", "DisasterMode": true})
+	cmdlet(t, api, "Complete-PoolFailOver", map[string]any{"PoolFqdn": "pool01"})
+	page.waitFor("bob after failover completed", mode, `"normal"`)
+	page.waitFor("what bob's phone shows", `document.querySelector('[data-user="bob"] td:nth-child(6)').textContent`, `"resiliency"`)
+
+	// The log is the server's: a reloaded page shows everything that happened before it.
+	page.eval(`location.reload()`)
+	page.waitFor("the page reloaded", `window.loadedOnce ?? null`, `null`)
+	page.waitFor("bob after the reload", mode, `"normal"`)
 	var log string
 	require.NoError(t, json.Unmarshal([]byte(page.eval(`document.getElementById("log").innerText`)), &log))
-	for _, line := range []string{"pool pool01.contoso.com: normal → outage", "user bob: offline → resiliency on pool02.contoso.com"} {
-		require.Contains(t, log, line, "the page's log of changes")
+	for _, line := range []string{
+		"pool pool01.contoso.com: pool outage: normal -> outage",
+		"user bob: offline -> resiliency on pool02.contoso.com",
+		"pool pool01.contoso.com: failover completion: failing-over -> failed-over",
+		"user bob: resiliency on pool02.contoso.com -> normal on pool02.contoso.com",
+	} {
+		require.Contains(t, log, line, "the page's log of changes, after a reload")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip"
 )
@@ -32,8 +33,13 @@ func (r *run) do(st scenario.Step) (string, error) {
 	case scenario.Hangup:
 		return r.hangup(st)
 	case scenario.Advance:
+		before := r.established()
 		fired := r.clock.Advance(st.Duration)
-		return fmt.Sprintf("virtual clock +%s (%d timers fired)", st.Duration, fired), nil
+		detail := fmt.Sprintf("virtual clock +%s (%d timers fired)", st.Duration, fired)
+		if ended := endedSince(before); ended != "" {
+			detail += "; " + ended
+		}
+		return detail, nil
 	case scenario.Wait:
 		time.Sleep(st.Duration)
 		return fmt.Sprintf("waited %s", st.Duration), nil
@@ -55,7 +61,11 @@ func (r *run) admin(st scenario.Step) (string, error) {
 	case scenario.Recover:
 		err, detail = n.Recover(st.Pool), st.Pool+" answers again"
 	case scenario.FailOver:
-		err, detail = n.InvokeFailOver(st.Pool), "Invoke-CsPoolFailOver -PoolFqdn "+st.Pool
+		if st.Planned {
+			err, detail = n.InvokePlannedFailOver(st.Pool), "Invoke-CsPoolFailOver -PoolFqdn "+st.Pool+" (planned: the pool keeps running)"
+		} else {
+			err, detail = n.InvokeFailOver(st.Pool), "Invoke-CsPoolFailOver -PoolFqdn "+st.Pool+" -DisasterMode"
+		}
 	case scenario.FailOverComplete:
 		err, detail = n.CompleteFailOver(st.Pool), "failover of "+st.Pool+" complete"
 	case scenario.FailBack:
@@ -72,9 +82,9 @@ func (r *run) admin(st scenario.Step) (string, error) {
 	case scenario.RemoveOrbit:
 		err, detail = n.RemoveCallParkOrbit(st.Identity), "Remove-CsCallParkOrbit -Identity "+st.Identity
 	case scenario.SetCPS:
-		err = n.SetCpsConfiguration(st.Pool, st.CPS)
-		detail = fmt.Sprintf("Set-CsCpsConfiguration %s -CallPickupTimeoutThreshold %s -MaxCallPickupAttempts %d",
-			st.Pool, st.CPS.CallPickupTimeoutThreshold, st.CPS.MaxCallPickupAttempts)
+		var now park.CPSConfig
+		now, err = n.SetCpsConfiguration(st.Pool, st.CPS)
+		detail = fmt.Sprintf("Set-CsCpsConfiguration -Identity %s %s (now %s)", st.Pool, st.CPS, park.AllOf(now))
 	case scenario.EnablePickup:
 		err, detail = n.EnableGroupPickup(st.User, st.Number), fmt.Sprintf("SEFAUtil sip:%s /enablegrouppickup:%s", st.User, st.Number)
 	case scenario.DisablePickup:
@@ -153,6 +163,10 @@ func (r *run) dial(st scenario.Step) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if st.CallerHangsUp != "" {
+		point := r.callerHangsUp(st)
+		defer r.net.AtPickup(point, nil)
+	}
 	out, err := r.phones[st.From].Dial(to)
 	if err != nil {
 		return "", err
@@ -164,7 +178,11 @@ func (r *run) dial(st scenario.Step) (string, error) {
 	ctx, cancel := r.ctx()
 	defer cancel()
 	state, _ := out.WaitState(ctx, sip.Ringing, sip.Established, sip.Failed, sip.Cancelled, sip.Ended)
-	if ph, ok := r.phones[st.To]; ok && state == sip.Ringing {
+	callee := st.To
+	if u, ok := r.privateLines[st.To]; ok {
+		callee = u // a private line rings its user's phone
+	}
+	if ph, ok := r.phones[callee]; ok && state == sip.Ringing {
 		nc.callee = incomingLeg(ph, out.ID)
 	}
 	detail := fmt.Sprintf("%s dialled %s: %s", st.From, to, state)
@@ -175,6 +193,34 @@ func (r *run) dial(st scenario.Step) (string, error) {
 		detail += ", " + out.Outcome().String()
 	}
 	return detail, nil
+}
+
+// callerHangsUp arms the race a pickup step rehearses: the picked call's caller hangs up
+// just as the Call Park application answers it, before its 200 (the CANCEL wins) or after
+// (the 200 crosses the CANCEL, and the caller's phone ends it with a BYE).
+func (r *run) callerHangsUp(st scenario.Step) sip.PickupPoint {
+	point, want := sip.BeforeCallerAnswered, sip.Cancelled
+	if st.CallerHangsUp == "after-answer" {
+		point, want = sip.BeforePickerAnswered, sip.Ended
+	}
+	// The picked call was placed by an earlier step: look it up among those now, as the
+	// hook runs on the pool's goroutine while this step goes on.
+	callers := map[string]*sip.Call{}
+	for _, nc := range r.calls {
+		if nc.caller != nil {
+			callers[nc.caller.ID] = nc.caller
+		}
+	}
+	r.net.AtPickup(point, func(callerID string) {
+		if c := callers[callerID]; c != nil {
+			ctx, cancel := r.ctx()
+			defer cancel()
+			if err := c.Hangup(ctx); err == nil {
+				c.WaitState(ctx, want)
+			}
+		}
+	})
+	return point
 }
 
 // incomingLeg finds the leg of call id that rings ph. The rung phone tracks the call
@@ -243,10 +289,16 @@ func (r *run) hangup(st scenario.Step) (string, error) {
 	before := leg.State()
 	ctx, cancel := r.ctx()
 	defer cancel()
-	if err := leg.Hangup(ctx); err != nil {
+	err = leg.Hangup(ctx)
+	detail := fmt.Sprintf("%s hung up call %s (was %s, now %s)", who, st.Call, before, leg.State())
+	switch {
+	case err != nil && leg.State() == sip.Ended:
+		// The phone hung up; only its BYE found nobody (the far end's pool is gone).
+		return detail + "; " + err.Error(), nil
+	case err != nil:
 		return "", err
 	}
-	return fmt.Sprintf("%s hung up call %s (was %s, now %s)", who, st.Call, before, leg.State()), nil
+	return detail, nil
 }
 
 // named returns a named call. The loader checked the name, but the step that names a call

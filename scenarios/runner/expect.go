@@ -8,6 +8,7 @@ import (
 
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip"
+	"github.com/pickupsim/pickupsim/sip/media"
 )
 
 // check is one comparison of an expect step: what is expected, and a probe that reads the
@@ -50,7 +51,7 @@ func (r *run) expect(st scenario.Step) string {
 	}
 	if e.Media {
 		if err := r.mediaFlows(r.calls[e.Call]); err != nil {
-			r.fail(st, "media flowing both ways with no loss", err.Error())
+			r.fail(st, "media flowing both ways, "+r.lossAllowed(), err.Error())
 		}
 	}
 	if e.MusicOnHold != nil {
@@ -118,8 +119,9 @@ func (r *run) callChecks(e *scenario.Expectation) []check {
 		}})
 	}
 	if e.Connected != "" {
+		want := r.remoteName(e.Connected)
 		cs = append(cs, check{fmt.Sprintf("%s connected to %s", nc.from, e.Connected), func() (bool, string) {
-			return out.State() == sip.Established && out.Remote() == e.Connected, describeLeg(out)
+			return out.State() == sip.Established && out.Remote() == want, describeLeg(out)
 		}})
 	}
 	if e.Code != 0 {
@@ -147,6 +149,11 @@ func (r *run) callChecks(e *scenario.Expectation) []check {
 			return contains(nc.callee.CancelReason(), e.CancelReason), describeLeg(nc.callee)
 		}})
 	}
+	if e.EndReason != "" {
+		cs = append(cs, check{fmt.Sprintf("call %s ended for a reason containing %q", e.Call, e.EndReason), func() (bool, string) {
+			return contains(legReason(out), e.EndReason), describeLeg(out)
+		}})
+	}
 	if e.PickedUpBy != "" {
 		cs = append(cs, check{fmt.Sprintf("%s told the call was picked up by %s", nc.to, e.PickedUpBy), func() (bool, string) {
 			if nc.callee == nil {
@@ -170,9 +177,22 @@ func describeLeg(c *sip.Call) string {
 	case sip.Cancelled:
 		return fmt.Sprintf("%s: %s", s, c.CancelReason())
 	case sip.Ended:
-		return fmt.Sprintf("%s by %s", s, c.EndedBy())
+		return fmt.Sprintf("%s: %s", s, c.EndReason())
 	}
 	return s.String()
+}
+
+// legReason is why a leg is over: why it ended, or its refusal or cancellation.
+func legReason(c *sip.Call) string {
+	switch c.State() {
+	case sip.Ended:
+		return c.EndReason()
+	case sip.Failed:
+		return c.Outcome().String()
+	case sip.Cancelled:
+		return c.CancelReason()
+	}
+	return ""
 }
 
 func outcomeOrState(c *sip.Call) string {
@@ -269,6 +289,16 @@ func (r *run) poolChecks(e *scenario.Expectation) []check {
 	if e.CPS != nil {
 		cs = append(cs, r.cpsCheck(e))
 	}
+	if e.ActiveCalls != nil {
+		cs = append(cs, check{fmt.Sprintf("%s bridging %d calls", e.Pool, *e.ActiveCalls), func() (bool, string) {
+			p, ok := r.net.Pool(e.Pool)
+			if !ok {
+				return false, "no such pool"
+			}
+			n := p.ActiveCalls()
+			return n == *e.ActiveCalls, fmt.Sprintf("%d bridged calls", n)
+		}})
+	}
 	return cs
 }
 
@@ -306,7 +336,8 @@ func (r *run) legAt(a *sip.Call) (*sip.Call, string) {
 	return nil, ""
 }
 
-// hears checks that rx receives fresh packets from tx's stream with none lost.
+// hears checks that rx receives fresh packets from tx's stream, and has lost no more of
+// them than the network explains.
 func (r *run) hears(rx, tx *sip.Call, rxName, txName string) error {
 	ssrc := tx.Media.SSRC()
 	base := rx.Media.Stats().Sources[ssrc].Received
@@ -315,8 +346,30 @@ func (r *run) hears(rx, tx *sip.Call, rxName, txName string) error {
 	if err := rx.Media.WaitReceived(ctx, ssrc, base+mediaPackets); err != nil {
 		return fmt.Errorf("%s does not hear %s: %v", rxName, txName, err)
 	}
-	if lost := rx.Media.Stats().Sources[ssrc].Lost; lost > 0 {
-		return fmt.Errorf("%s lost %d packets from %s", rxName, lost, txName)
+	src := rx.Media.Stats().Sources[ssrc]
+	if allowed := media.PlausibleLoss(src.Received+src.Lost, r.opts.NetworkLoss); src.Lost > allowed {
+		return fmt.Errorf("%s lost %d of %d packets from %s, more than the network drops (%d at most at %.0f %% loss)",
+			rxName, src.Lost, src.Received+src.Lost, txName, allowed, 100*r.opts.NetworkLoss)
 	}
 	return nil
+}
+
+// remoteName is how a phone names a party it is connected to: a user by name, an outsider
+// by the user part of its address (+14255550100 for a PSTN caller).
+func (r *run) remoteName(party string) string {
+	for _, o := range r.sc.Outsiders {
+		if o.Name == party {
+			user, _ := o.UserAndHost()
+			return user
+		}
+	}
+	return party
+}
+
+// lossAllowed says what loss a media check accepts.
+func (r *run) lossAllowed() string {
+	if r.opts.NetworkLoss == 0 {
+		return "with no loss"
+	}
+	return fmt.Sprintf("losing no more than a network that drops %.0f %% of packets does", 100*r.opts.NetworkLoss)
 }

@@ -99,6 +99,15 @@ func (r *run) orbitNumberChecks(e *scenario.Expectation) []check {
 			return leg.State() == want, describeLeg(leg)
 		}})
 	}
+	if e.ParkeeReason != "" {
+		cs = append(cs, check{fmt.Sprintf("the parkee's call to the Call Park application ended for a reason containing %q", e.ParkeeReason), func() (bool, string) {
+			leg, err := r.parkeeLeg(e)
+			if err != nil {
+				return false, err.Error()
+			}
+			return contains(legReason(leg), e.ParkeeReason), describeLeg(leg)
+		}})
+	}
 	return append(cs, r.refusalChecks(e, rec)...)
 }
 

@@ -167,7 +167,9 @@ func (r *run) awaitReferred(ph *sip.Phone, known map[*sip.Call]bool, target stri
 func (r *run) answerIncoming(st scenario.Step) (string, error) {
 	ph := r.phones[st.User]
 	var c *sip.Call
-	deadline := time.Now().Add(r.opts.Settle)
+	// Whatever should ring it was set off by an earlier step: waiting for it is waiting
+	// for asynchronous SIP, as an expect step does.
+	deadline := time.Now().Add(r.opts.Eventually)
 	for c = ringingIncoming(ph); c == nil; c = ringingIncoming(ph) {
 		if time.Now().After(deadline) {
 			return "", fmt.Errorf("nothing rings %s's phone", st.User)

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	gosip "github.com/emiago/sipgo/sip"
+
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip"
 	"github.com/pickupsim/pickupsim/sip/clock"
@@ -20,20 +22,28 @@ var Epoch = time.Date(2013, 2, 1, 9, 0, 0, 0, time.UTC)
 type Options struct {
 	// Logger receives the network's structured logs; nil discards them.
 	Logger *slog.Logger
-	// Settle bounds how long a call, dial or pickup step waits for the call to ring, be
-	// answered or be refused (real time). Zero means 3 s.
+	// Settle bounds how long a step waits for SIP: a call to ring, be answered or be
+	// refused, a registration, a hang-up (real time). Zero means 64*T1 (32 s), Timer B:
+	// no transaction outlives it, however many retransmissions a lossy network costs. On
+	// a healthy network a step returns in milliseconds.
 	Settle time.Duration
 	// Eventually bounds how long an expect step waits for asynchronous SIP to reach the
-	// expected state before it records a failure (real time). Zero means 2 s.
+	// expected state before it records a failure (real time). Zero means 16*T1 (8 s):
+	// time for a request lost four times in a row (retransmitted after T1, 2*T1, 4*T1
+	// and 8*T1).
 	Eventually time.Duration
+	// NetworkLoss is the fraction of packets the network the replay runs on drops at
+	// random (0.05 in a namespace that drops 5 %). A media: flowing check accepts the RTP
+	// loss such a network explains; zero (loopback) accepts none.
+	NetworkLoss float64
 }
 
 func (o Options) withDefaults() Options {
 	if o.Settle == 0 {
-		o.Settle = 3 * time.Second
+		o.Settle = 64 * gosip.T1
 	}
 	if o.Eventually == 0 {
-		o.Eventually = 2 * time.Second
+		o.Eventually = 16 * gosip.T1
 	}
 	return o
 }
@@ -55,12 +65,17 @@ type run struct {
 	net    *sip.Network
 	clock  *clock.Virtual
 	phones map[string]*sip.Phone
-	regs   map[string]registration
-	calls  map[string]*namedCall
-	parks  map[string]*parkRecord
-	res    *Result
-	step   *StepResult
-	rec    *recorder
+	// outsiders are the phones from outside the enterprise, which the network does not
+	// know of (it closes the users' phones itself).
+	outsiders []*sip.Phone
+	// privateLines maps a private line number to its user, whose phone it rings.
+	privateLines map[string]string
+	regs         map[string]registration
+	calls        map[string]*namedCall
+	parks        map[string]*parkRecord
+	res          *Result
+	step         *StepResult
+	rec          *recorder
 	// bg runs what outlives its step (a transfer waits for its target to answer); bgCtx
 	// is cancelled and bg waited for when the replay ends.
 	bg     sync.WaitGroup
@@ -99,9 +114,10 @@ func Run(sc *scenario.Scenario, opts Options) Result {
 	for _, w := range warnings {
 		res.Warnings = append(res.Warnings, string(w))
 	}
-	r := &run{sc: sc, opts: opts, net: n, clock: vc, phones: map[string]*sip.Phone{},
+	r := &run{sc: sc, opts: opts, net: n, clock: vc, phones: map[string]*sip.Phone{}, privateLines: map[string]string{},
 		regs: map[string]registration{}, calls: map[string]*namedCall{}, parks: map[string]*parkRecord{}, res: &res,
 		rec: &recorder{start: started, names: map[string]string{}}}
+	defer r.closeOutsiders()
 	r.bgCtx, r.bgStop = context.WithCancel(context.Background())
 	defer r.stopBackground()
 	if err := r.wire(); err != nil {
@@ -113,9 +129,11 @@ func Run(sc *scenario.Scenario, opts Options) Result {
 		r.rec.setStep(i)
 		r.runStep(st, started)
 	}
-	res.Wall = time.Since(started)
 	res.Simulated = vc.Now().Sub(Epoch)
 	res.Messages = r.rec.messages()
+	theHub.unregister(r.rec) // what the final check sets off is not the scenario's
+	r.checkNoDeadLegs()
+	res.Wall = time.Since(started)
 	res.Passed = len(res.Failures) == 0
 	return res
 }
@@ -137,9 +155,45 @@ func (r *run) wire() error {
 		r.res.Lanes = append(r.res.Lanes, Lane{Name: u.Name, Addr: ph.Addr()})
 		r.rec.names[ph.Addr()] = u.Name
 		addrs = append(addrs, ph.Addr())
+		if u.PrivateLine != "" {
+			r.privateLines[u.PrivateLine] = u.Name
+		}
+	}
+	for _, o := range r.sc.Outsiders {
+		ph, err := r.outsider(o)
+		if err != nil {
+			return err
+		}
+		r.res.Lanes = append(r.res.Lanes, Lane{Name: o.Name, Addr: ph.Addr()})
+		r.rec.names[ph.Addr()] = o.Name
+		addrs = append(addrs, ph.Addr())
 	}
 	theHub.register(r.rec, addrs...)
 	return nil
+}
+
+// closeOutsiders closes the outsiders' phones (the network closes the users').
+func (r *run) closeOutsiders() {
+	for _, ph := range r.outsiders {
+		ph.Close()
+	}
+}
+
+// outsider starts the phone of a caller from outside the enterprise: it never registers
+// and sends its calls straight to the pool it comes in through, as a gateway would.
+func (r *run) outsider(o scenario.Outsider) (*sip.Phone, error) {
+	p, ok := r.net.Pool(o.Via)
+	if !ok {
+		return nil, fmt.Errorf("outsider %s: no pool %s", o.Name, o.Via)
+	}
+	user, host := o.UserAndHost()
+	ph, err := sip.NewPhone(sip.PhoneConfig{User: user, Domain: host, Registrars: []string{p.Addr()}})
+	if err != nil {
+		return nil, fmt.Errorf("outsider %s: %w", o.Name, err)
+	}
+	r.outsiders = append(r.outsiders, ph)
+	r.phones[o.Name] = ph
+	return ph, nil
 }
 
 // stopBackground ends what steps left running and waits for it.

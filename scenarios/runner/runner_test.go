@@ -23,7 +23,7 @@ func TestWrongExpectationsReportFileLine(t *testing.T) {
 	assert.Contains(t, joined, "testdata/wrong.yaml:15: expect: expected call c1 (alice to bob) established, got ringing")
 	assert.Contains(t, joined, "testdata/wrong.yaml:18: expect: expected call p1 (carol to 100) failed")
 	assert.Contains(t, joined, "testdata/wrong.yaml:18: expect: expected status 404, got no final error response")
-	assert.Contains(t, joined, "testdata/wrong.yaml:21: failover: expected success, got Invoke-CsPoolFailOver on pool01.contoso.com")
+	assert.Contains(t, joined, "testdata/wrong.yaml:21: failover: expected success, got Invoke-CsPoolFailOver -DisasterMode on pool01.contoso.com")
 	assert.Len(t, res.Failures, 4, joined)
 	assert.Len(t, res.Steps, 9, "every step ran")
 	assert.True(t, res.Steps[7].Passed, "an expected error passes: %s", res.Steps[7].Detail)

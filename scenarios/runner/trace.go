@@ -109,6 +109,9 @@ func (r *recorder) setStep(i int) {
 // the other end already recorded it. A retransmission is recorded again: its writes and
 // reads pair up one for one.
 func (r *recorder) add(transport, from, to string, msg []byte, written bool) {
+	if len(strings.Trim(string(msg), "\r\n")) == 0 {
+		return // a CRLF keep-alive (a phone asking the network whether a peer is there), not SIP
+	}
 	raw := string(msg)
 	summary, _, _ := strings.Cut(raw, "\r\n")
 	r.mu.Lock()
@@ -140,3 +143,8 @@ func (r *recorder) messages() []Message {
 	defer r.mu.Unlock()
 	return append([]Message(nil), r.msgs...)
 }
+
+// EnableTracing installs the message tracing replays use, now. A process that starts
+// networks of its own before it replays (the command's tests start serve) calls it first,
+// since SIPDebug must not change while any user agent runs.
+func EnableTracing() { enableTracing() }

@@ -16,21 +16,21 @@ const maxWait = 10 * time.Second
 
 // expectKeys are the keys of an expect step: one subject, then checks.
 var expectKeys = []string{"call", "user", "orbit", "queue", "pool", "orbit-number", "warnings",
-	"state", "callee-state", "connected", "code", "diagnostic", "warning", "cancel-reason", "picked-up-by", "media",
-	"mode", "registrar", "ringing", "owner", "length", "phase", "up", "cps",
-	"number", "parked", "parker", "parkee", "parked-on", "parkee-state", "music-on-hold", "count"}
+	"state", "callee-state", "connected", "code", "diagnostic", "warning", "cancel-reason", "picked-up-by", "media", "reason",
+	"mode", "registrar", "ringing", "owner", "length", "phase", "up", "cps", "active-calls",
+	"number", "parked", "parker", "parkee", "parked-on", "parkee-state", "parkee-reason", "music-on-hold", "count"}
 
 // subjects are the keys that name what an expect step looks at.
 var subjects = []string{"call", "user", "orbit", "queue", "pool", "orbit-number", "warnings"}
 
 // checksBySubject lists the checks each subject allows.
 var checksBySubject = map[string][]string{
-	"call":         {"state", "callee-state", "connected", "code", "diagnostic", "warning", "cancel-reason", "picked-up-by", "media"},
+	"call":         {"state", "callee-state", "connected", "code", "diagnostic", "warning", "cancel-reason", "picked-up-by", "media", "reason"},
 	"user":         {"mode", "registrar", "ringing", "code", "diagnostic", "warning"},
 	"orbit":        {"owner"},
 	"queue":        {"length"},
-	"pool":         {"phase", "up", "cps"},
-	"orbit-number": {"number", "parked", "parker", "parkee", "parked-on", "parkee-state", "music-on-hold", "code", "diagnostic", "warning"},
+	"pool":         {"phase", "up", "cps", "active-calls"},
+	"orbit-number": {"number", "parked", "parker", "parkee", "parked-on", "parkee-state", "parkee-reason", "music-on-hold", "code", "diagnostic", "warning"},
 	"warnings":     {"count"},
 }
 
@@ -121,6 +121,7 @@ func (c *checker) readParkChecks(m map[string]*yaml.Node, e *Expectation) {
 		e.ParkedOn = c.pool(v, c.pools, "parked-on")
 	}
 	e.ParkeeState = c.callState(m["parkee-state"], "parkee-state")
+	e.ParkeeReason = c.str(m["parkee-reason"], "parkee-reason")
 	if v := m["music-on-hold"]; v != nil {
 		b := c.boolean(v, "music-on-hold")
 		e.MusicOnHold = &b
@@ -151,7 +152,7 @@ func (c *checker) readChecks(m map[string]*yaml.Node, e *Expectation) {
 	e.State = c.callState(m["state"], "state")
 	e.CalleeState = c.callState(m["callee-state"], "callee-state")
 	if v := m["connected"]; v != nil {
-		e.Connected = c.user(v, "connected")
+		e.Connected = c.caller(v, "connected")
 	}
 	if v := m["code"]; v != nil {
 		e.Code = c.integer(v, "code")
@@ -161,12 +162,13 @@ func (c *checker) readChecks(m map[string]*yaml.Node, e *Expectation) {
 	}
 	e.Warning = c.str(m["warning"], "warning")
 	e.CancelReason = c.str(m["cancel-reason"], "cancel-reason")
+	e.EndReason = c.str(m["reason"], "reason")
 	if v := m["picked-up-by"]; v != nil {
 		e.PickedUpBy = c.user(v, "picked-up-by")
 	}
 	if v := m["media"]; v != nil {
 		if s := c.str(v, "media"); s != "flowing" {
-			c.errorf(v, "media %q: the only media check is \"flowing\" (packets both ways, none lost)", s)
+			c.errorf(v, "media %q: the only media check is \"flowing\" (packets both ways, no loss beyond the network's)", s)
 		}
 		e.Media = true
 	}
@@ -197,6 +199,10 @@ func (c *checker) readChecks(m map[string]*yaml.Node, e *Expectation) {
 	if v := m["up"]; v != nil {
 		b := c.boolean(v, "up")
 		e.Up = &b
+	}
+	if v := m["active-calls"]; v != nil {
+		k := c.integer(v, "active-calls")
+		e.ActiveCalls = &k
 	}
 }
 

@@ -16,12 +16,12 @@ import (
 )
 
 // scenarioKeys are the top-level keys of a scenario file.
-var scenarioKeys = []string{"name", "description", "topology", "topologyFile", "steps"}
+var scenarioKeys = []string{"name", "description", "topology", "topologyFile", "outsiders", "steps"}
 
 // LoadFile reads and checks one scenario file. Every problem is reported as an *Error in
 // an ErrorList, wrapping ErrMalformed.
 func LoadFile(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path) // readfile.go: regular files, bounded
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,18 @@ func Parse(path string, data []byte) (*Scenario, error) {
 	if len(r.errs) > 0 {
 		return nil, r.errs
 	}
+	var users []string
+	for _, u := range sc.Topology.Users {
+		users = append(users, u.Name)
+	}
+	sc.Outsiders = r.readOutsiders(m["outsiders"], poolNames(sc.Topology.Pools), users)
+	if len(r.errs) > 0 {
+		return nil, r.errs
+	}
 	c := newChecker(r, sc.Topology)
+	for _, o := range sc.Outsiders {
+		c.outsiders[o.Name] = true
+	}
 	sc.Steps = c.readSteps(m["steps"])
 	if m["steps"] == nil {
 		r.errs[len(r.errs)-1].Line = root.Line
@@ -110,7 +121,7 @@ func (r *reader) yamlError(err error) {
 
 // loadTopology reads a shared topology file: the mapping a scenario's topology key holds.
 func loadTopology(path string) (t topology.Topology, err error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path) // readfile.go: regular files, bounded
 	if err != nil {
 		return t, err
 	}

@@ -93,8 +93,8 @@ func TestEveryStepKindParses(t *testing.T) {
 	assert.Equal(t, 603, sc.Steps[3].Code)
 	assert.Equal(t, 300_000_000_000, int(sc.Steps[19].Duration))
 	cps := sc.Steps[16].CPS
-	assert.Equal(t, 3, cps.MaxCallPickupAttempts)
-	assert.False(t, cps.EnableMusicOnHold)
+	assert.Equal(t, 3, *cps.MaxCallPickupAttempts)
+	assert.False(t, *cps.EnableMusicOnHold)
 	e := sc.Steps[21].Expect
 	assert.Equal(t, sip.Established, *e.State)
 	assert.True(t, e.Media)
@@ -115,6 +115,42 @@ func TestEveryStepKindParses(t *testing.T) {
 	assert.Equal(t, "bob", sc.Steps[40].Expect.Ringing)
 	assert.Equal(t, park.DefaultCPSConfig(), *sc.Steps[41].Expect.CPS)
 	assert.Equal(t, 2, sc.Steps[42].Expect.CPS.MaxCallPickupAttempts)
+}
+
+// outsiderHeader is header with one outsider (steps start at line 15).
+var outsiderHeader = strings.Replace(header, "steps:\n", "outsiders:\n  - {name: pstn, via: pool01, uri: \"sip:+14255550100@gw.contoso.com\"}\nsteps:\n", 1)
+
+// Issue 9.7: the scenario format can say what a rehearsal needs.
+func TestScenarioFormatForRehearsals(t *testing.T) {
+	sc, err := parse(t, outsiderHeader+`  - call: {from: pstn, to: bob, as: c1}
+  - pickup: {from: pstn, to: 100, as: p1, error: "403"}
+  - pickup: {from: alice, to: 100, as: p2, callerHangsUp: after-answer}
+  - failover: {pool: pool01, disasterMode: false}
+  - failover: pool01
+  - set-orbit: {identity: g1, service: pool09, error: 'no pool named "pool09"'}
+  - failover: {pool: pool7, error: no such pool}
+  - enable-pickup: {user: zoe, number: 100, error: no user}
+  - set-cps: {pool: pool01, onTimeoutURI: null}
+  - expect: {pool: pool01, active-calls: 0}
+`)
+	require.NoError(t, err)
+	require.Len(t, sc.Outsiders, 1)
+	assert.Equal(t, Outsider{Name: "pstn", Via: "pool01.contoso.com", URI: "sip:+14255550100@gw.contoso.com"}, sc.Outsiders[0])
+	assert.Equal(t, "pstn", sc.Steps[0].From)
+	assert.Equal(t, "after-answer", sc.Steps[2].CallerHangsUp)
+	assert.True(t, sc.Steps[3].Planned, "disasterMode: false is a planned failover")
+	assert.False(t, sc.Steps[4].Planned, "failover: pool01 is Invoke-CsPoolFailOver -DisasterMode")
+	assert.Equal(t, "pool09", *sc.Steps[5].Change.CallParkService, "a pool name that does not exist goes to run time, where the cmdlet refuses it")
+	assert.Equal(t, "pool7", sc.Steps[6].Pool)
+	assert.Equal(t, "zoe", sc.Steps[7].User)
+	require.NotNil(t, sc.Steps[8].CPS.OnTimeoutURI)
+	assert.Equal(t, "", *sc.Steps[8].CPS.OnTimeoutURI, "onTimeoutURI: null clears the fallback")
+	assert.Nil(t, sc.Steps[8].CPS.MaxCallPickupAttempts, "set-cps names only what it changes")
+	assert.Equal(t, 0, *sc.Steps[9].Expect.ActiveCalls)
+
+	sc, err = parse(t, strings.Replace(header, "pickup: 100}", "pickup: 100, privateLine: \"4255550102\"}", 1)+"  - dial: {from: alice, to: \"4255550102\"}\n")
+	require.NoError(t, err)
+	assert.Equal(t, "4255550102", sc.Topology.Users[1].PrivateLine)
 }
 
 // Each malformed file is refused with file:line and what is wrong.
@@ -162,6 +198,20 @@ func TestMalformedFiles(t *testing.T) {
 		{"refusal on a number", header + "  - expect: {orbit-number: 7000, code: 480}\n", "a refusal is checked on the name of a park step"},
 		{"bad cps check", header + "  - expect: {pool: pool01, cps: fast}\n", "s.yaml:13: cps \"fast\""},
 		{"ringing nobody known", header + "  - expect: {user: alice, ringing: zoe}\n", "s.yaml:13: unknown user \"zoe\""},
+		{"outsider registers", outsiderHeader + "  - register: [pstn]\n", "s.yaml:15: pstn is outside the enterprise: outsiders do not register"},
+		{"outsider named like a user", strings.Replace(outsiderHeader, "name: pstn", "name: alice", 1) + "  - outage: pool01\n", "s.yaml:13: outsider \"alice\": the name is already a user's"},
+		{"outsider bad uri", strings.Replace(outsiderHeader, "uri: \"sip:+14255550100@gw.contoso.com\"", "uri: tel:+1425", 1) + "  - outage: pool01\n", "uri \"tel:+1425\" is not sip:user@host"},
+		{"outsider unknown pool", strings.Replace(outsiderHeader, "via: pool01", "via: pool07", 1) + "  - outage: pool01\n", "unknown pool \"pool07\" in via"},
+		{"outsider is called", outsiderHeader + "  - call: {from: alice, to: pstn}\n", "s.yaml:15: unknown user \"pstn\""},
+		{"bad callerHangsUp", header + "  - pickup: {from: alice, to: 100, callerHangsUp: later}\n", "s.yaml:13: callerHangsUp \"later\""},
+		{"callerHangsUp on a call", header + "  - call: {from: alice, to: bob, callerHangsUp: before-answer}\n", "unknown key \"callerHangsUp\""},
+		{"forward on no answer", strings.Replace(header, "pickup: 100}", "pickup: 100, forwardOnNoAnswer: alice}", 1) + "  - outage: pool01\n",
+			"s.yaml:8: user setting forwardOnNoAnswer: call forwarding on no answer is not modelled"},
+		{"friends and family", strings.Replace(header, "pickup: 100}", "pickup: 100, friendsAndFamily: [alice]}", 1) + "  - outage: pool01\n", "privacy relationships are not modelled"},
+		{"private line not a number", strings.Replace(header, "pickup: 100}", "pickup: 100, privateLine: bob2}", 1) + "  - outage: pool01\n", "private line \"bob2\" is not a phone number"},
+		{"disasterMode on outage", header + "  - outage: {pool: pool01, disasterMode: false}\n", "unknown key \"disasterMode\""},
+		{"set-cps of nothing", header + "  - set-cps: {pool: pool01}\n", "set-cps changes nothing"},
+		{"unknown pool without error", header + "  - set-orbit: {identity: g1, service: pool09}\n", "s.yaml:13: unknown pool \"pool09\""},
 		{"no steps", "name: x\n" + strings.TrimPrefix(header, "name: t\n")[:strings.Index(strings.TrimPrefix(header, "name: t\n"), "steps:")], "steps must be a non-empty list"},
 	}
 	for _, c := range cases {

@@ -17,7 +17,9 @@ type Scenario struct {
 	// TopologyFile is the shared topology file it references, "" when inline.
 	TopologyFile string
 	Topology     topology.Topology
-	Steps        []Step
+	// Outsiders are phones from outside the enterprise (outsiders.go).
+	Outsiders []Outsider
+	Steps     []Step
 }
 
 // Kind is a step's verb, as scenario files spell it.
@@ -84,6 +86,13 @@ type Step struct {
 	Code     int    // reject
 	Reason   string // reject
 	Pool     string // outage, recover, failover..., set-cps, remove-pool (an FQDN)
+	// CallerHangsUp, on a pickup, makes the picked call's caller hang up just as the pickup
+	// answers it: "before-answer" (its CANCEL wins) or "after-answer" (the 200 crossed its
+	// CANCEL; it hangs up with a BYE before the picker is answered).
+	CallerHangsUp string
+	// Planned: a failover without -DisasterMode, of a pool that still runs (failover step
+	// with disasterMode: false).
+	Planned bool
 	// NewPool is the pool add-pool deploys.
 	NewPool topology.Pool
 	// FromPool and ToPool are move-users' and reassign-orbits' pools (FQDNs); pair-pools
@@ -92,7 +101,7 @@ type Step struct {
 	Orbit            park.OrbitRange
 	Identity         string           // set-orbit, remove-orbit
 	Change           park.OrbitChange // set-orbit
-	CPS              park.CPSConfig   // set-cps
+	CPS              park.CPSChange   // set-cps: the settings it names
 	User             string           // enable-pickup, disable-pickup, answer (the rung phone's user)
 	Number           string           // enable-pickup
 	Duration         time.Duration    // advance, wait
@@ -127,7 +136,10 @@ type Expectation struct {
 	Warning      string
 	CancelReason string // substring of the callee leg's CANCEL Reason
 	PickedUpBy   string // who picked up the callee leg's call
-	Media        bool   // media flows both ways with no loss
+	Media        bool   // media flows both ways, losing no more than the network drops
+	// EndReason is a substring of why the caller's leg ended ("no media", "session timer"),
+	// or of its refusal or cancellation when it did not end established.
+	EndReason string
 
 	Mode      *topology.Mode // a user's mode, as its phone read it off the REGISTER answer
 	Registrar string         // the pool FQDN a user's phone is registered on
@@ -140,7 +152,10 @@ type Expectation struct {
 
 	Phase *topology.Phase // a pool's disaster-recovery phase
 	Up    *bool           // whether a pool answers
-	CPS   *park.CPSConfig // a pool's Call Park settings (Get-CsCpsConfiguration)
+	// ActiveCalls is how many calls a pool's Call Park application bridges (the metrics
+	// gauge): a call that ended for any reason must not count.
+	ActiveCalls *int
+	CPS         *park.CPSConfig // a pool's Call Park settings (Get-CsCpsConfiguration)
 
 	// Checks on an orbit number. Code, Diagnostic and Warning check a refused park.
 	Number      string // the orbit the park got
@@ -151,6 +166,8 @@ type Expectation struct {
 	MusicOnHold *bool  // whether the parkee hears music on hold now
 	// ParkeeState is the state of the parkee's call to the Call Park application.
 	ParkeeState *sip.CallState
+	// ParkeeReason is a substring of why that call ended.
+	ParkeeReason string
 
 	WarningCount *int // how many of the deployment's warnings contain the Warnings text
 }

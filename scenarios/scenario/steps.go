@@ -16,15 +16,18 @@ import (
 // caught before anything runs).
 type checker struct {
 	*reader
-	users  map[string]bool
-	pools  poolSet
-	calls  map[string]bool
-	parks  map[string]bool
-	orbits *park.OrbitTable
+	users map[string]bool
+	// outsiders are the scenario's phones from outside the enterprise: they call, dial and
+	// pick up (to be refused), but do not register and cannot be called.
+	outsiders map[string]bool
+	pools     poolSet
+	calls     map[string]bool
+	parks     map[string]bool
+	orbits    *park.OrbitTable
 }
 
 func newChecker(r *reader, t topology.Topology) *checker {
-	c := &checker{reader: r, users: map[string]bool{}, pools: poolNames(t.Pools), calls: map[string]bool{},
+	c := &checker{reader: r, users: map[string]bool{}, outsiders: map[string]bool{}, pools: poolNames(t.Pools), calls: map[string]bool{},
 		parks: map[string]bool{}, orbits: park.NewOrbitTable()}
 	for _, u := range t.Users {
 		c.users[u.Name] = true
@@ -51,6 +54,38 @@ func (c *checker) call(n *yaml.Node, what string) string {
 	return name
 }
 
+// caller reads the phone that places a call: a user's, or an outsider's.
+func (c *checker) caller(n *yaml.Node, what string) string {
+	name := c.str(n, what)
+	if name != "" && c.outsiders[name] {
+		return name
+	}
+	return c.user(n, what)
+}
+
+// poolAt resolves the pool an action step names. A step that expects an error (`error:`)
+// may name a pool that does not exist, so that a rehearsal can drill an administrator's
+// typo: the name is passed on as written, and the step checks the refusal the cmdlet gives
+// at run time.
+func (c *checker) poolAt(n *yaml.Node, s *Step, what string) string {
+	if s.Error != "" {
+		name := c.str(n, what)
+		if f := c.pools.resolve(name); f != "" {
+			return f
+		}
+		return name
+	}
+	return c.pool(n, c.pools, what)
+}
+
+// userAt is poolAt for a user an administrator's step names.
+func (c *checker) userAt(n *yaml.Node, s *Step, what string) string {
+	if s.Error != "" {
+		return c.str(n, what)
+	}
+	return c.user(n, what)
+}
+
 // name declares a call name with `as`.
 func (c *checker) name(n *yaml.Node) string {
 	return c.declare(n, c.calls)
@@ -68,6 +103,8 @@ func (c *checker) declare(n *yaml.Node, set map[string]bool) string {
 		c.errorf(n, "call name %q is already used by an earlier step", name)
 	case c.users[name]:
 		c.errorf(n, "name %q is a user's name: pick another", name)
+	case c.outsiders[name]:
+		c.errorf(n, "name %q is an outsider's name: pick another", name)
 	case isNumber(name):
 		c.errorf(n, "name %q looks like a number: pick a name that does not", name)
 	}
@@ -196,6 +233,10 @@ func readRegister(c *checker, n *yaml.Node, s *Step) {
 	}
 	s.Users = c.strs(m["users"], "users")
 	for i, u := range s.Users {
+		if c.outsiders[u] {
+			c.errorf(m["users"], "%s is outside the enterprise: outsiders do not register", u)
+			continue
+		}
 		if !c.users[u] {
 			node := m["users"]
 			if node.Kind == yaml.SequenceNode && i < len(node.Content) {
@@ -208,11 +249,15 @@ func readRegister(c *checker, n *yaml.Node, s *Step) {
 
 // call/dial/pickup: {from: alice, to: bob, as: c1}
 func readCall(c *checker, n *yaml.Node, s *Step) {
-	m := c.mapping(n, string(s.Kind)+" step", "from", "to", "as", "error")
+	keys := []string{"from", "to", "as", "error"}
+	if s.Kind == Pickup {
+		keys = append(keys, "callerHangsUp")
+	}
+	m := c.mapping(n, string(s.Kind)+" step", keys...)
 	if m == nil || !c.require(n, m, string(s.Kind)+" step", "from", "to") {
 		return
 	}
-	s.From = c.user(m["from"], "from")
+	s.From = c.caller(m["from"], "from")
 	switch s.Kind {
 	case Call:
 		s.To = c.user(m["to"], "to")
@@ -228,6 +273,12 @@ func readCall(c *checker, n *yaml.Node, s *Step) {
 	s.As = c.name(m["as"])
 	if v := m["error"]; v != nil {
 		s.Error = c.str(v, "error")
+	}
+	if v := m["callerHangsUp"]; v != nil {
+		s.CallerHangsUp = c.str(v, "callerHangsUp")
+		if s.CallerHangsUp != "before-answer" && s.CallerHangsUp != "after-answer" {
+			c.errorf(v, "callerHangsUp %q: want before-answer (the caller's CANCEL wins) or after-answer (the 200 crosses it)", s.CallerHangsUp)
+		}
 	}
 }
 
@@ -251,7 +302,7 @@ func readAnswer(c *checker, n *yaml.Node, s *Step) {
 	}
 	s.Call = c.call(m["call"], "call")
 	if v := m["by"]; v != nil {
-		s.By = c.user(v, "by")
+		s.By = c.caller(v, "by")
 	}
 	if s.Kind == Reject {
 		s.Code, s.Reason = 486, "Busy Here"
@@ -269,12 +320,20 @@ func readAnswer(c *checker, n *yaml.Node, s *Step) {
 }
 
 // outage: pool01.contoso.com | {pool: pool01, error: "..."}
+// failover: pool01 (Invoke-CsPoolFailOver -DisasterMode) | {pool: pool01, disasterMode: false}
 func readPoolStep(c *checker, n *yaml.Node, s *Step) {
-	m := c.scalarOr(n, s, "pool", "pool")
+	keys := []string{"pool"}
+	if s.Kind == FailOver {
+		keys = append(keys, "disasterMode")
+	}
+	m := c.scalarOr(n, s, "pool", keys...)
 	if m == nil || !c.require(n, m, string(s.Kind)+" step", "pool") {
 		return
 	}
-	s.Pool = c.pool(m["pool"], c.pools, "pool")
+	s.Pool = c.poolAt(m["pool"], s, "pool")
+	if v := m["disasterMode"]; v != nil {
+		s.Planned = !c.boolean(v, "disasterMode")
+	}
 }
 
 // new-orbit: {identity, start, end, service, type}
@@ -291,7 +350,7 @@ func readNewOrbit(c *checker, n *yaml.Node, s *Step) {
 		}
 		rest.Content = append(rest.Content, n.Content[i], n.Content[i+1])
 	}
-	o, ok := c.readOrbit(rest, c.pools)
+	o, ok := c.readOrbit(rest, func(v *yaml.Node, what string) string { return c.poolAt(v, s, what) })
 	if !ok {
 		return
 	}
@@ -317,7 +376,7 @@ func readSetOrbit(c *checker, n *yaml.Node, s *Step) {
 		s.Change.NumberRangeEnd = &x
 	}
 	if v := m["service"]; v != nil {
-		x := c.pool(v, c.pools, "service")
+		x := c.poolAt(v, s, "service")
 		s.Change.CallParkService = &x
 	}
 	if v := m["type"]; v != nil {
@@ -348,28 +407,32 @@ func readRemoveOrbit(c *checker, n *yaml.Node, s *Step) {
 	}
 }
 
-// set-cps: {pool, callPickupTimeoutThreshold, maxCallPickupAttempts, onTimeoutURI, enableMusicOnHold}
+// set-cps: {pool, callPickupTimeoutThreshold?, maxCallPickupAttempts?, onTimeoutURI?, enableMusicOnHold?}
+// Like Set-CsCpsConfiguration, the step changes the settings it names and keeps the others.
 func readSetCPS(c *checker, n *yaml.Node, s *Step) {
 	m := c.mapping(n, "set-cps step", append(cpsKeys, "pool", "error")...)
 	if m == nil || !c.require(n, m, "set-cps step", "pool") {
 		return
 	}
-	s.Pool = c.pool(m["pool"], c.pools, "pool")
 	if v := m["error"]; v != nil {
 		s.Error = c.str(v, "error")
 	}
+	s.Pool = c.poolAt(m["pool"], s, "pool")
 	settings := &yaml.Node{Kind: yaml.MappingNode, Line: n.Line}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if k := n.Content[i].Value; k != "pool" && k != "error" {
 			settings.Content = append(settings.Content, n.Content[i], n.Content[i+1])
 		}
 	}
-	if s.Error != "" {
-		sub := &reader{file: c.file}
-		s.CPS = sub.readCPS(settings, park.DefaultCPSConfig())
+	s.CPS, _ = c.readCPSChange(settings)
+	if s.CPS.Empty() {
+		c.errorf(n, "set-cps changes nothing: give one of %s", strings.Join(cpsKeys, ", "))
 		return
 	}
-	s.CPS = c.readCPS(settings, park.DefaultCPSConfig())
+	// Each bound is checked on its own, so the defaults stand in for the pool's settings.
+	if err := s.CPS.Apply(park.DefaultCPSConfig()).Validate(); err != nil && s.Error == "" {
+		c.errorf(n, "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
 }
 
 // enable-pickup: {user: alice, number: 100}
@@ -378,11 +441,11 @@ func readEnablePickup(c *checker, n *yaml.Node, s *Step) {
 	if m == nil || !c.require(n, m, "enable-pickup step", "user", "number") {
 		return
 	}
-	s.User = c.user(m["user"], "user")
-	s.Number = c.str(m["number"], "number")
 	if v := m["error"]; v != nil {
 		s.Error = c.str(v, "error")
 	}
+	s.User = c.userAt(m["user"], s, "user")
+	s.Number = c.str(m["number"], "number")
 	if r, ok := c.orbits.Lookup(s.Number); s.Error == "" && (!ok || r.Type != park.GroupPickup) {
 		c.errorf(m["number"], "enable-pickup: %s is not in any GroupPickup orbit range at this point", s.Number)
 	}
@@ -394,7 +457,7 @@ func readDisablePickup(c *checker, n *yaml.Node, s *Step) {
 	if m == nil || !c.require(n, m, "disable-pickup step", "user") {
 		return
 	}
-	s.User = c.user(m["user"], "user")
+	s.User = c.userAt(m["user"], s, "user")
 }
 
 // advance: 5m | wait: 200ms

@@ -32,7 +32,7 @@ func readRetrieve(c *checker, n *yaml.Node, s *Step) {
 	if m == nil || !c.require(n, m, "retrieve step", "from", "orbit") {
 		return
 	}
-	s.From = c.user(m["from"], "from")
+	s.From = c.caller(m["from"], "from")
 	s.To = c.orbitRef(m["orbit"], "orbit")
 	s.As = c.name(m["as"])
 	if v := m["error"]; v != nil {

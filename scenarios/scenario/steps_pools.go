@@ -38,11 +38,11 @@ func readPoolPair(c *checker, n *yaml.Node, s *Step) {
 	if m == nil || !c.require(n, m, what, "from", "to") {
 		return
 	}
-	s.FromPool = c.pool(m["from"], c.pools, "from")
-	s.ToPool = c.pool(m["to"], c.pools, "to")
 	if v := m["error"]; v != nil {
 		s.Error = c.str(v, "error")
 	}
+	s.FromPool = c.poolAt(m["from"], s, "from")
+	s.ToPool = c.poolAt(m["to"], s, "to")
 	if s.Kind != ReassignOrbits || s.FromPool == "" || s.ToPool == "" {
 		return
 	}
@@ -68,6 +68,6 @@ func readPairPools(c *checker, n *yaml.Node, s *Step) {
 		c.errorf(node, "pair-pools needs a list of two pools: [pool03, pool02]")
 		return
 	}
-	s.FromPool = c.pool(node.Content[0], c.pools, "pair-pools")
-	s.ToPool = c.pool(node.Content[1], c.pools, "pair-pools")
+	s.FromPool = c.poolAt(node.Content[0], s, "pair-pools")
+	s.ToPool = c.poolAt(node.Content[1], s, "pair-pools")
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // topologyKeys are the keys of a topology mapping, inline or in a topology file.
-var topologyKeys = []string{"domain", "registrarFailoverTimer", "autoRedirectOrbits", "pickupMembersOnly", "pools", "users", "orbits"}
+var topologyKeys = []string{"domain", "registrarFailoverTimer", "autoRedirectOrbits", "pickupMembersOnly", "phones", "pools", "users", "orbits"}
 
 // readTopology reads a topology mapping and checks it, each problem at its line.
 func (r *reader) readTopology(n *yaml.Node) topology.Topology {
@@ -30,6 +30,9 @@ func (r *reader) readTopology(n *yaml.Node) topology.Topology {
 	if v := m["pickupMembersOnly"]; v != nil {
 		t.PickupMembersOnly = r.boolean(v, "pickupMembersOnly")
 	}
+	if v := m["phones"]; v != nil {
+		t.Phones = r.readPhones(v)
+	}
 	pools := r.readPools(m["pools"], n)
 	t.Pools = pools
 	names := poolNames(pools)
@@ -46,6 +49,21 @@ func (r *reader) readTopology(n *yaml.Node) topology.Topology {
 		}
 	}
 	return t
+}
+
+// readPhones reads the simulated phones' settings: {rtpTimeout: 30s}.
+func (r *reader) readPhones(n *yaml.Node) topology.PhoneSettings {
+	var ps topology.PhoneSettings
+	m := r.mapping(n, "phones", "rtpTimeout")
+	if m == nil {
+		return ps
+	}
+	if v := m["rtpTimeout"]; v != nil {
+		if ps.RTPTimeout = r.duration(v, "rtpTimeout"); ps.RTPTimeout == 0 {
+			r.errorf(v, "rtpTimeout 0: a phone hangs up a silent call after some time; leave the key out for the 30 s default")
+		}
+	}
+	return ps
 }
 
 // poolSet resolves pool names: an FQDN, or its first label when that is unambiguous
@@ -137,27 +155,45 @@ var cpsKeys = []string{"callPickupTimeoutThreshold", "maxCallPickupAttempts", "o
 
 // readCPS reads CPS settings over base and checks them against Lync's bounds.
 func (r *reader) readCPS(n *yaml.Node, base park.CPSConfig) park.CPSConfig {
-	m := r.mapping(n, "cps settings", cpsKeys...)
-	if m == nil {
+	ch, ok := r.readCPSChange(n)
+	if !ok {
 		return base
 	}
-	c := base
-	if v := m["callPickupTimeoutThreshold"]; v != nil {
-		c.CallPickupTimeoutThreshold = r.duration(v, "callPickupTimeoutThreshold")
-	}
-	if v := m["maxCallPickupAttempts"]; v != nil {
-		c.MaxCallPickupAttempts = r.integer(v, "maxCallPickupAttempts")
-	}
-	if v := m["onTimeoutURI"]; v != nil {
-		c.OnTimeoutURI = r.str(v, "onTimeoutURI")
-	}
-	if v := m["enableMusicOnHold"]; v != nil {
-		c.EnableMusicOnHold = r.boolean(v, "enableMusicOnHold")
-	}
+	c := ch.Apply(base)
 	if err := c.Validate(); err != nil {
 		r.errorf(n, "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	return c
+}
+
+// readCPSChange reads the Set-CsCpsConfiguration parameters a mapping names, and only
+// those.
+func (r *reader) readCPSChange(n *yaml.Node) (park.CPSChange, bool) {
+	var ch park.CPSChange
+	m := r.mapping(n, "cps settings", cpsKeys...)
+	if m == nil {
+		return ch, false
+	}
+	if v := m["callPickupTimeoutThreshold"]; v != nil {
+		d := r.duration(v, "callPickupTimeoutThreshold")
+		ch.CallPickupTimeoutThreshold = &d
+	}
+	if v := m["maxCallPickupAttempts"]; v != nil {
+		k := r.integer(v, "maxCallPickupAttempts")
+		ch.MaxCallPickupAttempts = &k
+	}
+	if v := m["onTimeoutURI"]; v != nil {
+		u := "" // onTimeoutURI: null is -OnTimeoutURI $Null: no fallback
+		if v.Tag != "!!null" {
+			u = r.str(v, "onTimeoutURI")
+		}
+		ch.OnTimeoutURI = &u
+	}
+	if v := m["enableMusicOnHold"]; v != nil {
+		b := r.boolean(v, "enableMusicOnHold")
+		ch.EnableMusicOnHold = &b
+	}
+	return ch, true
 }
 
 func (r *reader) readUsers(n *yaml.Node, pools poolSet) []topology.User {
@@ -171,12 +207,14 @@ func (r *reader) readUsers(n *yaml.Node, pools poolSet) []topology.User {
 	var out []topology.User
 	seen := map[string]bool{}
 	for _, un := range n.Content {
-		m := r.mapping(un, "user", "name", "home", "pickup", "password")
+		r.refuseUnmodelled(un)
+		m := r.mapping(un, "user", "name", "home", "pickup", "password", "privateLine")
 		if m == nil || !r.require(un, m, "user", "name", "home") {
 			continue
 		}
 		u := topology.User{Name: r.str(m["name"], "name"), HomePool: r.pool(m["home"], pools, "home"),
-			PickupNumber: r.str(m["pickup"], "pickup"), Password: r.str(m["password"], "password")}
+			PickupNumber: r.str(m["pickup"], "pickup"), Password: r.str(m["password"], "password"),
+			PrivateLine: r.str(m["privateLine"], "privateLine")}
 		if seen[u.Name] {
 			r.errorf(un, "user %s is declared twice", u.Name)
 		}
@@ -184,6 +222,40 @@ func (r *reader) readUsers(n *yaml.Node, pools poolSet) []topology.User {
 		out = append(out, u)
 	}
 	return out
+}
+
+// unmodelled are user settings Lync has and Group Call Pickup treats specially ("Plan for
+// Group Call Pickup": calls forwarded on no answer leave the queue; calls routed to a
+// delegate, team-call members or a Response Group, and calls from a Friends and Family
+// contact, cannot be picked up) but the simulator does not model. A topology that gives one
+// is refused, rather than quietly run without it.
+var unmodelled = map[string]string{
+	"forwardOnNoAnswer":   "call forwarding on no answer is not modelled: a call rings its user until it is answered, picked up, refused or cancelled (in Lync, a call forwarded on no answer leaves the pickup queue)",
+	"callForwarding":      "call forwarding is not modelled",
+	"simultaneousRing":    "simultaneous ringing is not modelled",
+	"teamCall":            "team call is not modelled (Group Call Pickup cannot answer team-call legs)",
+	"delegates":           "delegation is not modelled (Group Call Pickup cannot answer calls routed to a delegate)",
+	"friendsAndFamily":    "privacy relationships are not modelled (Group Call Pickup cannot answer calls from a Friends and Family contact)",
+	"privacyRelationship": "privacy relationships are not modelled (Group Call Pickup cannot answer calls from a Friends and Family contact)",
+	"responseGroup":       "Response Group is not modelled (Group Call Pickup cannot answer calls routed to a response group)",
+}
+
+// refuseUnmodelled reports, and takes out of a user mapping, the settings the simulator
+// does not model, each with what it would mean in Lync.
+func (r *reader) refuseUnmodelled(n *yaml.Node) {
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	kept := n.Content[:0:0]
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if why, ok := unmodelled[k.Value]; ok {
+			r.errorf(k, "user setting %s: %s", k.Value, why)
+			continue
+		}
+		kept = append(kept, n.Content[i], n.Content[i+1])
+	}
+	n.Content = kept
 }
 
 // readOrbits reads the orbit table, checking each range against the rules of
@@ -199,7 +271,7 @@ func (r *reader) readOrbits(n *yaml.Node, pools poolSet) []park.OrbitRange {
 	table := park.NewOrbitTable()
 	var out []park.OrbitRange
 	for _, on := range n.Content {
-		o, ok := r.readOrbit(on, pools)
+		o, ok := r.readOrbit(on, func(v *yaml.Node, what string) string { return r.pool(v, pools, what) })
 		if !ok {
 			continue
 		}
@@ -214,7 +286,8 @@ func (r *reader) readOrbits(n *yaml.Node, pools poolSet) []park.OrbitRange {
 
 var orbitKeys = []string{"identity", "start", "end", "service", "type"}
 
-func (r *reader) readOrbit(n *yaml.Node, pools poolSet) (park.OrbitRange, bool) {
+// readOrbit reads one orbit range; pool resolves its CallParkService.
+func (r *reader) readOrbit(n *yaml.Node, pool func(n *yaml.Node, what string) string) (park.OrbitRange, bool) {
 	m := r.mapping(n, "orbit range", orbitKeys...)
 	if m == nil || !r.require(n, m, "orbit range", "identity", "start", "end", "service") {
 		return park.OrbitRange{}, false
@@ -223,7 +296,7 @@ func (r *reader) readOrbit(n *yaml.Node, pools poolSet) (park.OrbitRange, bool) 
 		Identity:         r.str(m["identity"], "identity"),
 		NumberRangeStart: r.str(m["start"], "start"),
 		NumberRangeEnd:   r.str(m["end"], "end"),
-		CallParkService:  r.pool(m["service"], pools, "service"),
+		CallParkService:  pool(m["service"], "service"),
 		Type:             park.RangeType(r.str(m["type"], "type")),
 	}
 	if t, ok := rangeType(o.Type); ok {

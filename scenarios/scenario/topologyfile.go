@@ -60,6 +60,11 @@ func SaveTopologyFile(path string, t topology.Topology, header string) error {
 	if err != nil {
 		return err
 	}
+	return writeAtomically(path, data)
+}
+
+// writeAtomically replaces path's content with data: temporary file, sync, rename.
+func writeAtomically(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("saving topology: %w", err)
@@ -92,9 +97,13 @@ type (
 		RegistrarFailoverTimer string      `yaml:"registrarFailoverTimer,omitempty"`
 		AutoRedirectOrbits     bool        `yaml:"autoRedirectOrbits,omitempty"`
 		PickupMembersOnly      bool        `yaml:"pickupMembersOnly,omitempty"`
+		Phones                 *phonesYAML `yaml:"phones,omitempty"`
 		Pools                  []poolYAML  `yaml:"pools"`
 		Users                  []userYAML  `yaml:"users,omitempty"`
 		Orbits                 []orbitYAML `yaml:"orbits,omitempty"`
+	}
+	phonesYAML struct {
+		RTPTimeout string `yaml:"rtpTimeout,omitempty"`
 	}
 	poolYAML struct {
 		FQDN        string   `yaml:"fqdn"`
@@ -112,10 +121,11 @@ type (
 		EnableMusicOnHold          bool   `yaml:"enableMusicOnHold"`
 	}
 	userYAML struct {
-		Name     string `yaml:"name"`
-		Home     string `yaml:"home"`
-		Pickup   string `yaml:"pickup,omitempty"`
-		Password string `yaml:"password,omitempty"`
+		Name        string `yaml:"name"`
+		Home        string `yaml:"home"`
+		Pickup      string `yaml:"pickup,omitempty"`
+		Password    string `yaml:"password,omitempty"`
+		PrivateLine string `yaml:"privateLine,omitempty"`
 	}
 	orbitYAML struct {
 		Identity string `yaml:"identity"`
@@ -131,29 +141,36 @@ func topologyDoc(t topology.Topology) topologyYAML {
 	if t.RegistrarFailoverTimer != 0 {
 		doc.RegistrarFailoverTimer = formatDuration(t.RegistrarFailoverTimer)
 	}
+	if t.Phones.RTPTimeout != 0 {
+		doc.Phones = &phonesYAML{RTPTimeout: formatDuration(t.Phones.RTPTimeout)}
+	}
 	for _, p := range t.Pools {
 		py := poolYAML{FQDN: p.FQDN, Backup: p.Backup, Address: p.Address, CPSDisabled: p.CPSDisabled, Down: p.Down}
 		if p.Phase != topology.Normal {
 			py.Phase = p.Phase.String()
 		}
 		if p.CPS != nil && *p.CPS != park.DefaultCPSConfig() {
-			py.CPS = &cpsYAML{
-				CallPickupTimeoutThreshold: formatDuration(p.CPS.CallPickupTimeoutThreshold),
-				MaxCallPickupAttempts:      p.CPS.MaxCallPickupAttempts,
-				OnTimeoutURI:               p.CPS.OnTimeoutURI,
-				EnableMusicOnHold:          p.CPS.EnableMusicOnHold,
-			}
+			py.CPS = cpsToYAML(*p.CPS)
 		}
 		doc.Pools = append(doc.Pools, py)
 	}
 	for _, u := range t.Users {
-		doc.Users = append(doc.Users, userYAML{Name: u.Name, Home: u.HomePool, Pickup: u.PickupNumber, Password: u.Password})
+		doc.Users = append(doc.Users, userYAML{Name: u.Name, Home: u.HomePool, Pickup: u.PickupNumber, Password: u.Password, PrivateLine: u.PrivateLine})
 	}
 	for _, o := range t.Orbits {
 		doc.Orbits = append(doc.Orbits, orbitYAML{Identity: o.Identity, Start: o.NumberRangeStart,
 			End: o.NumberRangeEnd, Service: o.CallParkService, Type: string(o.Type)})
 	}
 	return doc
+}
+
+func cpsToYAML(c park.CPSConfig) *cpsYAML {
+	return &cpsYAML{
+		CallPickupTimeoutThreshold: formatDuration(c.CallPickupTimeoutThreshold),
+		MaxCallPickupAttempts:      c.MaxCallPickupAttempts,
+		OnTimeoutURI:               c.OnTimeoutURI,
+		EnableMusicOnHold:          c.EnableMusicOnHold,
+	}
 }
 
 // formatDuration writes "90s" rather than Go's "1m30s"; both read back the same.

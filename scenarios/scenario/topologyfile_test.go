@@ -16,6 +16,7 @@ func TestTopologyFileRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	orig.AutoRedirectOrbits = true
 	orig.Users[0].Password = "s3cret"
+	orig.Users[1].PrivateLine = "4255550102"
 	cps := park.DefaultCPSConfig()
 	cps.CallPickupTimeoutThreshold = 45 * time.Second
 	cps.MaxCallPickupAttempts = 3

@@ -36,10 +36,11 @@ func (Real) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d
 // Advance returns, every callback due by then has run (and any timer a callback scheduled
 // inside the window has run too).
 type Virtual struct {
-	mu     sync.Mutex
-	now    time.Time
-	seq    uint64
-	timers []*virtualTimer
+	mu       sync.Mutex
+	now      time.Time
+	seq      uint64
+	advances uint64
+	timers   []*virtualTimer
 }
 
 type virtualTimer struct {
@@ -87,6 +88,7 @@ func (t *virtualTimer) Stop() bool {
 func (c *Virtual) Advance(d time.Duration) int {
 	c.mu.Lock()
 	end := c.now.Add(d)
+	c.advances++
 	c.mu.Unlock()
 	fired := 0
 	for {
@@ -105,6 +107,16 @@ func (c *Virtual) Advance(d time.Duration) int {
 		t.f()
 		fired++
 	}
+}
+
+// Advances counts the Advance calls begun so far. Timers that fire under one count fire
+// in one jump of virtual time, with no step of the scenario in between: a check of the
+// real world (is RTP arriving?) made by one of them holds for the others, since the world
+// had no real time to change.
+func (c *Virtual) Advances() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.advances
 }
 
 // Pending reports how many timers have not fired or been stopped.

@@ -37,3 +37,15 @@ func TestVirtualTimerScheduledByACallbackFiresInTheSameAdvance(t *testing.T) {
 	assert.Equal(t, 2, c.Advance(30*time.Second))
 	assert.Equal(t, 2, fired)
 }
+
+func TestVirtualCountsItsJumps(t *testing.T) {
+	c := NewVirtual(time.Unix(0, 0))
+	var seen []uint64
+	c.AfterFunc(time.Second, func() { seen = append(seen, c.Advances()) })
+	c.AfterFunc(2*time.Second, func() { seen = append(seen, c.Advances()) })
+	c.AfterFunc(4*time.Second, func() { seen = append(seen, c.Advances()) })
+	assert.Zero(t, c.Advances())
+	c.Advance(3 * time.Second)
+	c.Advance(3 * time.Second)
+	assert.Equal(t, []uint64{1, 1, 2}, seen, "timers of one Advance see one count")
+}

@@ -19,11 +19,14 @@ type receiver struct {
 	closed            bool // the receive loop has ended
 }
 
-// waiter is a WaitReceived call blocked until ssrc reaches n packets.
+// waiter is a WaitReceived call blocked until ssrc reaches n packets, or (any) a
+// WaitNext call blocked until a packet arrives from notBefore on.
 type waiter struct {
-	ssrc uint32
-	n    int
-	wake chan struct{} // closed when satisfied or when the stream closes
+	ssrc      uint32
+	any       bool
+	notBefore time.Time
+	n         int
+	wake      chan struct{} // closed when satisfied or when the stream closes
 }
 
 // receiveLoop reads packets until the socket is closed.
@@ -79,7 +82,7 @@ func (s *Stream) record(pkt *rtp.Packet, from netip.AddrPort, now time.Time) {
 	}
 	kept := s.waiters[:0]
 	for _, w := range s.waiters {
-		if w.ssrc == pkt.SSRC && src.Received >= w.n {
+		if w.any && !now.Before(w.notBefore) || !w.any && w.ssrc == pkt.SSRC && src.Received >= w.n {
 			close(w.wake)
 			continue
 		}
@@ -132,6 +135,51 @@ func (s *Stream) WaitReceived(ctx context.Context, ssrc uint32, n int) error {
 		return nil
 	}
 	return fmt.Errorf("wait for %d rtp packets from ssrc %08x (got %d): %w", n, ssrc, got, err)
+}
+
+// WaitNext blocks until an RTP packet (from any source) arrives more than quiet after
+// the call, ctx is done, or the stream is closed. It answers "is this stream receiving
+// now?" without a clock: a live stream answers within quiet plus one packet interval.
+// Packets that were already on their way when it was called (in the socket's buffer,
+// not yet read) are read sooner than quiet and do not count: a sender that stopped a
+// moment ago is silent now.
+func (s *Stream) WaitNext(ctx context.Context, quiet time.Duration) error {
+	s.rxMu.Lock()
+	if s.rx.closed {
+		s.rxMu.Unlock()
+		return fmt.Errorf("wait for the next rtp packet: %w", net.ErrClosed)
+	}
+	w := &waiter{any: true, notBefore: time.Now().Add(quiet), wake: make(chan struct{})}
+	s.waiters = append(s.waiters, w)
+	s.rxMu.Unlock()
+
+	select {
+	case <-w.wake:
+	case <-ctx.Done():
+	}
+	s.rxMu.Lock()
+	defer s.rxMu.Unlock()
+	s.waiters = deleteWaiter(s.waiters, w)
+	select {
+	case <-w.wake:
+		if !s.rx.closed || s.rx.received > 0 && !s.lastArrival().Before(w.notBefore) {
+			return nil
+		}
+		return fmt.Errorf("wait for the next rtp packet: %w", net.ErrClosed)
+	default:
+		return fmt.Errorf("wait for the next rtp packet: %w", ctx.Err())
+	}
+}
+
+// lastArrival is when the latest packet arrived, from any source. rxMu must be held.
+func (s *Stream) lastArrival() time.Time {
+	var last time.Time
+	for _, src := range s.rx.sources {
+		if src.Last.After(last) {
+			last = src.Last
+		}
+	}
+	return last
 }
 
 // receivedFrom returns how many packets came from ssrc. rxMu must be held.

@@ -29,6 +29,19 @@ func Offer(addr netip.AddrPort, sessionID uint64) []byte {
 // the offer's (a sendonly hold offer is answered recvonly). Other m-lines are
 // rejected with port 0. ErrNoCommonCodec when the offer has neither G.711 law.
 func Answer(offer []byte, addr netip.AddrPort, sessionID uint64) ([]byte, error) {
+	return answerAs(offer, addr, sessionID, sendrecv)
+}
+
+// AnswerListening is Answer from a party that receives but never sends: its answer
+// says recvonly (or inactive, to an offer that does not send), so that the offerer
+// knows silence on this stream is intended (RFC 3264 §6.1) and does not take it for a
+// dead line. The Call Park application answers a parked call so when music on hold is
+// off.
+func AnswerListening(offer []byte, addr netip.AddrPort, sessionID uint64) ([]byte, error) {
+	return answerAs(offer, addr, sessionID, direction{recv: true})
+}
+
+func answerAs(offer []byte, addr netip.AddrPort, sessionID uint64, can direction) ([]byte, error) {
 	if !addr.Addr().IsValid() {
 		return nil, fmt.Errorf("answer: invalid local address %v", addr)
 	}
@@ -49,7 +62,7 @@ func Answer(offer []byte, addr netip.AddrPort, sessionID uint64) ([]byte, error)
 	if te, ok := firstByName(oa.codecs, telephoneEvent.name, ClockRate); ok {
 		chosen = append(chosen, te)
 	}
-	return answer(osd, oa, addr, chosen, sendrecv.answerTo(oa.dir), sessionID), nil
+	return answer(osd, oa, addr, chosen, can.answerTo(oa.dir), sessionID), nil
 }
 
 // Bridge builds the answer to offer that points the offerer at another party's

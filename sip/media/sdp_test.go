@@ -126,6 +126,19 @@ func TestAnswer(t *testing.T) {
 	}
 }
 
+func TestAnswerListening(t *testing.T) {
+	for offer, want := range map[string]string{"sendrecv": "recvonly", "sendonly": "recvonly", "recvonly": "inactive"} {
+		body, err := AnswerListening(sdpBody("v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0",
+			"m=audio 5000 RTP/AVP 0", "a="+offer), bobAddr, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := mustParse(t, body); a.Direction != want || a.Addr != bobAddr {
+			t.Errorf("listening answer to %s = %+v, want %s at %v", offer, a, want, bobAddr)
+		}
+	}
+}
+
 func TestAnswerKeepsMLineOrder(t *testing.T) {
 	offer := sdpBody("v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0",
 		"m=video 5002 RTP/AVP 96", "a=rtpmap:96 H264/90000", "m=audio 5000 RTP/AVP 0")

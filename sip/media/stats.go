@@ -1,6 +1,7 @@
 package media
 
 import (
+	"math"
 	"net/netip"
 	"time"
 )
@@ -104,4 +105,16 @@ func snapshotSources(m map[uint32]*source) map[uint32]SourceStats {
 		out[ssrc] = s.snapshot()
 	}
 	return out
+}
+
+// PlausibleLoss is the most packets, of n sent, that a network dropping each one at
+// random with probability p plausibly loses: the binomial mean plus six standard
+// deviations (exceeded about once in a billion), rounded up. It is zero when p is: on a
+// lossless network any lost packet is a fault.
+func PlausibleLoss(n int, p float64) int {
+	if p <= 0 || n <= 0 {
+		return 0
+	}
+	mean := float64(n) * p
+	return int(math.Ceil(mean + 6*math.Sqrt(mean*(1-p))))
 }

@@ -90,3 +90,20 @@ func TestSourceTimes(t *testing.T) {
 		t.Error("snapshot shares LastPayload with the source")
 	}
 }
+
+func TestPlausibleLoss(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		p    float64
+		want int
+	}{
+		{250, 0, 0},     // a lossless network explains no loss
+		{0, 0.05, 0},    // nothing sent
+		{250, 0.05, 34}, // mean 12.5, sd 3.45: 12.5+20.7 rounded up
+		{100, 0.10, 28}, // mean 10, sd 3: 10+18
+	} {
+		if got := PlausibleLoss(tc.n, tc.p); got != tc.want {
+			t.Errorf("PlausibleLoss(%d, %g) = %d, want %d", tc.n, tc.p, got, tc.want)
+		}
+	}
+}

@@ -342,3 +342,27 @@ func TestSenderTimeline(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitNextAsksWhetherMediaArrivesNow: a packet received before the call does not
+// count, so a stream whose sender stopped a moment ago is silent now.
+func TestWaitNextAsksWhetherMediaArrivesNow(t *testing.T) {
+	t.Parallel()
+	a, b := listen(t), listen(t)
+	a.Start(b.LocalAddr())
+	waitFor(t, b, a.SSRC(), 3)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := b.WaitNext(ctx, Ptime/2); err != nil {
+		t.Fatalf("WaitNext on a live stream = %v", err)
+	}
+	a.Stop()
+	short, cancel2 := context.WithTimeout(context.Background(), 10*Ptime)
+	defer cancel2()
+	if err := b.WaitNext(short, Ptime/2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("WaitNext after the sender stopped = %v, want deadline exceeded", err)
+	}
+	b.Close()
+	if err := b.WaitNext(context.Background(), 0); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("WaitNext after Close = %v, want net.ErrClosed", err)
+	}
+}

@@ -102,14 +102,22 @@ func (d *Deployment) CPS(pool string) (park.CPSConfig, error) {
 	return c, nil
 }
 
-// SetCPS is Set-CsCpsConfiguration for pool; invalid settings change nothing.
-func (d *Deployment) SetCPS(pool string, c park.CPSConfig) error {
-	if _, ok := d.cps[pool]; !ok {
-		return fmt.Errorf("Set-CsCpsConfiguration: %w", unknownPool(pool))
+// SetCPS is Set-CsCpsConfiguration for pool: the parameters ch names change, the others
+// keep their current values. It returns the settings now in force; invalid settings change
+// nothing. Every caller (admin API, scenario step, Go API) goes through here, so they cannot
+// drift apart.
+func (d *Deployment) SetCPS(pool string, ch park.CPSChange) (park.CPSConfig, error) {
+	cur, ok := d.cps[pool]
+	if !ok {
+		return park.CPSConfig{}, fmt.Errorf("Set-CsCpsConfiguration: %w", unknownPool(pool))
 	}
-	if err := c.Validate(); err != nil {
-		return fmt.Errorf("Set-CsCpsConfiguration %s: %w", pool, err)
+	if ch.Empty() {
+		return cur, fmt.Errorf("Set-CsCpsConfiguration %s: no setting given (CallPickupTimeoutThreshold, MaxCallPickupAttempts, OnTimeoutURI, EnableMusicOnHold)", pool)
 	}
-	d.cps[pool] = c
-	return nil
+	next := ch.Apply(cur)
+	if err := next.Validate(); err != nil {
+		return cur, fmt.Errorf("Set-CsCpsConfiguration %s: %w", pool, err)
+	}
+	d.cps[pool] = next
+	return next, nil
 }

@@ -175,9 +175,10 @@ func TestEnableGroupPickup(t *testing.T) {
 	})
 }
 
+// queuedFor is the number user's calls at pool are queued under, or "".
 func queuedFor(d *Deployment, pool, user string) string {
-	n, _ := d.QueueNumber(pool, user, t0)
-	return n
+	q, _ := d.QueueAt(pool, Ringing{Callee: user}, t0)
+	return q.Number
 }
 
 // SEFAUtil /disablegrouppickup.
@@ -222,7 +223,7 @@ func TestSetCPS(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := newDeployment(t)
 			before := snap(d)
-			err := d.SetCPS(tt.pool, tt.c)
+			_, err := d.SetCPS(tt.pool, park.AllOf(tt.c))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.why)
 			if tt.is != nil {
@@ -233,13 +234,34 @@ func TestSetCPS(t *testing.T) {
 	}
 	t.Run("valid", func(t *testing.T) {
 		d := newDeployment(t)
-		require.NoError(t, d.SetCPS(pool02, valid))
+		got, err := d.SetCPS(pool02, park.AllOf(valid))
+		require.NoError(t, err)
+		assert.Equal(t, valid, got)
 		c, err := d.CPS(pool02)
 		require.NoError(t, err)
 		assert.Equal(t, valid, c)
 		c, err = d.CPS(pool01)
 		require.NoError(t, err)
 		assert.Equal(t, park.DefaultCPSConfig(), c, "per pool")
+	})
+	t.Run("a change keeps what it does not name", func(t *testing.T) {
+		d := newDeployment(t)
+		_, err := d.SetCPS(pool02, park.AllOf(valid))
+		require.NoError(t, err)
+		five := 5
+		got, err := d.SetCPS(pool02, park.CPSChange{MaxCallPickupAttempts: &five})
+		require.NoError(t, err)
+		want := valid
+		want.MaxCallPickupAttempts = 5
+		assert.Equal(t, want, got, "Set-CsCpsConfiguration -MaxCallPickupAttempts 5 keeps the timeout and fallback URI")
+		c, _ := d.CPS(pool02)
+		assert.Equal(t, want, c)
+	})
+	t.Run("a change that names nothing is refused", func(t *testing.T) {
+		d := newDeployment(t)
+		_, err := d.SetCPS(pool01, park.CPSChange{})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "no setting given")
 	})
 	t.Run("CPS of an unknown pool", func(t *testing.T) {
 		d := newDeployment(t)

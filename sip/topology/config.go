@@ -34,9 +34,19 @@ type Topology struct {
 	// PickupMembersOnly restricts Group Call Pickup to members of the group. Lync lets anyone
 	// in the enterprise pick up, so it is off by default.
 	PickupMembersOnly bool
-	Pools             []Pool
-	Users             []User
-	Orbits            []park.OrbitRange
+	// Phones sets up the simulated phones (not real ones, which have their own settings).
+	Phones PhoneSettings
+	Pools  []Pool
+	Users  []User
+	Orbits []park.OrbitRange
+}
+
+// PhoneSettings are the settings every simulated phone of a topology shares, as a
+// provisioning server would push them.
+type PhoneSettings struct {
+	// RTPTimeout: an established call that hears no RTP for this long is hung up (desk
+	// phones' media inactivity timer). Zero means the phones' default, 30 s.
+	RTPTimeout time.Duration
 }
 
 // Pool is one Front End pool.
@@ -79,7 +89,12 @@ type User struct {
 	PickupNumber string
 	// Password enables digest authentication for this user when set.
 	Password string
+	// PrivateLine is the user's second, private number (Lync's private line): a call to it
+	// rings the user like any other, but Group Call Pickup never answers it.
+	PrivateLine string
 }
+
+var privateLine = regexp.MustCompile(`^\+?[0-9]{3,15}$`)
 
 var userName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$`)
 
@@ -136,6 +151,9 @@ func (t *Topology) validatePools() error {
 				ErrInvalidTopology, p.FQDN, b.FQDN, b.FQDN, p.FQDN)
 		}
 	}
+	if t.Phones.RTPTimeout < 0 {
+		return fmt.Errorf("%w: phones' RTP timeout %s is negative", ErrInvalidTopology, t.Phones.RTPTimeout)
+	}
 	if t.RegistrarFailoverTimer < 0 {
 		return fmt.Errorf("%w: registrar failover timer %s is negative", ErrInvalidTopology, t.RegistrarFailoverTimer)
 	}
@@ -164,6 +182,21 @@ func (t *Topology) validateUsers() error {
 		if !pools[u.HomePool] {
 			return fmt.Errorf("%w: user %s: home pool %q is not in the topology", ErrInvalidTopology, u.Name, u.HomePool)
 		}
+	}
+	lines := map[string]string{}
+	for _, u := range t.Users {
+		if u.PrivateLine == "" {
+			continue
+		}
+		switch owner, dup := lines[u.PrivateLine]; {
+		case !privateLine.MatchString(u.PrivateLine):
+			return fmt.Errorf("%w: user %s: private line %q is not a phone number (3 to 15 digits, optionally after +)", ErrInvalidTopology, u.Name, u.PrivateLine)
+		case dup:
+			return fmt.Errorf("%w: users %s and %s have the same private line %s", ErrInvalidTopology, owner, u.Name, u.PrivateLine)
+		case seen[u.PrivateLine]:
+			return fmt.Errorf("%w: user %s: private line %s is the name of a user", ErrInvalidTopology, u.Name, u.PrivateLine)
+		}
+		lines[u.PrivateLine] = u.Name
 	}
 	return nil
 }

@@ -19,6 +19,8 @@ type Deployment struct {
 	orbits *park.OrbitTable
 	groups *pickup.Groups
 	cps    map[string]park.CPSConfig
+	// privateLines maps each user's private line number to the user.
+	privateLines map[string]string
 	// redirected remembers, per failed-over pool, the GroupPickup ranges the simulator moved
 	// to the backup itself (AutoRedirectOrbits), so failback completion moves those back.
 	redirected map[string][]string
@@ -40,14 +42,15 @@ func New(t Topology) (*Deployment, []Warning, error) {
 		return nil, nil, err
 	}
 	d := &Deployment{
-		topo:       t,
-		pools:      map[string]*poolState{},
-		config:     map[string]Pool{},
-		users:      map[string]User{},
-		orbits:     park.NewOrbitTable(),
-		groups:     pickup.NewGroups(),
-		cps:        map[string]park.CPSConfig{},
-		redirected: map[string][]string{},
+		topo:         t,
+		pools:        map[string]*poolState{},
+		config:       map[string]Pool{},
+		users:        map[string]User{},
+		orbits:       park.NewOrbitTable(),
+		groups:       pickup.NewGroups(),
+		cps:          map[string]park.CPSConfig{},
+		redirected:   map[string][]string{},
+		privateLines: map[string]string{},
 	}
 	for _, p := range t.Pools {
 		d.pools[p.FQDN] = &poolState{phase: p.Phase, up: !p.Down}
@@ -64,6 +67,12 @@ func New(t Topology) (*Deployment, []Warning, error) {
 	}
 	for _, u := range t.Users {
 		d.users[u.Name] = u
+		if u.PrivateLine != "" {
+			if r, ok := d.orbits.Lookup(u.PrivateLine); ok {
+				return nil, nil, fmt.Errorf("%w: user %s: private line %s is in orbit range %s", ErrInvalidTopology, u.Name, u.PrivateLine, r.Identity)
+			}
+			d.privateLines[u.PrivateLine] = u.Name
+		}
 		if u.PickupNumber != "" {
 			if err := d.EnableGroupPickup(u.Name, u.PickupNumber); err != nil {
 				return nil, nil, fmt.Errorf("%w: %w", ErrInvalidTopology, err)

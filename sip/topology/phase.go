@@ -56,7 +56,8 @@ const (
 	PoolOutage Event = iota
 	// PoolRecovery: the pool answers again.
 	PoolRecovery
-	// FailOverStart: Invoke-CsPoolFailOver -PoolFqdn <pool>.
+	// FailOverStart: Invoke-CsPoolFailOver -PoolFqdn <pool> -DisasterMode, the failover of a
+	// pool that stopped answering.
 	FailOverStart
 	// FailOverComplete: the failover finished.
 	FailOverComplete
@@ -64,9 +65,16 @@ const (
 	FailBackStart
 	// FailBackComplete: the failback finished.
 	FailBackComplete
+	// PlannedFailOverStart: Invoke-CsPoolFailOver -PoolFqdn <pool> without -DisasterMode:
+	// the administrator fails over a pool that is "still up and running ... for example ...
+	// to do hardware or software upgrades" (office-docs-powershell Invoke-CsPoolFailOver.md,
+	// -DisasterMode). The pool stops serving its users, who move to the backup; it keeps
+	// answering, with 301s towards the backup.
+	PlannedFailOverStart
 )
 
-var eventNames = [...]string{"pool outage", "pool recovery", "Invoke-CsPoolFailOver", "failover completion", "Invoke-CsPoolFailBack", "failback completion"}
+var eventNames = [...]string{"pool outage", "pool recovery", "Invoke-CsPoolFailOver -DisasterMode", "failover completion",
+	"Invoke-CsPoolFailBack", "failback completion", "Invoke-CsPoolFailOver"}
 
 // String names the event as an administrator knows it.
 func (e Event) String() string {
@@ -104,13 +112,17 @@ var (
 )
 
 // transitions is the disaster-recovery state machine. Anything not listed is illegal.
-// Choices (documented in the README): failover is modelled for an unplanned outage only,
-// so Invoke-CsPoolFailOver needs the pool down; a pool that comes back during or after
-// failover stays failed over until Invoke-CsPoolFailBack; an outage during failback puts
-// the pool back in Outage, its users waiting for the backup registrar again.
+// Choices (documented in the README): Invoke-CsPoolFailOver -DisasterMode is for a pool
+// that stopped answering, and without -DisasterMode for a pool that still answers (Lync:
+// "If a pool is no longer accessible the only way to restore full functionality ... is to
+// fail over the pool by using the DisasterMode parameter"); both lead to the same phases;
+// a pool that comes back during or after failover stays failed over until
+// Invoke-CsPoolFailBack; an outage during failback puts the pool back in Outage, its users
+// waiting for the backup registrar again.
 var transitions = map[Phase]map[Event]step{
 	Normal: {
-		PoolOutage: {to: Outage, needUp: yes, setUp: no},
+		PoolOutage:           {to: Outage, needUp: yes, setUp: no},
+		PlannedFailOverStart: {to: FailingOver, needUp: yes, needPair: true},
 	},
 	Outage: {
 		PoolRecovery:  {to: Normal, needUp: no, setUp: yes},
@@ -140,12 +152,18 @@ func explainIllegal(pool string, st poolState, ev Event) error {
 		why = "it is already down"
 	case ev == PoolRecovery && st.up:
 		why = "it is already up"
-	case ev == FailOverStart && st.phase == FailingOver:
+	case (ev == FailOverStart || ev == PlannedFailOverStart) && st.phase == FailingOver:
 		why = "a failover is already in progress"
+	case ev == PlannedFailOverStart && st.phase == FailedOver:
+		why = "it is already failed over"
+	case ev == PlannedFailOverStart && !st.up:
+		why = "it is not answering: a pool that is down is failed over with -DisasterMode"
+	case ev == PlannedFailOverStart:
+		why = fmt.Sprintf("its phase is %s, and a planned failover starts from normal operation", st.phase)
 	case ev == FailBackStart && st.phase == FailingBack:
 		why = "a failback is already in progress"
 	case ev == FailOverStart && st.up && st.phase == Normal:
-		why = "it is up and serving its users; the simulator models failover after an unplanned outage, so take it down first"
+		why = "it is up and serving its users: -DisasterMode is for a pool that stopped answering; run Invoke-CsPoolFailOver without -DisasterMode for a planned failover"
 	case ev == FailOverStart:
 		why = fmt.Sprintf("its phase is %s, and failover starts from an outage", st.phase)
 	case ev == FailOverComplete:

@@ -30,6 +30,7 @@ var transitionTable = []cell{
 	{state{Normal, true}, FailOverComplete, nil, "its phase is normal, and only a failover in progress can complete"},
 	{state{Normal, true}, FailBackStart, nil, "its phase is normal, and failback needs a completed failover"},
 	{state{Normal, true}, FailBackComplete, nil, "its phase is normal, and only a failback in progress can complete"},
+	{state{Normal, true}, PlannedFailOverStart, goesTo(FailingOver, true), ""},
 
 	// outage, down: P stopped answering, not yet failed over.
 	{state{Outage, false}, PoolOutage, nil, "it is already down"},
@@ -38,6 +39,7 @@ var transitionTable = []cell{
 	{state{Outage, false}, FailOverComplete, nil, "its phase is outage, and only a failover in progress can complete"},
 	{state{Outage, false}, FailBackStart, nil, "its phase is outage, and failback needs a completed failover"},
 	{state{Outage, false}, FailBackComplete, nil, "its phase is outage, and only a failback in progress can complete"},
+	{state{Outage, false}, PlannedFailOverStart, nil, "it is not answering: a pool that is down is failed over with -DisasterMode"},
 
 	// failing over, down.
 	{state{FailingOver, false}, PoolOutage, nil, "it is already down"},
@@ -46,6 +48,7 @@ var transitionTable = []cell{
 	{state{FailingOver, false}, FailOverComplete, goesTo(FailedOver, false), ""},
 	{state{FailingOver, false}, FailBackStart, nil, "its phase is failing-over, and failback needs a completed failover"},
 	{state{FailingOver, false}, FailBackComplete, nil, "its phase is failing-over, and only a failback in progress can complete"},
+	{state{FailingOver, false}, PlannedFailOverStart, nil, "a failover is already in progress"},
 
 	// failing over, up again: a pool that comes back stays in the failover until failback.
 	{state{FailingOver, true}, PoolOutage, goesTo(FailingOver, false), ""},
@@ -54,6 +57,7 @@ var transitionTable = []cell{
 	{state{FailingOver, true}, FailOverComplete, goesTo(FailedOver, true), ""},
 	{state{FailingOver, true}, FailBackStart, nil, "its phase is failing-over, and failback needs a completed failover"},
 	{state{FailingOver, true}, FailBackComplete, nil, "its phase is failing-over, and only a failback in progress can complete"},
+	{state{FailingOver, true}, PlannedFailOverStart, nil, "a failover is already in progress"},
 
 	// failed over, down.
 	{state{FailedOver, false}, PoolOutage, nil, "it is already down"},
@@ -62,6 +66,7 @@ var transitionTable = []cell{
 	{state{FailedOver, false}, FailOverComplete, nil, "its phase is failed-over, and only a failover in progress can complete"},
 	{state{FailedOver, false}, FailBackStart, nil, "it is still down; failback needs the pool answering again"},
 	{state{FailedOver, false}, FailBackComplete, nil, "its phase is failed-over, and only a failback in progress can complete"},
+	{state{FailedOver, false}, PlannedFailOverStart, nil, "it is already failed over"},
 
 	// failed over, up: ready for Invoke-CsPoolFailBack.
 	{state{FailedOver, true}, PoolOutage, goesTo(FailedOver, false), ""},
@@ -70,6 +75,7 @@ var transitionTable = []cell{
 	{state{FailedOver, true}, FailOverComplete, nil, "its phase is failed-over, and only a failover in progress can complete"},
 	{state{FailedOver, true}, FailBackStart, goesTo(FailingBack, true), ""},
 	{state{FailedOver, true}, FailBackComplete, nil, "its phase is failed-over, and only a failback in progress can complete"},
+	{state{FailedOver, true}, PlannedFailOverStart, nil, "it is already failed over"},
 
 	// failing back, up.
 	{state{FailingBack, true}, PoolOutage, goesTo(Outage, false), ""},
@@ -78,10 +84,11 @@ var transitionTable = []cell{
 	{state{FailingBack, true}, FailOverComplete, nil, "its phase is failing-back, and only a failover in progress can complete"},
 	{state{FailingBack, true}, FailBackStart, nil, "a failback is already in progress"},
 	{state{FailingBack, true}, FailBackComplete, goesTo(Normal, true), ""},
+	{state{FailingBack, true}, PlannedFailOverStart, nil, "its phase is failing-back, and a planned failover starts from normal operation"},
 }
 
 // allEvents lists every event.
-var allEvents = []Event{PoolOutage, PoolRecovery, FailOverStart, FailOverComplete, FailBackStart, FailBackComplete}
+var allEvents = []Event{PoolOutage, PoolRecovery, FailOverStart, FailOverComplete, FailBackStart, FailBackComplete, PlannedFailOverStart}
 
 // The test table itself covers every event in every reachable state, exactly once.
 func TestTransitionTableTestCoversEveryCell(t *testing.T) {
@@ -235,7 +242,7 @@ func TestRuleFailoverNeedsABackupThatIsUpAndNormal(t *testing.T) {
 
 			require.ErrorIs(t, err, ErrIllegalTransition)
 			assert.Contains(t, err.Error(), tt.why)
-			assert.Contains(t, err.Error(), "Invoke-CsPoolFailOver on "+tt.pool)
+			assert.Contains(t, err.Error(), "Invoke-CsPoolFailOver -DisasterMode on "+tt.pool)
 			assert.Equal(t, Transition{}, tr)
 			assert.Equal(t, before, snap(d))
 		})
@@ -314,8 +321,85 @@ func TestPhaseStringOutOfRange(t *testing.T) {
 }
 
 func TestEventString(t *testing.T) {
-	assert.Equal(t, []string{"pool outage", "pool recovery", "Invoke-CsPoolFailOver", "failover completion", "Invoke-CsPoolFailBack", "failback completion"},
-		[]string{PoolOutage.String(), PoolRecovery.String(), FailOverStart.String(), FailOverComplete.String(), FailBackStart.String(), FailBackComplete.String()})
+	assert.Equal(t, []string{"pool outage", "pool recovery", "Invoke-CsPoolFailOver -DisasterMode", "failover completion",
+		"Invoke-CsPoolFailBack", "failback completion", "Invoke-CsPoolFailOver"},
+		[]string{PoolOutage.String(), PoolRecovery.String(), FailOverStart.String(), FailOverComplete.String(),
+			FailBackStart.String(), FailBackComplete.String(), PlannedFailOverStart.String()})
 	assert.Equal(t, "event(-1)", Event(-1).String())
-	assert.Equal(t, "event(6)", Event(6).String())
+	assert.Equal(t, "event(7)", Event(7).String())
+}
+
+// Issue 9.6: failing over a pool that has no backup says so, whatever the pool's state and
+// whichever kind of failover is asked for.
+func TestFailoverWithoutBackupSaysSoInEveryState(t *testing.T) {
+	for _, s := range []state{{Normal, true}, {Outage, false}} {
+		for _, ev := range []Event{FailOverStart, PlannedFailOverStart} {
+			t.Run(s.String()+"/"+ev.String(), func(t *testing.T) {
+				d := newDeployment(t, func(topo *Topology) { topo.Pools = append(topo.Pools, Pool{FQDN: pool03}) })
+				if !s.up {
+					apply(t, d, on(pool03, PoolOutage))
+				}
+				before := snap(d)
+				_, err := d.Apply(pool03, ev, t0)
+				require.ErrorIs(t, err, ErrIllegalTransition)
+				assert.Contains(t, err.Error(), "it has no backup pool")
+				assert.Contains(t, err.Error(), ev.String()+" on "+pool03)
+				assert.Equal(t, before, snap(d))
+			})
+		}
+	}
+}
+
+// Issue 9.5: a planned failover (Invoke-CsPoolFailOver without -DisasterMode) needs, like a
+// disaster-mode one, a backup that answers and is normal; the running pool stays up.
+func TestRulePlannedFailoverNeedsABackupThatIsUpAndNormal(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup []event
+		why   string
+	}{
+		{"backup down", []event{on(pool02, PoolOutage)}, "its backup pool " + pool02 + " is down"},
+		{"backup failed over itself", []event{on(pool02, PoolOutage), on(pool02, FailOverStart), on(pool02, FailOverComplete),
+			on(pool02, PoolRecovery)}, "its backup pool " + pool02 + " is failed-over"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newDeployment(t)
+			apply(t, d, tt.setup...)
+			before := snap(d)
+			_, err := d.Apply(pool01, PlannedFailOverStart, t0)
+			require.ErrorIs(t, err, ErrIllegalTransition)
+			assert.Contains(t, err.Error(), tt.why)
+			assert.Contains(t, err.Error(), "Invoke-CsPoolFailOver on "+pool01)
+			assert.Equal(t, before, snap(d))
+		})
+	}
+	t.Run("backup normal: the pool fails over and keeps answering", func(t *testing.T) {
+		d := newDeployment(t)
+		tr, err := d.Apply(pool01, PlannedFailOverStart, t0)
+		require.NoError(t, err)
+		assert.Equal(t, FailingOver, tr.To)
+		assert.True(t, tr.Up)
+		requireState(t, d, pool01, state{FailingOver, true})
+	})
+}
+
+// The planned walk: a running pool is failed over by the administrator, completes, and is
+// failed back; the seed's table applies from the failover on.
+func TestPlannedFailoverWalk(t *testing.T) {
+	d := newDeployment(t)
+	walk := []struct {
+		ev   Event
+		want state
+	}{
+		{PlannedFailOverStart, state{FailingOver, true}},
+		{FailOverComplete, state{FailedOver, true}},
+		{FailBackStart, state{FailingBack, true}},
+		{FailBackComplete, state{Normal, true}},
+	}
+	for _, w := range walk {
+		_, err := d.Apply(pool01, w.ev, t0)
+		require.NoError(t, err, "%s", w.ev)
+		requireState(t, d, pool01, w.want)
+	}
 }

@@ -41,7 +41,10 @@ type Route struct {
 	User   string // ToUser, and ToPool when the callee is a user
 	Number string // ToPickup, ToOrbit, and ToPool for an orbit
 	Range  park.OrbitRange
-	Reject *Rejection
+	// PrivateLine: the dialled number is User's private line (ToUser, ToPool), whose calls
+	// Group Call Pickup never answers.
+	PrivateLine bool
+	Reject      *Rejection
 }
 
 // Dialled strips what follows the number in a Request-URI user part
@@ -61,18 +64,48 @@ func (d *Deployment) Route(pool string, caller Caller, dialled string, now time.
 	if r, ok := d.orbits.Lookup(dialled); ok {
 		return d.routeOrbit(pool, caller, dialled, r, now)
 	}
-	if _, ok := d.users[dialled]; !ok {
+	user, private := dialled, false
+	if u, ok := d.privateLines[dialled]; ok {
+		user, private = u, true
+	}
+	if _, ok := d.users[user]; !ok {
 		return Route{Reject: reject(404, "Not Found", 0, fmt.Sprintf("%s is neither a user nor an orbit of domain %s", dialled, d.topo.Domain))}
 	}
-	pl, _ := d.Place(dialled, now)
+	pl, _ := d.Place(user, now)
 	switch pl.Pool {
 	case "":
-		return Route{Reject: reject(480, "Temporarily Unavailable", 0, fmt.Sprintf("%s is signed out: %s", dialled, pl.Why))}
+		return Route{Reject: reject(480, "Temporarily Unavailable", 0, fmt.Sprintf("%s is signed out: %s", user, pl.Why))}
 	case pool:
-		return Route{Kind: ToUser, User: dialled}
+		return Route{Kind: ToUser, User: user, PrivateLine: private}
 	default:
-		return Route{Kind: ToPool, Pool: pl.Pool, User: dialled}
+		return Route{Kind: ToPool, Pool: pl.Pool, User: user, PrivateLine: private}
 	}
+}
+
+// cpsRefusal says why the Call Park application that owns range r cannot answer for it, or
+// nil when it can. A pool that is failing over or failed over does not run its Call Park
+// application even if it answers again (Invoke-CsPoolFailOver stops the pool's services;
+// the pool serves again after failback), so its ranges must be redirected with
+// Set-CsCallParkOrbit, as the seed's runbook says.
+func (d *Deployment) cpsRefusal(r park.OrbitRange) *Rejection {
+	owner := r.CallParkService
+	st, known := d.pools[owner]
+	var why string
+	switch {
+	case !known:
+		why = fmt.Sprintf("orbit range %s points at %s, which is not a pool of this topology", r.Identity, owner)
+	case !st.up:
+		why = fmt.Sprintf("orbit range %s belongs to %s, which is not answering (redirect it with Set-CsCallParkOrbit)", r.Identity, owner)
+	case d.config[owner].CPSDisabled:
+		why = fmt.Sprintf("orbit range %s belongs to %s, whose Call Park application is disabled", r.Identity, owner)
+	case st.phase == FailingOver || st.phase == FailedOver:
+		b, _ := d.backupOf(owner)
+		why = fmt.Sprintf("orbit range %s belongs to %s, which is %s to %s and does not run its Call Park application (redirect it with Set-CsCallParkOrbit)",
+			r.Identity, owner, st.phase, b)
+	default:
+		return nil
+	}
+	return reject(503, "Service Unavailable", DiagCannotForward, why)
 }
 
 func (d *Deployment) routeOrbit(pool string, caller Caller, number string, r park.OrbitRange, now time.Time) Route {
@@ -93,17 +126,10 @@ func (d *Deployment) routeOrbit(pool string, caller Caller, number string, r par
 			fmt.Sprintf("%s is not a member of group call pickup group %s, and this deployment restricts pickup to members", caller.User, number))}
 	}
 	owner := r.CallParkService
-	st, known := d.pools[owner]
+	if rej := d.cpsRefusal(r); rej != nil {
+		return Route{Reject: rej}
+	}
 	switch {
-	case !known:
-		return Route{Reject: reject(503, "Service Unavailable", DiagCannotForward,
-			fmt.Sprintf("orbit range %s points at %s, which is not a pool of this topology", r.Identity, owner))}
-	case !st.up:
-		return Route{Reject: reject(503, "Service Unavailable", DiagCannotForward,
-			fmt.Sprintf("orbit range %s belongs to %s, which is not answering (redirect it with Set-CsCallParkOrbit)", r.Identity, owner))}
-	case d.config[owner].CPSDisabled:
-		return Route{Reject: reject(503, "Service Unavailable", DiagCannotForward,
-			fmt.Sprintf("orbit range %s belongs to %s, whose Call Park application is disabled", r.Identity, owner))}
 	case owner != pool:
 		return Route{Kind: ToPool, Pool: owner, Number: number, Range: r}
 	case r.Type == park.GroupPickup:
@@ -111,25 +137,4 @@ func (d *Deployment) routeOrbit(pool string, caller Caller, number string, r par
 	default:
 		return Route{Kind: ToOrbit, Number: number, Range: r}
 	}
-}
-
-// QueueNumber says whether a call ringing callee at pool enters a Group Call Pickup queue
-// there, and under which number. It does when the callee has a pickup number whose
-// GroupPickup range is owned by this very pool's Call Park application (another pool's
-// application never sees the call) and the callee is served here out of resiliency mode
-// (SPEC section 5: a user in resiliency mode cannot have its calls picked up).
-func (d *Deployment) QueueNumber(pool, callee string, now time.Time) (string, bool) {
-	number, ok := d.groups.NumberOf(callee)
-	if !ok {
-		return "", false
-	}
-	r, ok := d.orbits.Lookup(number)
-	if !ok || r.Type != park.GroupPickup || r.CallParkService != pool || d.config[pool].CPSDisabled {
-		return "", false
-	}
-	pl, err := d.Place(callee, now)
-	if err != nil || pl.Pool != pool || pl.Mode != NormalMode {
-		return "", false
-	}
-	return number, true
 }

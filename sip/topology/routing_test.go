@@ -246,25 +246,44 @@ func TestRouteCalleeWithNoRegistrarAnswering(t *testing.T) {
 	rejected(t, d.Route(pool02, outsider, "alice", at(time.Hour)), 480, 0, "alice is signed out", "no backup registrar answering")
 }
 
+// queuedAt renders QueueAt's decision for callee's call at pool: "" when it is not
+// reported, "number@owner", and " blocked: kind" when it cannot be picked up.
+func queuedAt(d *Deployment, pool, callee string, now time.Time) string {
+	q, ok := d.QueueAt(pool, Ringing{Callee: callee}, now)
+	if !ok {
+		return ""
+	}
+	out := q.Number + "@" + q.Owner
+	if q.Blocked != "" {
+		out += " blocked: " + string(q.Blocked)
+	}
+	return out
+}
+
 // Rule (SPEC section 3): a call to a user who has a pickup number is also entered in the
-// pickup queue of that number, held by the CPS of the pool that owns the range; only that
-// pool, and only when it serves the callee out of resiliency mode (SPEC section 5).
-func TestRuleQueueNumberInNormalOperation(t *testing.T) {
+// pickup queue of that number, held by the CPS of the pool that owns the range, wherever
+// the member is served: the pool that serves the callee reports it there. A call to a member
+// in resiliency mode is reported blocked (SPEC section 5).
+func TestRuleQueueAtInNormalOperation(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(*Topology)
 		pool   string
 		callee string
-		want   string // "" for not queued
+		want   string
 	}{
-		{"member at its pool", nil, pool01, "alice", "150"},
-		{"other member", nil, pool01, "bob", "150"},
-		{"pool02 member", nil, pool02, "dave", "250"},
+		{"member at its pool", nil, pool01, "alice", "150@" + pool01},
+		{"other member", nil, pool01, "bob", "150@" + pool01},
+		{"pool02 member", nil, pool02, "dave", "250@" + pool02},
 		{"not at a pool that does not serve the callee", nil, pool02, "alice", ""},
 		{"no pickup number", nil, pool01, "carol", ""},
 		{"unknown callee", nil, pool01, "mallory", ""},
-		{"range owned by another pool", func(t *Topology) { t.Users[0].PickupNumber = "250" }, pool01, "alice", ""},
+		{"range owned by another pool: reported to the owner", func(t *Topology) { t.Users[0].PickupNumber = "250" }, pool01, "alice", "250@" + pool02},
 		{"Call Park application disabled", func(t *Topology) { t.Pools[0].CPSDisabled = true }, pool01, "alice", ""},
+		{"owner's Call Park application disabled", func(t *Topology) {
+			t.Users[0].PickupNumber = "250"
+			t.Pools[1].CPSDisabled = true
+		}, pool01, "alice", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,38 +292,69 @@ func TestRuleQueueNumberInNormalOperation(t *testing.T) {
 				mutate = append(mutate, tt.mutate)
 			}
 			d := newDeployment(t, mutate...)
-			n, ok := d.QueueNumber(tt.pool, tt.callee, t0)
-			assert.Equal(t, tt.want, n)
-			assert.Equal(t, tt.want != "", ok)
+			assert.Equal(t, tt.want, queuedAt(d, tt.pool, tt.callee, t0))
 		})
 	}
 }
 
+// Issue 9.2: a group whose range pool02 owns, with a member homed on pool01. The member's
+// calls are reported to pool02's queue in normal operation; the seed's rules hold for the
+// group through a disaster of either pool.
+func TestCrossPoolGroupThroughTheSeedsPhases(t *testing.T) {
+	cross := func(t *Topology) { t.Users[0].PickupNumber = "250" } // alice, homed on pool01
+	t.Run("owner down: not queued, pickups 503/35011 until redirected", func(t *testing.T) {
+		d := newDeployment(t, cross)
+		apply(t, d, on(pool02, PoolOutage))
+		assert.Empty(t, queuedAt(d, pool01, "alice", t0))
+		rejected(t, d.Route(pool01, enterprise("bob"), "250", t0), 503, DiagCannotForward, pool02)
+		redirect(t, d, rangePickup02, pool01)
+		assert.Equal(t, "250@"+pool01, queuedAt(d, pool01, "alice", t0))
+	})
+	t.Run("member's pool fails over: blocked in resiliency mode, then queued at the owner", func(t *testing.T) {
+		d := newDeployment(t, cross)
+		apply(t, d, on(pool01, PoolOutage), on(pool01, FailOverStart))
+		assert.Equal(t, "250@"+pool02+" blocked: resiliency", queuedAt(d, pool02, "alice", t0))
+		apply(t, d, on(pool01, FailOverComplete))
+		assert.Equal(t, "250@"+pool02, queuedAt(d, pool02, "alice", t0), "no redirection needed: the range never was on pool01")
+		apply(t, d, on(pool01, PoolRecovery), on(pool01, FailBackStart))
+		assert.Equal(t, "250@"+pool02+" blocked: resiliency", queuedAt(d, pool01, "alice", t0))
+		apply(t, d, on(pool01, FailBackComplete))
+		assert.Equal(t, "250@"+pool02, queuedAt(d, pool01, "alice", t0))
+	})
+	t.Run("the owner accepts reports only for its own running ranges", func(t *testing.T) {
+		d := newDeployment(t, cross)
+		assert.True(t, d.HoldsQueue(pool02, "250"))
+		assert.True(t, d.HoldsQueue(pool02, "250;phone-context=user-default"))
+		assert.False(t, d.HoldsQueue(pool01, "250"), "pool01 does not own 250")
+		assert.False(t, d.HoldsQueue(pool02, "7050"), "not a GroupPickup range")
+		assert.False(t, d.HoldsQueue(pool02, "999"), "no range")
+		apply(t, d, on(pool02, PlannedFailOverStart))
+		assert.False(t, d.HoldsQueue(pool02, "250"), "a failing-over pool does not run its Call Park application")
+	})
+}
+
 // Removing the range (Remove-CsCallParkOrbit) or turning it into a CallPark range stops
 // the queueing; the user keeps its number, as in Lync.
-func TestQueueNumberFollowsTheOrbitTable(t *testing.T) {
+func TestQueueAtFollowsTheOrbitTable(t *testing.T) {
 	d := newDeployment(t)
 	callPark := park.CallPark
 	require.NoError(t, d.SetOrbit(rangePickup01, park.OrbitChange{Type: &callPark}))
-	_, ok := d.QueueNumber(pool01, "alice", t0)
-	assert.False(t, ok, "CallPark range")
+	assert.Empty(t, queuedAt(d, pool01, "alice", t0), "CallPark range")
 
 	require.NoError(t, d.RemoveOrbit(rangePickup01))
-	_, ok = d.QueueNumber(pool01, "alice", t0)
-	assert.False(t, ok, "no range")
+	assert.Empty(t, queuedAt(d, pool01, "alice", t0), "no range")
 	n, ok := d.PickupNumber("alice")
 	assert.True(t, ok)
 	assert.Equal(t, "150", n)
 }
 
-// queued reports QueueNumber's answer for alice at pool as "" or the number.
-func queued(d *Deployment, pool string, now time.Time) string {
-	n, _ := d.QueueNumber(pool, "alice", now)
-	return n
-}
+// queued reports QueueAt's decision for alice at pool.
+func queued(d *Deployment, pool string, now time.Time) string { return queuedAt(d, pool, "alice", now) }
 
 // Seed: "During failover process: Group Call Pickup not available for users in resiliency
 // mode" — and while P is out before failover, its users' calls are not queued anywhere.
+// With the range redirected early to the backup, the backup reports them blocked, so that a
+// pickup says why it cannot answer them.
 func TestSeedDuringFailoverGroupCallPickupNotAvailable(t *testing.T) {
 	for _, s := range []state{{Outage, false}, {FailingOver, false}, {FailingOver, true}} {
 		t.Run(s.String(), func(t *testing.T) {
@@ -312,9 +362,9 @@ func TestSeedDuringFailoverGroupCallPickupNotAvailable(t *testing.T) {
 			drive(t, d, pool01, s)
 			now := at(time.Hour)
 			assert.Empty(t, queued(d, pool01, now))
-			assert.Empty(t, queued(d, pool02, now))
+			assert.Empty(t, queued(d, pool02, now), "the range is on pool01, whose Call Park application does not run")
 			redirect(t, d, rangePickup01, pool02)
-			assert.Empty(t, queued(d, pool02, now), "not even with the range redirected to the backup")
+			assert.Equal(t, "150@"+pool02+" blocked: resiliency", queued(d, pool02, now), "redirected to the backup: reported, but blocked")
 			assert.Empty(t, queued(d, pool01, now))
 		})
 	}
@@ -332,14 +382,28 @@ func TestSeedAfterFailoverCompleteAvailableOnceRangesRedirectedToBackup(t *testi
 	rejected(t, d.Route(pool02, enterprise("bob"), "150", t0), 503, DiagCannotForward, pool01)
 
 	redirect(t, d, rangePickup01, pool02)
-	assert.Equal(t, "150", queued(d, pool02, t0))
+	assert.Equal(t, "150@"+pool02, queued(d, pool02, t0))
 	assert.Empty(t, queued(d, pool01, t0))
 	assert.Equal(t, orbitRoute(d, ToPickup, "", "150", rangePickup01), d.Route(pool02, enterprise("bob"), "150", t0))
 	assert.Equal(t, pool02, owner(t, d, rangePickup01))
 
 	// P coming back changes nothing until failback.
 	apply(t, d, on(pool01, PoolRecovery))
-	assert.Equal(t, "150", queued(d, pool02, t0))
+	assert.Equal(t, "150@"+pool02, queued(d, pool02, t0))
+}
+
+// After failover P answers again (recovered, or a planned failover), but does not run its
+// Call Park application until failback: its ranges still need redirecting.
+func TestFailedOverPoolThatAnswersDoesNotServeItsRanges(t *testing.T) {
+	for _, path := range [][]Event{{PoolOutage, FailOverStart, PoolRecovery}, {PlannedFailOverStart}, {PlannedFailOverStart, FailOverComplete}} {
+		d := newDeployment(t)
+		for _, ev := range path {
+			apply(t, d, on(pool01, ev))
+		}
+		for _, n := range []string{"150", "7050"} {
+			rejected(t, d.Route(pool02, enterprise("dave"), n, t0), 503, DiagCannotForward, pool01, "does not run its Call Park application", "Set-CsCallParkOrbit")
+		}
+	}
 }
 
 // Seed: "During failback process: Group Call Pickup not available for users in resiliency
@@ -350,29 +414,32 @@ func TestSeedDuringFailbackGroupCallPickupNotAvailable(t *testing.T) {
 	redirect(t, d, rangePickup01, pool02)
 	apply(t, d, on(pool01, FailBackStart))
 
-	assert.Empty(t, queued(d, pool01, t0))
+	assert.Equal(t, "150@"+pool02+" blocked: resiliency", queued(d, pool01, t0))
 	assert.Empty(t, queued(d, pool02, t0))
 	rejected(t, d.Route(pool01, enterprise("bob"), "150", t0), 480, 0, "resiliency mode")
 
 	redirect(t, d, rangePickup01, pool01)
-	assert.Empty(t, queued(d, pool01, t0), "not even with the range back on P")
+	assert.Equal(t, "150@"+pool01+" blocked: resiliency", queued(d, pool01, t0), "not even with the range back on P")
 }
 
 // Seed: "After failback is complete: Group Call Pickup available when users out of
 // resiliency and Group Call Pickup number ranges are redirected back to primary pool".
+// Before they are, the group works as a cross-pool group: P reports its users' calls to the
+// backup's queue (SPEC section 3), so the runbook step is still the administrator's, but
+// forgetting it does not break pickup while the backup runs.
 func TestSeedAfterFailbackCompleteAvailableOnceRangesRedirectedBack(t *testing.T) {
 	d := newDeployment(t)
 	drive(t, d, pool01, state{FailedOver, true})
 	redirect(t, d, rangePickup01, pool02)
 	apply(t, d, on(pool01, FailBackStart), on(pool01, FailBackComplete))
 
-	assert.Empty(t, queued(d, pool01, t0), "range still on the backup")
+	assert.Equal(t, "150@"+pool02, queued(d, pool01, t0), "range still on the backup: pool01 reports to it")
 	assert.Empty(t, queued(d, pool02, t0), "the backup no longer serves alice")
 	assert.Equal(t, orbitRoute(d, ToPool, pool02, "150", rangePickup01), d.Route(pool01, enterprise("bob"), "150", t0),
 		"the group number still goes to the backup's Call Park application")
 
 	redirect(t, d, rangePickup01, pool01)
-	assert.Equal(t, "150", queued(d, pool01, t0))
+	assert.Equal(t, "150@"+pool01, queued(d, pool01, t0))
 	assert.Equal(t, orbitRoute(d, ToPickup, "", "150", rangePickup01), d.Route(pool01, enterprise("bob"), "150", t0))
 }
 

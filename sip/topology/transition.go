@@ -20,7 +20,30 @@ type Transition struct {
 	SignOut []SignOut
 	// Redirected lists the orbit ranges the simulator reassigned itself (AutoRedirectOrbits).
 	Redirected []string
+	// Lost says which queued Group Call Pickup calls can never be picked up now, on every
+	// pool's Call Park application: the queue of a group is held by the pool that owns its
+	// range, which may not be the pool the event hit (SPEC section 3).
+	Lost LostCalls
+	// StopCallPark: the pool's Call Park application stops serving (a planned failover):
+	// its queues are emptied and the calls parked on it are disconnected, as the Call Park
+	// experience table has "no calls in this state" during failover.
+	StopCallPark bool
 }
+
+// LostCalls names queued pickup calls that a transition makes unanswerable through Group
+// Call Pickup, wherever they are queued.
+type LostCalls struct {
+	// Callees: calls ringing these users (seed: "Calls in queue cannot be answered through
+	// Group Call Pickup" when failover or failback starts).
+	Callees []string
+	// HeldBy: calls whose callers' transactions these pools held, reported to another
+	// pool's queue. A pool that stops answering takes them with it: nobody is left to
+	// answer the caller.
+	HeldBy []string
+}
+
+// Empty reports whether nothing is lost.
+func (l LostCalls) Empty() bool { return len(l.Callees) == 0 && len(l.HeldBy) == 0 }
 
 // SignOut tells Pool to drop the registrations and queued pickup calls of Users.
 type SignOut struct {
@@ -34,6 +57,13 @@ func (d *Deployment) Apply(pool string, ev Event, now time.Time) (Transition, er
 	st, ok := d.pools[pool]
 	if !ok {
 		return Transition{}, unknownPool(pool)
+	}
+	if ev == FailOverStart || ev == PlannedFailOverStart {
+		// Whatever the pool's state, a pool with no backup cannot be failed over, and that
+		// is the first thing the administrator needs to hear.
+		if b, _ := d.backupOf(pool); b == "" {
+			return Transition{}, noBackup(pool, ev)
+		}
 	}
 	row, ok := transitions[st.phase][ev]
 	if !ok || (row.needUp != nil && *row.needUp != st.up) {
@@ -64,19 +94,35 @@ func (d *Deployment) Apply(pool string, ev Event, now time.Time) (Transition, er
 	switch {
 	case ev == FailBackStart && backup != "":
 		tr.SignOut = []SignOut{{Pool: backup, Users: d.UsersOf(pool)}}
+		tr.Lost.Callees = d.UsersOf(pool)
 	case ev == PoolRecovery && tr.To == Normal && backup != "":
 		tr.SignOut = []SignOut{{Pool: backup, Users: d.UsersOf(pool)}}
 	case ev == PoolOutage:
 		tr.SignOut = []SignOut{{Pool: pool, Users: d.Users()}}
+		tr.Lost.HeldBy = []string{pool}
+	case ev == FailOverStart:
+		tr.Lost.Callees = d.UsersOf(pool)
+	case ev == PlannedFailOverStart:
+		// The pool stops serving its users: they sign out and sign in to the backup, in
+		// resiliency mode until the failover completes (Lync: "If a pool is failed over, all
+		// users of the affected pool are forced to sign out and then sign into the backup
+		// pool").
+		tr.SignOut = []SignOut{{Pool: pool, Users: d.UsersOf(pool)}}
+		tr.Lost.Callees = d.UsersOf(pool)
+		tr.StopCallPark = true
 	}
 	return tr, nil
+}
+
+func noBackup(pool string, ev Event) error {
+	return fmt.Errorf("%s on %s: %w: it has no backup pool (pair it with Topology Builder first)", ev, pool, ErrIllegalTransition)
 }
 
 func (d *Deployment) checkBackupReady(pool string, ev Event) error {
 	b, bst := d.backupOf(pool)
 	switch {
 	case b == "":
-		return fmt.Errorf("%s on %s: %w: it has no backup pool", ev, pool, ErrIllegalTransition)
+		return noBackup(pool, ev)
 	case !bst.up:
 		return fmt.Errorf("%s on %s: %w: its backup pool %s is down", ev, pool, ErrIllegalTransition, b)
 	case bst.phase != Normal:

@@ -17,30 +17,40 @@ var (
 )
 
 // Rule (SPEC section 5): transitions tell package sip which registrations (and the pickup
-// calls they had queued) a pool must forget:
-//   - an outage: the pool that stops answering forgets every registration it held, whoever's;
+// calls they had queued) a pool must forget, which queued pickup calls are lost wherever they
+// are queued, and when a pool's Call Park application stops:
+//   - an outage: the pool that stops answering forgets every registration it held, whoever's,
+//     and the calls it reported to other pools' queues are lost with it;
 //   - a recovery before failover: P's users leave B's backup registrar and go home;
-//   - failback start: P's users are signed out of B and back into P.
+//   - failover start (either kind) and failback start: calls queued for P's users can never be
+//     picked up (the seed's "Calls in Group Call Pickup queue" row);
+//   - failback start: P's users are signed out of B and back into P;
+//   - a planned failover: P's users are signed out of P, and P's Call Park application stops.
 //
-// Nothing else signs anyone out.
+// Nothing else signs anyone out or loses anything.
 func TestRuleSignOut(t *testing.T) {
+	lostBy01 := LostCalls{HeldBy: []string{pool01}}
+	lostFor01 := LostCalls{Callees: usersOf01}
 	tests := []struct {
 		from state
 		ev   Event
 		want []SignOut
+		lost LostCalls
+		stop bool
 	}{
-		{state{Normal, true}, PoolOutage, []SignOut{{Pool: pool01, Users: allUsers}}},
-		{state{Outage, false}, PoolRecovery, []SignOut{{Pool: pool02, Users: usersOf01}}},
-		{state{Outage, false}, FailOverStart, nil},
-		{state{FailingOver, false}, PoolRecovery, nil},
-		{state{FailingOver, false}, FailOverComplete, nil},
-		{state{FailingOver, true}, PoolOutage, []SignOut{{Pool: pool01, Users: allUsers}}},
-		{state{FailingOver, true}, FailOverComplete, nil},
-		{state{FailedOver, false}, PoolRecovery, nil},
-		{state{FailedOver, true}, PoolOutage, []SignOut{{Pool: pool01, Users: allUsers}}},
-		{state{FailedOver, true}, FailBackStart, []SignOut{{Pool: pool02, Users: usersOf01}}},
-		{state{FailingBack, true}, PoolOutage, []SignOut{{Pool: pool01, Users: allUsers}}},
-		{state{FailingBack, true}, FailBackComplete, nil},
+		{state{Normal, true}, PoolOutage, []SignOut{{Pool: pool01, Users: allUsers}}, lostBy01, false},
+		{state{Normal, true}, PlannedFailOverStart, []SignOut{{Pool: pool01, Users: usersOf01}}, lostFor01, true},
+		{state{Outage, false}, PoolRecovery, []SignOut{{Pool: pool02, Users: usersOf01}}, LostCalls{}, false},
+		{state{Outage, false}, FailOverStart, nil, lostFor01, false},
+		{state{FailingOver, false}, PoolRecovery, nil, LostCalls{}, false},
+		{state{FailingOver, false}, FailOverComplete, nil, LostCalls{}, false},
+		{state{FailingOver, true}, PoolOutage, []SignOut{{Pool: pool01, Users: allUsers}}, lostBy01, false},
+		{state{FailingOver, true}, FailOverComplete, nil, LostCalls{}, false},
+		{state{FailedOver, false}, PoolRecovery, nil, LostCalls{}, false},
+		{state{FailedOver, true}, PoolOutage, []SignOut{{Pool: pool01, Users: allUsers}}, lostBy01, false},
+		{state{FailedOver, true}, FailBackStart, []SignOut{{Pool: pool02, Users: usersOf01}}, lostFor01, false},
+		{state{FailingBack, true}, PoolOutage, []SignOut{{Pool: pool01, Users: allUsers}}, lostBy01, false},
+		{state{FailingBack, true}, FailBackComplete, nil, LostCalls{}, false},
 	}
 	// Every legal cell of the transition table is listed.
 	legal := 0
@@ -58,6 +68,8 @@ func TestRuleSignOut(t *testing.T) {
 			tr, err := d.Apply(pool01, tt.ev, t0)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, tr.SignOut)
+			assert.Equal(t, tt.lost, tr.Lost)
+			assert.Equal(t, tt.stop, tr.StopCallPark)
 		})
 	}
 }
@@ -96,18 +108,17 @@ func TestSeedCallsInQueueAtFailbackCannotBeAnswered(t *testing.T) {
 	// B's Call Park application holds calls for alice (failed over) and dave (B's own user).
 	q := pickup.NewQueues()
 	for i, c := range []struct{ id, callee string }{{"c1", "alice"}, {"c2", "dave"}, {"c3", "bob"}} {
-		n, ok := d.QueueNumber(pool02, c.callee, t0)
+		qd, ok := d.QueueAt(pool02, Ringing{Callee: c.callee}, t0)
 		require.True(t, ok, c.callee)
-		require.NoError(t, q.Add(pickup.Call{ID: c.id, Caller: "outside", Callee: c.callee, Number: n, Since: at(time.Duration(i) * time.Second)}))
+		require.NoError(t, q.Add(pickup.Call{ID: c.id, Caller: "outside", Callee: c.callee, Number: qd.Number, Since: at(time.Duration(i) * time.Second)}))
 	}
 
 	tr, err := d.Apply(pool01, FailBackStart, at(time.Minute))
 	require.NoError(t, err)
 	require.Len(t, tr.SignOut, 1)
-	so := tr.SignOut[0]
-	require.Equal(t, pool02, so.Pool)
+	require.Equal(t, pool02, tr.SignOut[0].Pool)
 	gone := map[string]bool{}
-	for _, u := range so.Users {
+	for _, u := range tr.Lost.Callees {
 		gone[u] = true
 	}
 	lost := q.Drop(func(c pickup.Call) bool { return gone[c.Callee] })
@@ -127,10 +138,10 @@ func TestSeedCallsInQueueAtFailbackCannotBeAnswered(t *testing.T) {
 // stopped answering: the outage signs everything out of P, and P's group number fails.
 func TestSeedCallsInQueueAtFailoverCannotBeAnswered(t *testing.T) {
 	d := newDeployment(t)
-	n, ok := d.QueueNumber(pool01, "alice", t0)
+	qd, ok := d.QueueAt(pool01, Ringing{Callee: "alice"}, t0)
 	require.True(t, ok)
 	q := pickup.NewQueues()
-	require.NoError(t, q.Add(pickup.Call{ID: "c1", Caller: "dave", Callee: "alice", Number: n, Since: t0}))
+	require.NoError(t, q.Add(pickup.Call{ID: "c1", Caller: "dave", Callee: "alice", Number: qd.Number, Since: t0}))
 
 	tr, err := d.Apply(pool01, PoolOutage, at(time.Second))
 	require.NoError(t, err)
@@ -178,7 +189,7 @@ func TestSeedAutoRedirectGroupPickupRangesOnFailoverAndFailbackCompletion(t *tes
 		rangePickup01: pool02, "GroupPickup-pool01-b": pool02,
 		rangePickup02: pool02, rangePark01: pool01, rangePark02: pool02,
 	}, owners())
-	assert.Equal(t, "150", queued(d, pool02, t0), "Group Call Pickup available after failover is complete")
+	assert.Equal(t, "150@"+pool02, queued(d, pool02, t0), "Group Call Pickup available after failover is complete")
 
 	apply(t, d, on(pool01, PoolRecovery))
 	tr, err = d.Apply(pool01, FailBackStart, t0)
@@ -189,7 +200,7 @@ func TestSeedAutoRedirectGroupPickupRangesOnFailoverAndFailbackCompletion(t *tes
 	require.NoError(t, err)
 	assert.Equal(t, []string{rangePickup01, "GroupPickup-pool01-b"}, tr.Redirected)
 	assert.Equal(t, initial, owners())
-	assert.Equal(t, "150", queued(d, pool01, t0), "Group Call Pickup available after failback is complete")
+	assert.Equal(t, "150@"+pool01, queued(d, pool01, t0), "Group Call Pickup available after failback is complete")
 }
 
 // Without AutoRedirectOrbits, redirecting is the administrator's runbook step.
@@ -259,7 +270,7 @@ func TestAutoRedirectSurvivesAnOutageDuringFailback(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{rangePickup01}, tr.Redirected)
 	assert.Equal(t, pool01, owner(t, d, rangePickup01))
-	assert.Equal(t, "150", queued(d, pool01, t0))
+	assert.Equal(t, "150@"+pool01, queued(d, pool01, t0))
 }
 
 // A redirection that would break an orbit-table rule (the backup would own 50,000 numbers)

@@ -80,6 +80,7 @@ func (f *fixture) status() Status {
 	f.t.Helper()
 	st, err := f.client.Status(context.Background())
 	require.NoError(f.t, err)
+	st.Now = time.Time{} // the clock, not the state
 	return st
 }
 
@@ -112,16 +113,28 @@ func (f *fixture) user(name string) UserStatus {
 
 func TestDisasterRecoveryCmdletsWalkTheSeedRunbook(t *testing.T) {
 	f := newFixture(t, "")
-	steps := []struct{ cmdlet, phase string }{
-		{"Invoke-PoolOutage", "outage"},
-		{"Invoke-CsPoolFailOver", "failing-over"},
-		{"Complete-PoolFailOver", "failed-over"},
-		{"Invoke-PoolRecovery", "failed-over"},
-		{"Invoke-CsPoolFailBack", "failing-back"},
-		{"Complete-PoolFailBack", "normal"},
+	steps := []struct {
+		cmdlet, phase string
+		switches      map[string]any
+	}{
+		{"Invoke-PoolOutage", "outage", nil},
+		{"Invoke-CsPoolFailOver", "failing-over", map[string]any{"DisasterMode": true}},
+		{"Complete-PoolFailOver", "failed-over", nil},
+		{"Invoke-PoolRecovery", "failed-over", nil},
+		{"Invoke-CsPoolFailBack", "failing-back", nil},
+		{"Complete-PoolFailBack", "normal", nil},
+		// A planned failover: the pool keeps answering.
+		{"Invoke-CsPoolFailOver", "failing-over", nil},
+		{"Complete-PoolFailOver", "failed-over", nil},
+		{"Invoke-CsPoolFailBack", "failing-back", nil},
+		{"Complete-PoolFailBack", "normal", nil},
 	}
 	for _, s := range steps {
-		out := f.mustRun(s.cmdlet, map[string]any{"PoolFqdn": pool01})
+		params := map[string]any{"PoolFqdn": pool01}
+		for k, v := range s.switches {
+			params[k] = v
+		}
+		out := f.mustRun(s.cmdlet, params)
 		var res PhaseResult
 		require.NoError(t, json.Unmarshal(out, &res))
 		assert.Equal(t, s.phase, res.Phase, s.cmdlet)
@@ -160,6 +173,13 @@ func TestCpsAndPickupCmdlets(t *testing.T) {
 	require.NoError(t, json.Unmarshal(f.mustRun("Get-CsCpsConfiguration", map[string]any{"Identity": pool02}), &cps))
 	assert.Equal(t, want, cps)
 
+	// Example 1 of Set-CsCpsConfiguration: one parameter changes, the others are kept.
+	require.NoError(t, json.Unmarshal(f.mustRun("Set-CsCpsConfiguration", map[string]any{"Identity": pool02, "MaxCallPickupAttempts": 5}), &cps))
+	assert.Equal(t, CPSJSON{"00:02:00", 5, "sip:operator@contoso.com", false}, cps)
+	// -OnTimeoutURI $Null removes the fallback, and only it.
+	require.NoError(t, json.Unmarshal(f.mustRun("Set-CsCpsConfiguration", map[string]any{"Identity": pool02, "OnTimeoutURI": nil}), &cps))
+	assert.Equal(t, CPSJSON{"00:02:00", 5, "", false}, cps)
+
 	f.mustRun("New-CsGroupPickupUserOrbit", map[string]any{"User": "sip:alice@contoso.com", "Orbit": "150"})
 	assert.Equal(t, "150", f.user("alice").PickupNumber)
 	var pa PickupAssignment
@@ -188,7 +208,8 @@ func TestBadRequestsAreRefusedAndChangeNothing(t *testing.T) {
 		{"unknown pool", "Set-CsCallParkOrbit", `{"Identity":"pickup-pool01","CallParkService":"pool09.contoso.com"}`, "pool09", 400},
 		{"nothing to set", "Set-CsCallParkOrbit", `{"Identity":"pickup-pool01"}`, "at least one", 400},
 		{"bad type", "New-CsCallParkOrbit", `{"Identity":"x","NumberRangeStart":"800","NumberRangeEnd":"899","CallParkService":"pool01.contoso.com","Type":"Parking"}`, "CallPark or GroupPickup", 400},
-		{"illegal transition", "Invoke-CsPoolFailOver", `{"PoolFqdn":"pool01.contoso.com"}`, "", 400},
+		{"illegal transition", "Invoke-CsPoolFailOver", `{"PoolFqdn":"pool01.contoso.com","DisasterMode":true}`, "run Invoke-CsPoolFailOver without -DisasterMode", 400},
+		{"no backup whatever the state", "Invoke-CsPoolFailOver", `{"PoolFqdn":"pool09.contoso.com"}`, "no such pool", 400},
 		{"unknown pool for DR", "Invoke-PoolOutage", `{"PoolFqdn":"pool09.contoso.com"}`, "no such pool", 400},
 		{"pickup number not in a GroupPickup range", "New-CsGroupPickupUserOrbit", `{"User":"alice","Orbit":"7001"}`, "not GroupPickup", 400},
 		{"unknown cmdlet", "Stop-CsEverything", `{}`, "no cmdlet named", 404},
@@ -233,6 +254,7 @@ func TestChangesSurviveARestart(t *testing.T) {
 	for i := range got.Pools {
 		got.Pools[i].Address, want.Pools[i].Address = "", "" // port 0: a new port each start
 	}
+	got.Log, want.Log = nil, nil // this run's, not configuration
 	assert.Equal(t, want, got)
 	assert.Equal(t, 4, got.Pools[0].CPS.MaxCallPickupAttempts)
 	assert.Equal(t, pool02, g.orbit("pickup-pool01").CallParkService)
@@ -277,6 +299,9 @@ func TestParseCmdletArgs(t *testing.T) {
 	got, err := ParseCmdletArgs("set-cscallparkorbit", []string{"pickup-pool01", "-CallParkService", pool02, "-Type:GroupPickup"})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"Identity": "pickup-pool01", "CallParkService": pool02, "Type": "GroupPickup"}, got)
+	got, err = ParseCmdletArgs("Invoke-CsPoolFailOver", []string{pool01, "-DisasterMode"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"PoolFqdn": pool01, "DisasterMode": true}, got)
 	got, err = ParseCmdletArgs("Set-CsCpsConfiguration", []string{"-Identity", pool01, "-EnableMusicOnHold", "$false"})
 	require.NoError(t, err)
 	assert.Equal(t, "$false", got["EnableMusicOnHold"])
@@ -315,7 +340,7 @@ func TestMetricsCountRegistrationsAndDisasterEvents(t *testing.T) {
 func TestAFailoverSurvivesARestart(t *testing.T) {
 	f := newFixture(t, "")
 	f.mustRun("Invoke-PoolOutage", map[string]any{"PoolFqdn": pool01})
-	f.mustRun("Invoke-CsPoolFailOver", map[string]any{"PoolFqdn": pool01})
+	f.mustRun("Invoke-CsPoolFailOver", map[string]any{"PoolFqdn": pool01, "DisasterMode": true})
 	f.mustRun("Complete-PoolFailOver", map[string]any{"PoolFqdn": pool01})
 	f.stop()
 

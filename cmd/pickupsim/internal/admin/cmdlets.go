@@ -62,7 +62,9 @@ func init() {
 	}
 	dr("Invoke-PoolOutage", "the pool stops answering (unplanned outage): sockets close, memory is lost", (*sip.Network).Outage)
 	dr("Invoke-PoolRecovery", "the pool answers again on its address, with empty memory", (*sip.Network).Recover)
-	dr("Invoke-CsPoolFailOver", "start failing the pool's users over to its backup pool", (*sip.Network).InvokeFailOver)
+	register(cmdlet{Name: "Invoke-CsPoolFailOver", Positional: "PoolFqdn", Params: []string{"PoolFqdn", "DisasterMode"}, changes: true,
+		Synopsis: "start failing the pool's users over to its backup pool: -DisasterMode for a pool that stopped answering, without it for one still running (maintenance)",
+		run:      invokeFailOver}) // failover.go
 	dr("Complete-PoolFailOver", "the failover started by Invoke-CsPoolFailOver finishes", (*sip.Network).CompleteFailOver)
 	dr("Invoke-CsPoolFailBack", "start failing the pool's users back from its backup pool", (*sip.Network).InvokeFailBack)
 	dr("Complete-PoolFailBack", "the failback started by Invoke-CsPoolFailBack finishes", (*sip.Network).CompleteFailBack)
@@ -232,31 +234,33 @@ func getCPS(n *sip.Network, p *params, cmd string) (any, error) {
 
 func setCPS(n *sip.Network, p *params, cmd string) (any, error) {
 	id, _ := p.str("Identity", true)
-	pool := poolName(id)
-	c, cerr := cpsOf(n, pool)
+	var ch park.CPSChange
 	if v, ok := p.str("CallPickupTimeoutThreshold", false); ok {
 		d, err := park.ParseTimeout(v)
 		if err != nil {
 			p.errorf("%v", err)
 		}
-		c.CallPickupTimeoutThreshold = d
+		ch.CallPickupTimeoutThreshold = &d
 	}
 	if v, ok := p.integer("MaxCallPickupAttempts"); ok {
-		c.MaxCallPickupAttempts = v
+		ch.MaxCallPickupAttempts = &v
 	}
-	if v, ok := p.str("OnTimeoutURI", false); ok {
-		c.OnTimeoutURI = v
+	if v, ok := p.vals["ontimeouturi"]; ok && (v == nil || v == "$null" || v == "$Null") {
+		none := "" // -OnTimeoutURI $Null: unretrieved calls are disconnected after the last ring-back
+		ch.OnTimeoutURI, p.seen["ontimeouturi"] = &none, true
+	} else if v, ok := p.str("OnTimeoutURI", false); ok {
+		ch.OnTimeoutURI = &v
 	}
 	if v, ok := p.boolean("EnableMusicOnHold"); ok {
-		c.EnableMusicOnHold = v
+		ch.EnableMusicOnHold = &v
 	}
 	if err := p.check(cmd); err != nil {
 		return nil, err
 	}
-	if cerr != nil {
-		return nil, fmt.Errorf("%s: %w", cmd, cerr)
-	}
-	if err := n.SetCpsConfiguration(pool, c); err != nil {
+	// One implementation of the cmdlet for the API, scenarios and Go callers: the change is
+	// applied to the pool's current settings, so what is not named is kept.
+	c, err := n.SetCpsConfiguration(poolName(id), ch)
+	if err != nil {
 		return nil, err
 	}
 	return cpsJSON(c), nil

@@ -34,6 +34,7 @@ func newMetrics(reg prometheus.Registerer, n *sip.Network) *metrics {
 			Help: "Disaster-recovery events applied to pools."}, []string{"pool"}),
 	}
 	reg.MustRegister(m.registrations, m.calls, m.pickups, m.responses, m.drEvents, &gauges{n: n})
+	registerGuardMetrics(reg, n) // metrics_guard.go
 	return m
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -39,6 +38,8 @@ type Config struct {
 	// Token, when set, must be presented as "Authorization: Bearer <Token>" (or ?token=).
 	Token  string
 	Logger *slog.Logger
+	// BodyTimeout bounds how long a cmdlet's body may take to arrive; zero: 10 s.
+	BodyTimeout time.Duration
 	// RefreshEvery is how often the status stream checks for changes no event reports
 	// (a registration expiring, the registrar failover timer running out). Zero: 1 s.
 	RefreshEvery time.Duration
@@ -55,6 +56,9 @@ type Server struct {
 
 	watchMu  sync.Mutex
 	watchers map[chan struct{}]bool
+
+	changes *changeLog    // changelog.go
+	recheck chan struct{} // a change happened: compare the status now
 }
 
 // New builds the admin server and starts observing the network.
@@ -65,12 +69,13 @@ func New(cfg Config) *Server {
 	if cfg.RefreshEvery == 0 {
 		cfg.RefreshEvery = time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, reg: prometheus.NewRegistry(), watchers: map[chan struct{}]bool{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, reg: prometheus.NewRegistry(), watchers: map[chan struct{}]bool{}, recheck: make(chan struct{}, 1)}
 	s.metrics = newMetrics(s.reg, cfg.Network)
 	s.stop = cfg.Network.OnChange(func(c sip.Change) {
 		s.metrics.observe(c)
 		s.wake()
 	})
+	s.startChangeLog()
 	return s
 }
 
@@ -107,13 +112,13 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.page)
 	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, status(s.cfg.Network))
+		writeJSON(w, http.StatusOK, s.fullStatus())
 	})
 	mux.HandleFunc("GET /api/events", s.events)
 	mux.HandleFunc("GET /api/cmdlets", s.listCmdlets)
 	mux.HandleFunc("POST /api/cmdlets/{name}", s.runCmdlet)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
-	return s.auth(mux)
+	return s.guard(mux) // guard.go: token, origin and Host checks
 }
 
 func (s *Server) auth(next http.Handler) http.Handler {
@@ -152,9 +157,8 @@ func (s *Server) runCmdlet(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no cmdlet named %q (GET /api/cmdlets lists them)", r.PathValue("name"))})
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil || len(body) > maxBody {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("%s: the body must be a JSON object under %d bytes", c.Name, maxBody)})
+	body, ok := s.readCmdletBody(w, r, c.Name) // guard.go: JSON only, size and time limits
+	if !ok {
 		return
 	}
 	p, err := parseParams(body)
@@ -162,6 +166,7 @@ func (s *Server) runCmdlet(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: c.Name + ": " + err.Error()})
 		return
 	}
+	p.resolvePoolNames(c.Name, s.cfg.Network) // "pool01" as scenarios write it (poolnames.go)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out, err := c.run(s.cfg.Network, p, c.Name)
@@ -174,7 +179,7 @@ func (s *Server) runCmdlet(w http.ResponseWriter, r *http.Request) {
 	if c.changes {
 		s.cfg.Network.NotifyConfigChanged(c.Name)
 		if s.cfg.TopologyFile != "" {
-			if err := scenario.SaveTopologyFile(s.cfg.TopologyFile, Snapshot(s.cfg.Network), savedHeader); err != nil {
+			if err := scenario.UpdateTopologyFile(s.cfg.TopologyFile, Snapshot(s.cfg.Network), savedHeader); err != nil {
 				s.log.Error("topology not saved", "cmdlet", c.Name, "err", err)
 				writeJSON(w, http.StatusInternalServerError, errorBody{Error: fmt.Sprintf("%s was applied but not saved: %v", c.Name, err)})
 				return
@@ -276,13 +281,18 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	defer tick.Stop()
 	var last []byte
 	for {
-		data, _ := json.Marshal(status(s.cfg.Network))
+		st := s.fullStatus()
+		now := st.Now
+		st.Now = time.Time{} // the clock alone is no change; the page counts timers down itself
+		data, _ := json.Marshal(st)
 		if string(data) != string(last) {
+			last = data
+			st.Now = now
+			data, _ = json.Marshal(st)
 			if _, err := fmt.Fprintf(w, "event: status\ndata: %s\n\n", data); err != nil {
 				return
 			}
 			fl.Flush()
-			last = data
 		}
 		select {
 		case <-r.Context().Done():
@@ -304,7 +314,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 
 // Serve runs the API on ln until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes,
 		// Status streams end with ctx, so Shutdown does not wait on them.
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	go func() {

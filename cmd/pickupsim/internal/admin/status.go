@@ -11,13 +11,18 @@ import (
 
 // Status is what GET /api/status returns and the status page shows.
 type Status struct {
-	Domain   string        `json:"domain"`
+	Domain string `json:"domain"`
+	// Now is the simulator's time when the status was taken; timers count down from it.
+	Now      time.Time     `json:"now"`
 	Pools    []PoolStatus  `json:"pools"`
 	Users    []UserStatus  `json:"users"`
 	Orbits   []Orbit       `json:"orbits"`
 	Queues   []QueueStatus `json:"queues"`
 	Parked   []ParkedCall  `json:"parked"`
+	Bridged  []BridgedCall `json:"bridged"`
 	Warnings []string      `json:"warnings,omitempty"`
+	// Log is what changed since serve started, oldest first (changelog.go).
+	Log []LogEntry `json:"log"`
 }
 
 // PoolStatus is one pool: where it listens, its phase and what it holds.
@@ -31,6 +36,12 @@ type PoolStatus struct {
 	CPS         CPSJSON `json:"cps"`
 	Registered  int     `json:"registered"`
 	ActiveCalls int     `json:"activeCalls"`
+	// BackupRegistrarAt is, while the pool is out and not failed over, when its registrar
+	// failover timer runs out and its backup registrar takes its users.
+	BackupRegistrarAt *time.Time `json:"backupRegistrarAt,omitempty"`
+	// DeadListeners names the transports (udp, tcp, tls) on which the pool, though up,
+	// stopped serving (metrics_guard.go).
+	DeadListeners []string `json:"deadListeners,omitempty"`
 }
 
 // CPSJSON is Get-CsCpsConfiguration's output for one pool.
@@ -49,9 +60,13 @@ type UserStatus struct {
 	PickupNumber string `json:"pickupNumber,omitempty"`
 	// RegisteredOn is the pool holding the user's registration, "" when none does.
 	RegisteredOn string `json:"registeredOn,omitempty"`
-	// Mode is the mode of that registration: normal or resiliency; offline when the phone
-	// is not registered anywhere.
+	// Mode is how that pool serves the user now: normal or resiliency; offline when the
+	// phone is not registered anywhere. It follows a completed failover or failback at once.
 	Mode string `json:"mode"`
+	// Told is the mode the phone read off its last REGISTER answer, when it differs from
+	// Mode (the phone learns the new one at its next refresh); "stale" adds that the pool
+	// would no longer accept the user.
+	Told string `json:"told,omitempty"`
 	// ServedBy and Placement are where the deployment would accept the user now.
 	ServedBy  string `json:"servedBy,omitempty"`
 	Placement string `json:"placement"`
@@ -89,7 +104,17 @@ type ParkedCall struct {
 	Parkee   string    `json:"parkee"`
 	ParkedAt time.Time `json:"parkedAt"`
 	// RingBackAt is when the parker is rung back if nobody retrieves the call.
-	RingBackAt time.Time `json:"ringBackAt"`
+	RingBackAt  time.Time `json:"ringBackAt"`
+	RingingBack bool      `json:"ringingBack,omitempty"`
+}
+
+// BridgedCall is a call a pool's Call Park application connected (picked up, retrieved,
+// rung back): who talks to whom, media flowing phone to phone.
+type BridgedCall struct {
+	Pool  string    `json:"pool"`
+	A     string    `json:"a"`
+	B     string    `json:"b"`
+	Since time.Time `json:"since"`
 }
 
 func orbitJSON(r park.OrbitRange) Orbit {
@@ -109,7 +134,7 @@ func cpsJSON(c park.CPSConfig) CPSJSON {
 // status gathers the network's state. It takes the deployment lock once for the model,
 // then asks each pool for what it holds in memory.
 func status(n *sip.Network) Status {
-	var st Status
+	st := Status{Now: n.Clock().Now()}
 	type userInfo struct {
 		u      topology.User
 		number string
@@ -139,21 +164,28 @@ func status(n *sip.Network) Status {
 	})
 	registered := map[string]struct {
 		pool string
-		mode topology.Mode
+		b    sip.Binding
 	}{}
 	for _, ps := range n.Pools() {
 		p, _ := n.Pool(ps.FQDN)
-		reg := p.Registered()
-		for u, m := range reg {
-			registered[u] = struct {
+		reg := p.Bindings()
+		for _, b := range reg {
+			registered[b.User] = struct {
 				pool string
-				mode topology.Mode
-			}{ps.FQDN, m}
+				b    sip.Binding
+			}{ps.FQDN, b}
 		}
 		cfg := configs[ps.FQDN]
-		st.Pools = append(st.Pools, PoolStatus{FQDN: ps.FQDN, Address: ps.Address, Backup: cfg.Backup,
+		pst := PoolStatus{FQDN: ps.FQDN, Address: ps.Address, Backup: cfg.Backup,
 			Phase: ps.Phase.String(), Up: ps.Up, CPSEnabled: !cfg.CPSDisabled, CPS: cpsJSON(cps[ps.FQDN]),
-			Registered: len(reg), ActiveCalls: p.ActiveCalls()})
+			Registered: len(reg), ActiveCalls: p.ActiveCalls(), DeadListeners: deadListeners(p)}
+		if at, ok := n.BackupRegistrarAt(ps.FQDN); ok {
+			pst.BackupRegistrarAt = &at
+		}
+		st.Pools = append(st.Pools, pst)
+		for _, bc := range p.BridgedCalls() {
+			st.Bridged = append(st.Bridged, BridgedCall{Pool: ps.FQDN, A: bc.A, B: bc.B, Since: bc.Since})
+		}
 		for number, calls := range p.Queued() {
 			q := QueueStatus{Number: number, Pool: ps.FQDN, Calls: []QueuedCall{}}
 			for _, c := range calls {
@@ -162,14 +194,21 @@ func status(n *sip.Network) Status {
 			st.Queues = append(st.Queues, q)
 		}
 		for _, pc := range p.ParkedCalls() {
-			st.Parked = append(st.Parked, ParkedCall{Pool: ps.FQDN, Orbit: pc.Orbit, Parker: pc.Parker, Parkee: pc.Parkee, ParkedAt: pc.ParkedAt, RingBackAt: pc.Due})
+			st.Parked = append(st.Parked, ParkedCall{Pool: ps.FQDN, Orbit: pc.Orbit, Parker: pc.Parker, Parkee: pc.Parkee,
+				ParkedAt: pc.ParkedAt, RingBackAt: pc.Due, RingingBack: pc.RingingBack})
 		}
 	}
 	for _, ui := range users {
 		us := UserStatus{Name: ui.u.Name, Home: ui.u.HomePool, PickupNumber: ui.number, Mode: topology.Offline.String(),
 			ServedBy: ui.pl.Pool, Placement: ui.pl.Mode.String(), Why: ui.pl.Why}
 		if r, ok := registered[ui.u.Name]; ok {
-			us.RegisteredOn, us.Mode = r.pool, r.mode.String()
+			us.RegisteredOn, us.Mode = r.pool, r.b.Mode.String()
+			switch {
+			case r.b.Stale:
+				us.Told = r.b.Told.String() + " (stale: " + r.pool + " would not accept it now)"
+			case r.b.Told != r.b.Mode:
+				us.Told = r.b.Told.String()
+			}
 		}
 		st.Users = append(st.Users, us)
 	}
@@ -180,6 +219,10 @@ func status(n *sip.Network) Status {
 	if st.Parked == nil {
 		st.Parked = []ParkedCall{}
 	}
+	if st.Bridged == nil {
+		st.Bridged = []BridgedCall{}
+	}
+	st.Log = []LogEntry{}
 	if st.Orbits == nil {
 		st.Orbits = []Orbit{}
 	}

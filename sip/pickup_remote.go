@@ -1,0 +1,163 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/pickupsim/pickupsim/pickup"
+	"github.com/pickupsim/pickupsim/sip/topology"
+)
+
+// A pickup of a call another pool rings: the owner of the queue hands the picker's INVITE
+// over to the pool that holds the caller's transaction, with a Replaces header naming the
+// ringing (early) dialog, as RFC 3891 section 1 describes for call pickup. That pool answers
+// the caller towards the picker and CANCELs the callee, exactly as for a call of its own
+// queue; the picker's dialog is then with that pool's Call Park application. If the call is
+// gone there (481), the owner tries the group's next call.
+
+// handOver passes the picker's INVITE to call's holder and relays its answer. It reports
+// false when the call is gone there, so the next call of the group is tried; true when the
+// pickup is over either way (answered, refused, or the picker hung up).
+func (rt *runtime) handOver(req *gosip.Request, tx gosip.ServerTransaction, picker topology.Caller, call pickup.Call) bool {
+	holder, ok := rt.pool.net.Pool(call.Holder)
+	rt.mu.Lock()
+	d := rt.heldDialogs[call.ID]
+	delete(rt.heldDialogs, call.ID)
+	rt.mu.Unlock()
+	if !ok || !holder.Up() {
+		return false
+	}
+	host, port, _ := net.SplitHostPort(holder.Addr())
+	pn, _ := strconv.Atoi(port)
+	out := req.Clone()
+	out.Recipient = gosip.Uri{Scheme: "sip", User: call.Callee, Host: host, Port: pn}
+	out.SetDestination(holder.Addr())
+	out.SetTransport("UDP")
+	out.Laddr = rt.laddr
+	for out.RemoveHeader("Replaces") {
+	}
+	for out.RemoveHeader(HeaderAssertedIdentity) {
+	}
+	out.AppendHeader(gosip.NewHeader("Replaces", fmt.Sprintf("%s;to-tag=%s;from-tag=%s;early-only", call.ID, d.LocalTag, d.RemoteTag)))
+	out.AppendHeader(gosip.NewHeader(HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", picker.User, rt.pool.net.domain)))
+
+	ctx, cancel := context.WithTimeout(rt.ctx, 32*time.Second)
+	defer cancel()
+	clTx, err := rt.cli.TransactionRequest(ctx, out, sipgo.ClientRequestAddVia, sipgo.ClientRequestDecreaseMaxForward)
+	if err != nil {
+		return false
+	}
+	defer clTx.Terminate()
+	var cancelOnce sync.Once
+	tx.OnCancel(func(c *gosip.Request) {
+		cancelOnce.Do(func() { go rt.cancelBranch(out, c.GetHeader("Reason"), nil) })
+	})
+	rt.log("pickup handed over", req, "holder", call.Holder, "call", call.ID, "picker", picker.User)
+	for {
+		select {
+		case res := <-clTx.Responses():
+			switch {
+			case res.StatusCode == 100:
+				continue
+			case res.StatusCode == 481 && tx.Err() == nil:
+				return false // gone there: the next call
+			}
+			tx.Respond(upstream(req, res))
+			if res.StatusCode >= 200 {
+				return true
+			}
+		case <-clTx.Done():
+			return tx.Err() != nil
+		case <-tx.Done():
+			cancelOnce.Do(func() { go rt.cancelBranch(out, nil, nil) })
+			rt.drain(clTx)
+			return true
+		case <-rt.ctx.Done():
+			return true
+		}
+	}
+}
+
+// pickUpReplaced is the holder's side: a peer pool hands over a picker's INVITE for a call
+// this pool rings. Only a pool may do it (the caller checked the source); the call must
+// still ring, and the tags must name its dialog.
+func (rt *runtime) pickUpReplaced(req *gosip.Request, tx gosip.ServerTransaction, replaces string) {
+	id, fromTag, toTag := parseReplaces(replaces)
+	picker := userOf(req.GetHeader(HeaderAssertedIdentity))
+	rt.mu.Lock()
+	rc := rt.ringing[id]
+	if rc != nil && (rc.q.Owner == rt.pool.fqdn || rc.q.Blocked != "" || !rc.names(fromTag, toTag)) {
+		rc = nil
+	}
+	if rc != nil {
+		delete(rt.ringing, id)
+	}
+	rt.mu.Unlock()
+	if rc == nil || picker == "" {
+		rt.respond(tx, req, topology.NoRingingCall(id))
+		return
+	}
+	restore := func() {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		select {
+		case <-rc.done:
+		default:
+			rt.ringing[id] = rc
+		}
+	}
+	pl, err := rt.readPicker(req, tx)
+	if err != nil {
+		restore()
+		return
+	}
+	var refusal refused
+	switch err := rt.takeOver(pl, req, picker, rc); {
+	case err == nil:
+		rt.log("picked up for "+rc.q.Owner, req, "picker", picker, "caller", rc.caller, "callee", rc.callee, "number", rc.q.Number)
+	case errors.As(err, &refusal):
+		restore()
+		rt.respond(tx, req, refusal.r)
+	case errors.Is(err, errPickerGone):
+		restore()
+	default:
+		rt.respond(tx, req, topology.NoRingingCall(id))
+	}
+	if pl.leg.LoadState() < gosip.DialogStateEstablished {
+		pl.leg.Close()
+	}
+}
+
+// names reports whether the tags of a Replaces header name rc's ringing dialog: the
+// caller's From tag always, the callee's To tag when the holder has one.
+func (rc *ringingCall) names(fromTag, toTag string) bool {
+	callerTag, _ := rc.req.From().Params.Get("tag")
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return fromTag == callerTag && (rc.calleeTag == "" || toTag == rc.calleeTag)
+}
+
+// parseReplaces reads "call-id;to-tag=x;from-tag=y;early-only" (RFC 3891 section 6.1).
+func parseReplaces(v string) (callID, fromTag, toTag string) {
+	parts := strings.Split(v, ";")
+	callID = strings.TrimSpace(parts[0])
+	for _, p := range parts[1:] {
+		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+		switch strings.ToLower(k) {
+		case "from-tag":
+			fromTag = val
+		case "to-tag":
+			toTag = val
+		}
+	}
+	return callID, fromTag, toTag
+}
