@@ -208,7 +208,6 @@ func (rn *run) runPhase(ctx context.Context, idx int, ph scenario.Phase) {
 	now := time.Now()
 	rn.res.Phases[last].End = rn.m.span(now)
 	rn.res.Phases = append(rn.res.Phases, PhaseResult{Name: ph.Name, Line: ph.Line, Start: rn.m.span(now), For: Duration(ph.For)})
-	rn.m.enter(idx, ph.Name, now, ph.For)
 	pr := &rn.res.Phases[idx]
 	for _, st := range ph.Do {
 		before := rn.poolPhase(st.Pool)
@@ -223,6 +222,9 @@ func (rn *run) runPhase(ctx context.Context, idx int, ph scenario.Phase) {
 		}
 		pr.Actions = append(pr.Actions, a)
 	}
+	// Operations count in the new phase once its actions are done: one started while they
+	// ran met the deployment as it was.
+	rn.m.enter(idx, ph.Name, now, ph.For)
 	timer := time.NewTimer(time.Until(now.Add(ph.For)))
 	defer timer.Stop()
 	select {
