@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,7 +59,8 @@ type Server struct {
 	watchers map[chan struct{}]bool
 
 	changes *changeLog    // changelog.go
-	recheck chan struct{} // a change happened: compare the status now
+	recheck  chan struct{} // a change happened: compare the status now
+	compared atomic.Int64  // comparisons of the status the change log made (changelog.go)
 }
 
 // New builds the admin server and starts observing the network.
