@@ -58,7 +58,7 @@ type Server struct {
 	watchMu  sync.Mutex
 	watchers map[chan struct{}]bool
 
-	changes *changeLog    // changelog.go
+	changes  *changeLog    // changelog.go
 	recheck  chan struct{} // a change happened: compare the status now
 	compared atomic.Int64  // comparisons of the status the change log made (changelog.go)
 }
