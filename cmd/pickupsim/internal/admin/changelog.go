@@ -130,7 +130,7 @@ var reasons = map[int]string{301: "Moved Permanently", 400: "Bad Request", 401: 
 	481: "Call/Transaction Does Not Exist", 486: "Busy Here", 489: "Bad Event", 503: "Service Unavailable"}
 
 // compareGap is the least time between two comparisons of the status after answered
-// requests (and at least four times what the last comparison took). Changes come in
+// requests (and at least ten times what the last comparison took). Changes come in
 // bursts (a registration storm reports one per REGISTER) and a status covers every user
 // under the deployment's lock: compared once per change, the log took most of serve's
 // CPU at 40,000 users and delayed every registrar decision (issue 14's benchmark).
@@ -167,8 +167,8 @@ func (s *Server) startChangeLog() {
 			s.changes.compare(status(n))
 			s.compared.Add(1)
 			last = time.Now()
-			// A status of 40,000 users takes about 0.1 s: keep the log to a fifth of a CPU.
-			pause = max(compareGap, 4*last.Sub(began))
+			// A status of 40,000 users takes about 0.1 s: keep the log to a tenth of a CPU.
+			pause = max(compareGap, 10*last.Sub(began))
 			select {
 			case <-done:
 				return
