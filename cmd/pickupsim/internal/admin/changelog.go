@@ -169,12 +169,16 @@ func (s *Server) startChangeLog() {
 			last = time.Now()
 			// A status of 40,000 users takes about 0.1 s: keep the log to a tenth of a CPU.
 			pause = max(compareGap, 10*last.Sub(began))
+			urgent := false
 			select {
 			case <-done:
 				return
 			case <-tick.C:
 			case <-s.recheck:
+				urgent = true
 			case <-soon:
+			}
+			if !urgent {
 				gap := time.NewTimer(pause - time.Since(last)) // a burst of REGISTERs, say
 				select {
 				case <-done:
