@@ -162,6 +162,7 @@ func (s *Server) startChangeLog() {
 		defer tick.Stop()
 		var last time.Time
 		pause := compareGap
+		inBurst := false // the last comparison followed an answer
 		for {
 			began := time.Now()
 			s.changes.compare(status(n))
@@ -169,16 +170,21 @@ func (s *Server) startChangeLog() {
 			last = time.Now()
 			// A status of 40,000 users takes about 0.1 s: keep the log to a tenth of a CPU.
 			pause = max(compareGap, 10*last.Sub(began))
-			urgent := false
+			// The first answer after a quiet spell is compared at once (a single phone's
+			// registration shows in the log before a cmdlet that follows it); the answers of
+			// a burst, at most every pause.
+			wait := false
 			select {
 			case <-done:
 				return
 			case <-tick.C:
+				wait, inBurst = true, false
 			case <-s.recheck:
-				urgent = true
+				inBurst = false
 			case <-soon:
+				wait, inBurst = inBurst, true
 			}
-			if !urgent {
+			if wait {
 				gap := time.NewTimer(pause - time.Since(last)) // a burst of REGISTERs, say
 				select {
 				case <-done:
