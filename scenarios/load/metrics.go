@@ -94,7 +94,7 @@ type metrics struct {
 	}
 }
 
-// enter starts phase idx: operations from now on are attributed to it.
+// enter starts phase idx: operations that end from now on count in it.
 func (m *metrics) enter(idx int, name string, start time.Time, length time.Duration) {
 	m.curMu.Lock()
 	m.cur.name, m.cur.start, m.cur.length = name, start, length
@@ -117,6 +117,8 @@ func (m *metrics) span(t time.Time) Duration { return Duration(t.Sub(m.t0)) }
 
 // record files one operation started at start by user.
 func (m *metrics) record(k kind, user string, start time.Time, setup time.Duration, out loadphone.Outcome) {
+	// An operation counts in the phase it ended in: where the deployment decided it (a call
+	// an outage ends, a REGISTER refused once the pool is down).
 	o := op{kind: k, phase: int16(m.phase.Load()), start: m.since(start), setup: setup, code: int16(out.Code),
 		diag: int32(out.Diagnostic), noAnswer: out.NoAnswer, reason: out.Reason}
 	if i, ok := m.userIndex[user]; ok {

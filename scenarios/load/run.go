@@ -209,6 +209,9 @@ func (rn *run) runPhase(ctx context.Context, idx int, ph scenario.Phase) {
 	rn.res.Phases[last].End = rn.m.span(now)
 	rn.res.Phases = append(rn.res.Phases, PhaseResult{Name: ph.Name, Line: ph.Line, Start: rn.m.span(now), For: Duration(ph.For)})
 	pr := &rn.res.Phases[idx]
+	// The actions change the deployment as they begin (the pools' state first, then their
+	// sockets): what ends from now on counts in the new phase.
+	rn.m.enter(idx, ph.Name, now, ph.For)
 	for _, st := range ph.Do {
 		before := rn.poolPhase(st.Pool)
 		at := time.Now()
@@ -222,9 +225,6 @@ func (rn *run) runPhase(ctx context.Context, idx int, ph scenario.Phase) {
 		}
 		pr.Actions = append(pr.Actions, a)
 	}
-	// Operations count in the new phase once its actions are done: one started while they
-	// ran met the deployment as it was.
-	rn.m.enter(idx, ph.Name, now, ph.For)
 	timer := time.NewTimer(time.Until(now.Add(ph.For)))
 	defer timer.Stop()
 	select {

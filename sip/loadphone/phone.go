@@ -26,6 +26,7 @@ type Phone struct {
 	prefer      int                         // index of the registrar tried first when not registered
 	conns       map[netip.AddrPort]*tcpConn // TCP phones: one connection per registrar
 	registering bool
+	failures    int // registration rounds in a row that no registrar answered
 	timer       *time.Timer
 	legs        map[string]*Leg // by Call-ID
 	stopped     bool

@@ -44,8 +44,9 @@ type KeepPolicy struct {
 	// picks a time in the second half), and so how soon a phone on UDP notices a registrar
 	// that stopped answering; 0 means 10 minutes.
 	Refresh time.Duration
-	// Retry is how long a phone waits after no registrar answered before it tries again;
-	// after a 503 with Retry-After it waits that long instead. 0 means 2 s.
+	// Retry is how long a phone waits after no registrar answered before it tries again,
+	// doubling while none answers (up to 8 Retry); after a 503 with Retry-After it waits
+	// that long instead. 0 means 2 s.
 	Retry time.Duration
 	// Jitter is added to every retry, uniformly in [0, Jitter), so that phones spread out
 	// as real ones do; 0 means 1 s.
@@ -115,6 +116,13 @@ func (ph *Phone) keep() {
 	st, out := ph.Register()
 	ph.mu.Lock()
 	ph.registering = false
+	failures := 0
+	if st.Mode == Offline && out.RetryAfter == 0 {
+		ph.failures++
+		failures = ph.failures
+	} else {
+		ph.failures = 0
+	}
 	ph.mu.Unlock()
 	k := ph.pop.cfg.Keep
 	switch {
@@ -125,8 +133,15 @@ func (ph *Phone) keep() {
 	case out.RetryAfter > 0:
 		ph.schedule(out.RetryAfter + jitter(k.Jitter))
 	default:
-		ph.schedule(k.Retry + jitter(k.Jitter))
+		ph.schedule(backoff(k.Retry, failures) + jitter(k.Jitter))
 	}
+}
+
+// backoff is the wait after the n-th round in a row that no registrar answered: Retry,
+// doubling each time up to 8 Retry (RFC 5626 4.5 backs off the same way), so that
+// thousands of phones do not keep an overloaded registrar overloaded.
+func backoff(retry time.Duration, n int) time.Duration {
+	return retry << min(max(n-1, 0), 3)
 }
 
 func jitter(d time.Duration) time.Duration {
