@@ -45,7 +45,7 @@ type KeepPolicy struct {
 	// that stopped answering; 0 means 10 minutes.
 	Refresh time.Duration
 	// Retry is how long a phone waits after no registrar answered before it tries again,
-	// doubling while none answers (up to 8 Retry); after a 503 with Retry-After it waits
+	// doubling while none answers (up to 4 Retry); after a 503 with Retry-After it waits
 	// that long instead. 0 means 2 s.
 	Retry time.Duration
 	// Jitter is added to every retry, uniformly in [0, Jitter), so that phones spread out
@@ -138,10 +138,10 @@ func (ph *Phone) keep() {
 }
 
 // backoff is the wait after the n-th round in a row that no registrar answered: Retry,
-// doubling each time up to 8 Retry (RFC 5626 4.5 backs off the same way), so that
-// thousands of phones do not keep an overloaded registrar overloaded.
+// doubling each time up to 4 Retry (RFC 5626 4.5 backs off the same way, over a longer
+// time), so that thousands of phones do not keep an overloaded registrar overloaded.
 func backoff(retry time.Duration, n int) time.Duration {
-	return retry << min(max(n-1, 0), 3)
+	return retry << min(max(n-1, 0), 2)
 }
 
 func jitter(d time.Duration) time.Duration {
