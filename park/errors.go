@@ -36,6 +36,8 @@ var (
 
 	// ErrUnknownIdentity: Set or Remove named a range that does not exist.
 	ErrUnknownIdentity = errors.New("no orbit range has this identity")
+	// ErrNoChange: Set named no parameter to change.
+	ErrNoChange = errors.New("nothing to change: give at least one of NumberRangeStart, NumberRangeEnd, CallParkService, Type")
 
 	// ErrMissingService: every range names the pool that owns it
 	// (-CallParkService is required on New-CsCallParkOrbit).

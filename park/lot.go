@@ -30,6 +30,18 @@ type ParkRequest struct {
 	Parker string
 	// Parkee is who is parked (a user, or an outside address).
 	Parkee string
+	// ParkedBefore says the conversation was parked once already (Conversation.Parked).
+	// The transfer that parked it ended it: unless it is still on its orbit (a double
+	// park), it is not parked again.
+	ParkedBefore bool
+}
+
+// ParkedAgainError refuses to park a conversation that was parked before and has left its
+// orbit since.
+type ParkedAgainError struct{ Key string }
+
+func (e *ParkedAgainError) Error() string {
+	return fmt.Sprintf("the conversation %s was parked already and has left its orbit", e.Key)
 }
 
 // Parked is a call held on an orbit.
@@ -130,7 +142,7 @@ func (l *Lot) SetOrbits(orbits []string) {
 func CallParkOrbits(ranges []OrbitRange, pool string) []string {
 	var out []string
 	for _, r := range ranges {
-		if typ, _ := r.Type.canonical(); typ == CallPark && poolName(r.CallParkService) == poolName(pool) {
+		if typ, _ := r.Type.canonical(); typ == CallPark && PoolName(r.CallParkService) == PoolName(pool) {
 			out = append(out, r.Numbers()...)
 		}
 	}
@@ -140,7 +152,11 @@ func CallParkOrbits(ranges []OrbitRange, pool string) []string {
 // Park parks a call on the least recently freed orbit. Its first ring-back
 // is due CallPickupTimeoutThreshold after now.
 func (l *Lot) Park(r ParkRequest, cfg CPSConfig, now time.Time) (Parked, error) {
-	if o, ok := l.byKey[r.Key]; ok && r.Key != "" {
+	o, parked := l.byKey[r.Key]
+	if r.ParkedBefore && !parked {
+		return Parked{}, &ParkedAgainError{Key: r.Key}
+	}
+	if parked && r.Key != "" {
 		return Parked{}, fmt.Errorf("call %s on orbit %s: %w", r.Key, o, ErrDoublePark)
 	}
 	var orbit string

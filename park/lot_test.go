@@ -94,6 +94,26 @@ func TestParkRejections(t *testing.T) {
 	}
 }
 
+// A conversation parked once was ended by the transfer that parked it: once it has left
+// its orbit it is not parked again; while it is on it, parking it again is a double park.
+func TestAConversationParkedBeforeIsNotParkedAgain(t *testing.T) {
+	l := checked(t, "7000", "7001")
+	again := req("a")
+	again.ParkedBefore = true
+	p := mustPark(t, l, "a")
+	_, err := l.Park(again, DefaultCPSConfig(), t0)
+	require.ErrorIs(t, err, ErrDoublePark, "still on its orbit")
+	_, err = l.Retrieve(p.Orbit)
+	require.NoError(t, err)
+	free := l.FreeCount()
+	_, err = l.Park(again, DefaultCPSConfig(), t0)
+	var parkedAgain *ParkedAgainError
+	require.ErrorAs(t, err, &parkedAgain)
+	assert.Equal(t, "a", parkedAgain.Key)
+	assert.Equal(t, "the conversation a was parked already and has left its orbit", err.Error())
+	assert.Equal(t, free, l.FreeCount(), "a refused park changes nothing")
+}
+
 func TestRetrieveAnEmptyOrbitIsOrbitNotFound(t *testing.T) {
 	l := checked(t, "7000")
 	_, err := l.Retrieve("7000")

@@ -129,6 +129,7 @@ func (r OrbitRange) Numbers() []string {
 }
 
 // OrbitChange is Set-CsCallParkOrbit: nil fields are left alone.
+// An empty change is refused (ErrNoChange), whoever asks for it.
 type OrbitChange struct {
 	NumberRangeStart, NumberRangeEnd, CallParkService *string
 	Type                                              *RangeType
@@ -152,12 +153,30 @@ func (c OrbitChange) apply(r OrbitRange) OrbitRange {
 }
 
 // serviceIDPrefix marks a service ID, which Lync accepts in place of the pool
-// FQDN ("ApplicationServer:pool0.litwareinc.com", New-CsCallParkOrbit).
-const serviceIDPrefix = "applicationserver:"
+// FQDN ("ApplicationServer:pool0.litwareinc.com", New-CsCallParkOrbit), and
+// serviceIdentityPrefix the identity Get-CsService shows for it
+// ("service:ApplicationServer:pool0.litwareinc.com").
+const (
+	serviceIDPrefix       = "applicationserver:"
+	serviceIdentityPrefix = "service:"
+)
 
-// poolName reduces a CallParkService to the key pools are compared by: the
-// bare FQDN, lower case (DNS names ignore case).
-func poolName(service string) string {
+// PoolName reduces a pool's name as an administrator may write it (its FQDN in
+// any case, a service ID or a service identity) to the key pools are compared
+// by: the bare FQDN, lower case (DNS names ignore case). Every cmdlet reads pool
+// names through it.
+func PoolName(service string) string {
 	s := strings.ToLower(strings.TrimSpace(service))
+	s = strings.TrimPrefix(s, serviceIdentityPrefix)
 	return strings.TrimSpace(strings.TrimPrefix(s, serviceIDPrefix))
+}
+
+// ParseRangeType reads an orbit range's -Type as the cmdlets take it: CallPark
+// (the default, when t is empty) or GroupPickup, in any case.
+func ParseRangeType(t string) (RangeType, error) {
+	typ, ok := RangeType(t).canonical()
+	if !ok {
+		return typ, fmt.Errorf("orbit range type %q: want CallPark or GroupPickup", t)
+	}
+	return typ, nil
 }

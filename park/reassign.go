@@ -19,7 +19,7 @@ import (
 // nothing changes. No range of from (or from and to naming the same pool)
 // is not an error: nothing changes and the result is empty.
 func (t *OrbitTable) Reassign(from, to string, typ RangeType) ([]string, error) {
-	src, dst := poolName(from), poolName(to)
+	src, dst := PoolName(from), PoolName(to)
 	if src == "" || dst == "" {
 		return nil, fmt.Errorf("reassign orbit ranges from pool %q to pool %q: %w", from, to, ErrMissingService)
 	}

@@ -68,6 +68,9 @@ func (t *OrbitTable) Set(identity string, c OrbitChange) error {
 	if !ok {
 		return fmt.Errorf("orbit range %q: %w", identity, ErrUnknownIdentity)
 	}
+	if c == (OrbitChange{}) {
+		return fmt.Errorf("orbit range %q: %w", identity, ErrNoChange)
+	}
 	e, err := t.check(c.apply(old.r))
 	if err != nil {
 		return err
@@ -148,7 +151,7 @@ func (t *OrbitTable) check(r OrbitRange) (entry, error) {
 	if strings.TrimSpace(r.Identity) == "" {
 		return entry{}, fmt.Errorf("orbit range %q: %w", r.Identity, ErrMissingIdentity)
 	}
-	r.CallParkService = poolName(r.CallParkService)
+	r.CallParkService = PoolName(r.CallParkService)
 	if r.CallParkService == "" {
 		return entry{}, fmt.Errorf("orbit range %q: %w", r.Identity, ErrMissingService)
 	}

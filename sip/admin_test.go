@@ -68,3 +68,32 @@ func TestAutoRedirectOrbitsLetsPhonesPickUpAfterFailoverWithoutTheRunbookStep(t 
 		}
 	}
 }
+
+// One cmdlet vocabulary (issue 12): the Go API reads pool and user names as the admin API
+// and the scenario steps do, and refuses what they refuse.
+func TestCmdletsReadNamesAsEveryCallerDoes(t *testing.T) {
+	l := newLab(t, labTopology())
+	service := "service:ApplicationServer:POOL02.contoso.com"
+	require.NoError(t, l.net.SetCallParkOrbit("park-pool01", park.OrbitChange{CallParkService: &service}))
+	got, ok := l.net.CallParkOrbit("PARK-POOL01")
+	require.True(t, ok)
+	assert.Equal(t, pool02, got.CallParkService)
+	require.ErrorIs(t, l.net.SetCallParkOrbit("park-pool01", park.OrbitChange{}), park.ErrNoChange, "an empty change is refused")
+
+	require.NoError(t, l.net.EnableGroupPickup("sip:alice@contoso.com", "100;phone-context=user-default"))
+	number, err := l.net.GroupPickupUserOrbit("alice@contoso.com")
+	require.NoError(t, err)
+	assert.Equal(t, "100", number)
+
+	attempts := 2
+	cps, err := l.net.SetCpsConfiguration("pool01", park.CPSChange{MaxCallPickupAttempts: &attempts})
+	require.NoError(t, err)
+	assert.Equal(t, 2, cps.MaxCallPickupAttempts)
+	cps, err = l.net.CpsConfiguration("POOL01.contoso.com")
+	require.NoError(t, err)
+	assert.Equal(t, 2, cps.MaxCallPickupAttempts)
+
+	require.NoError(t, l.net.Outage("pool02"))
+	assert.Equal(t, topology.Outage, l.net.Pools()[1].Phase)
+	require.ErrorIs(t, l.net.Recover("pool09"), ErrUnknownPool)
+}

@@ -9,11 +9,11 @@ import (
 	"sync"
 	"time"
 
+	gosip "github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 
-	gosip "github.com/emiago/sipgo/sip"
-
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -160,7 +160,7 @@ func sameRequestURI(digestURI string, ruri gosip.Uri) bool {
 
 // password returns the user's password; empty means the user is not authenticated.
 func (rt *runtime) password(user string) string {
-	u, ok := rt.pool.net.userExists(user)
+	u, ok := rt.pool.dep.User(user)
 	if !ok {
 		return ""
 	}
@@ -183,7 +183,7 @@ func (rt *runtime) authenticate(req *gosip.Request, tx gosip.ServerTransaction, 
 	if err == nil {
 		return true
 	}
-	res := rejectionResponse(req, topology.MustAuthenticate(code, user, err.Error()), rt.pool.fqdn)
+	res := lync.Response(req, topology.MustAuthenticate(code, user, err.Error()), rt.pool.fqdn)
 	res.AppendHeader(gosip.NewHeader(ask, rt.auth.challenge(errors.Is(err, errStaleNonce))))
 	rt.log("challenged", req, "user", user, "why", err.Error())
 	sendStateless(tx, res) // a challenge keeps no transaction: the nonce table is the state

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // tap is a wire between a phone and its registrar that keeps a copy of every request, as
@@ -35,8 +36,8 @@ func newTap(t *testing.T, pool string) *tap {
 	tp := &tap{down: listen(), up: listen()}
 	poolAddr, err := net.ResolveUDPAddr("udp", pool)
 	require.NoError(t, err)
-	var phone *net.UDPAddr
-	var phoneMu sync.Mutex
+	var phoneAddr *net.UDPAddr
+	var phoneAddrMu sync.Mutex
 	go func() { // phone -> pool, recorded
 		buf := make([]byte, 65535)
 		for {
@@ -44,9 +45,9 @@ func newTap(t *testing.T, pool string) *tap {
 			if err != nil {
 				return
 			}
-			phoneMu.Lock()
-			phone = from
-			phoneMu.Unlock()
+			phoneAddrMu.Lock()
+			phoneAddr = from
+			phoneAddrMu.Unlock()
 			tp.mu.Lock()
 			tp.requests = append(tp.requests, string(buf[:n]))
 			tp.mu.Unlock()
@@ -60,9 +61,9 @@ func newTap(t *testing.T, pool string) *tap {
 			if err != nil {
 				return
 			}
-			phoneMu.Lock()
-			to := phone
-			phoneMu.Unlock()
+			phoneAddrMu.Lock()
+			to := phoneAddr
+			phoneAddrMu.Unlock()
 			if to != nil {
 				tp.down.WriteToUDP(buf[:n], to)
 			}
@@ -95,7 +96,7 @@ func TestACapturedRegisterCannotBeReplayed(t *testing.T) {
 	l := authLab(t)
 	p1, _ := l.net.Pool(pool01)
 	wire := newTap(t, p1.Addr())
-	carol, err := NewPhone(PhoneConfig{User: "carol", Domain: l.net.Domain(), Registrars: []string{wire.down.LocalAddr().String()}, Password: "s3cret"})
+	carol, err := phone.New(phone.Config{User: "carol", Domain: l.net.Domain(), Registrars: []string{wire.down.LocalAddr().String()}, Password: "s3cret"})
 	require.NoError(t, err)
 	t.Cleanup(carol.Close)
 	_, err = carol.Register(ctx(t))
@@ -120,7 +121,7 @@ func TestACapturedRegisterCannotBeReplayed(t *testing.T) {
 	in, err := carol.NextIncoming(ctx(t))
 	require.NoError(t, err, "carol's own phone rings")
 	require.NoError(t, in.Answer())
-	_, err = out.WaitState(ctx(t), Established)
+	_, err = out.WaitState(ctx(t), phone.Established)
 	require.NoError(t, err)
 	assert.NoError(t, attacker.silence(500*time.Millisecond), "nothing reached the attacker")
 }

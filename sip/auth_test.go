@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // authLab: carol has a password; everyone else registers openly.
@@ -28,17 +30,17 @@ func TestDigestAuthenticationOfRegisterAndInvite(t *testing.T) {
 	l.pickUp("carol", "100", "alice") // INVITE challenged with 407, then accepted
 
 	for _, password := range []string{"", "wrong"} {
-		impostor, err := NewPhone(PhoneConfig{User: "carol", Domain: l.net.Domain(), Registrars: []string{p1.Addr()}, Password: password})
+		impostor, err := phone.New(phone.Config{User: "carol", Domain: l.net.Domain(), Registrars: []string{p1.Addr()}, Password: password})
 		require.NoError(t, err)
 		t.Cleanup(impostor.Close)
 		reg, err := impostor.Register(ctx(t))
-		require.ErrorIs(t, err, ErrNotRegistered, "password %q", password)
+		require.ErrorIs(t, err, phone.ErrNotRegistered, "password %q", password)
 		assert.Equal(t, 401, reg.Outcome.Code)
 
 		l.ring("alice", "bob")
 		c, err := impostor.Dial("100")
 		require.NoError(t, err)
-		_, err = c.WaitState(ctx(t), Failed)
+		_, err = c.WaitState(ctx(t), phone.Failed)
 		require.NoError(t, err)
 		assert.Equal(t, 407, c.Outcome().Code, "an INVITE from carol must prove it is carol")
 		assert.Equal(t, 1, l.net.QueueLength("100"), "nothing was picked up")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -40,10 +41,12 @@ func BenchmarkPickup(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer n.Close()
-	phones := make([][3]*Phone, trios)
+	fleet := phone.NewFleet(n)
+	defer fleet.Close()
+	phones := make([][3]*phone.Phone, trios)
 	for i := range trios {
 		for j := range 3 {
-			ph, err := n.NewPhone(fmt.Sprintf("u%05d", 3*i+j))
+			ph, err := fleet.NewPhone(fmt.Sprintf("u%05d", 3*i+j))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -68,7 +71,7 @@ func BenchmarkPickup(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pickups/s")
 }
 
-func pickupOnce(trio [3]*Phone) error {
+func pickupOnce(trio [3]*phone.Phone) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	caller, callee, picker := trio[0], trio[1], trio[2]
@@ -84,26 +87,26 @@ func pickupOnce(trio [3]*Phone) error {
 	if err != nil {
 		return err
 	}
-	if _, err := out.WaitState(ctx, Ringing); err != nil {
+	if _, err := out.WaitState(ctx, phone.Ringing); err != nil {
 		return err
 	}
 	pick, err := picker.Dial(number)
 	if err != nil {
 		return err
 	}
-	if _, err := pick.WaitState(ctx, Established); err != nil {
+	if _, err := pick.WaitState(ctx, phone.Established); err != nil {
 		return err
 	}
-	if _, err := out.WaitState(ctx, Established); err != nil {
+	if _, err := out.WaitState(ctx, phone.Established); err != nil {
 		return err
 	}
-	if _, err := in.WaitState(ctx, Cancelled); err != nil {
+	if _, err := in.WaitState(ctx, phone.Cancelled); err != nil {
 		return err
 	}
 	if err := out.Hangup(ctx); err != nil {
 		return err
 	}
-	_, err = pick.WaitState(ctx, Ended)
+	_, err = pick.WaitState(ctx, phone.Ended)
 	out.Media.Close()
 	pick.Media.Close()
 	in.Media.Close()
@@ -126,11 +129,13 @@ func BenchmarkRegister(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer n.Close()
+	fleet := phone.NewFleet(n)
+	defer fleet.Close()
 	var next atomic.Int64
 	const devices = 8
-	phones := make(chan *Phone, devices)
+	phones := make(chan *phone.Phone, devices)
 	for range devices {
-		ph, err := n.NewPhone("u00000")
+		ph, err := fleet.NewPhone("u00000")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -143,7 +148,7 @@ func BenchmarkRegister(b *testing.B) {
 		defer func() { phones <- ph }()
 		for pb.Next() {
 			// One device registering every user in turn stands in for a pool full of phones.
-			ph.user = fmt.Sprintf("u%05d", next.Add(1)%users)
+			ph.SignInAs(fmt.Sprintf("u%05d", next.Add(1)%users))
 			if _, err := ph.Register(context.Background()); err != nil {
 				b.Error(err)
 				return

@@ -6,6 +6,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 )
 
 // leg is one side of a call the Call Park application connected: a UAS session (caller or
@@ -44,7 +46,7 @@ func (rt *runtime) connectPickup(caller leg, callerID string, picker leg, picker
 }
 
 func (rt *runtime) addBridge(br *bridge) *bridge {
-	br.since = rt.pool.net.clock.Now()
+	br.since = rt.pool.dep.Clock().Now()
 	rt.mu.Lock()
 	rt.bridges[br.aID] = br
 	rt.bridges[br.bID] = br
@@ -130,7 +132,7 @@ func (rt *runtime) byeBridge(req *gosip.Request, tx gosip.ServerTransaction) boo
 	if req.Method != gosip.BYE {
 		return false
 	}
-	id := callID(req)
+	id := siputil.CallID(req)
 	rt.mu.Lock()
 	br := rt.bridges[id]
 	rt.mu.Unlock()
@@ -165,7 +167,7 @@ func (rt *runtime) byeLeg(l leg) {
 			return
 		}
 	}
-	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	ctx, cancel := context.WithTimeout(rt.ctx, siputil.TransactionTimeout())
 	defer cancel()
 	if err := l.Bye(ctx); err != nil {
 		rt.pool.log.Debug("BYE to Call Park leg failed", "err", err)

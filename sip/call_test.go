@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/park"
-	"github.com/pickupsim/pickupsim/sip/media"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 func TestASecondAnswerIsRefused(t *testing.T) {
@@ -31,22 +31,6 @@ func TestRingBackTimeoutCountsFromWhenTheRingBackStarted(t *testing.T) {
 	require.NoError(t, err, "the unanswered ring-back gave up and the call went to OnTimeoutURI")
 	assert.Equal(t, "dave", in.Remote())
 	require.NoError(t, in.Answer())
-	_, err = parked.WaitState(ctx(t), Ended)
+	_, err = parked.WaitState(ctx(t), phone.Ended)
 	require.NoError(t, err)
-}
-
-func TestMediaIsSentInTheNegotiatedCodec(t *testing.T) {
-	rx, err := media.Listen("127.0.0.1")
-	require.NoError(t, err)
-	defer rx.Close()
-	tx, err := media.Listen("127.0.0.1")
-	require.NoError(t, err)
-	c := newCall(nil, "id", true, "dave", tx)
-	defer tx.Close()
-
-	pcmaOnly := []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
-		"m=audio 4000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n")
-	c.startMedia(rx.LocalAddr(), pcmaOnly)
-	require.NoError(t, rx.WaitReceived(ctx(t), tx.SSRC(), 3))
-	assert.Equal(t, uint8(media.PayloadPCMA), rx.Stats().Sources[tx.SSRC()].PayloadType)
 }

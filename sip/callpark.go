@@ -13,6 +13,8 @@ import (
 
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -29,16 +31,6 @@ import (
 // the parkee with the other party's SDP, so media flows phone to phone.
 
 const (
-	// ParkUser is the user part of the park URI: sip:park@<domain> or sip:park@<pool address>.
-	ParkUser = topology.ParkUser
-	// HeaderParkOrbit carries the orbit a call was parked on: in the Call Park
-	// application's 200 to the parkee, and in the parkee's NOTIFY sipfrag to the parker.
-	HeaderParkOrbit = "X-Park-Orbit"
-	// HeaderParkedCall names the conversation being parked (its Call-ID): a hint the
-	// parker may put in the Refer-To URI and the parkee's INVITE then carries (it only
-	// chooses among the parkee's conversations), and what a pool that sends a park request
-	// on to the parker's pool names the conversation it found by.
-	HeaderParkedCall = "X-Parked-Call"
 	// RingBackTimeout is how long a ring-back rings the parker before it counts as
 	// unanswered (a choice: Lync does not document it), on the network's clock.
 	RingBackTimeout = 30 * time.Second
@@ -141,22 +133,15 @@ func (rt *runtime) parkHere(req *gosip.Request, tx gosip.ServerTransaction, r pa
 		return
 	}
 	parkee := partyName(r.parkee)
-	now := rt.pool.net.clock.Now()
+	now := rt.pool.dep.Clock().Now()
 	pk.mu.Lock()
 	if pk.closed {
 		pk.mu.Unlock()
 		moh.Close()
 		return
 	}
-	if r.conv.Parked && !pk.parkedNow(r.conv.CallID) {
-		// Parked before and gone from its orbit since: the transfer that parked it ended it.
-		pk.mu.Unlock()
-		moh.Close()
-		rt.respond(tx, req, topology.ConversationParkedAlready(r.conv.CallID))
-		return
-	}
 	pk.lot.SetOrbits(r.adm.Orbits)
-	p, err := pk.lot.Park(park.ParkRequest{Key: r.conv.CallID, Parker: r.parker.User, Parkee: parkee}, cfg, now)
+	p, err := pk.lot.Park(park.ParkRequest{Key: r.conv.CallID, Parker: r.parker.User, Parkee: parkee, ParkedBefore: r.conv.Parked}, cfg, now)
 	if err != nil {
 		pk.mu.Unlock()
 		moh.Close()
@@ -173,27 +158,17 @@ func (rt *runtime) parkHere(req *gosip.Request, tx gosip.ServerTransaction, r pa
 	pk.talks.MarkParked(r.conv.CallID)
 	h := &heldCall{p: p, parkee: leg, offer: req.Body(), moh: moh}
 	pk.held[p.ID] = h
-	pk.byLeg[callID(req)] = h
+	pk.byLeg[siputil.CallID(req)] = h
 	h.timer = pk.schedule(p, cfg.CallPickupTimeoutThreshold)
 	pk.mu.Unlock()
 	rt.log("parked", req, "parker", r.parker.User, "parkee", parkee, "conversation", r.conv.CallID, "orbit", p.Orbit)
 	err = leg.Respond(200, "OK", answer, append([]gosip.Header{
 		gosip.NewHeader("Content-Type", "application/sdp"),
-		gosip.NewHeader(HeaderParkOrbit, p.Orbit)}, rt.sessionTimerOffer(req, answer)...)...)
+		gosip.NewHeader(lync.HeaderParkOrbit, p.Orbit)}, rt.sessionTimerOffer(req, answer)...)...)
 	if err != nil {
 		rt.pool.log.Warn("park: parkee leg not confirmed", "orbit", p.Orbit, "err", err)
-		pk.leave(p, callID(req))
+		pk.leave(p, siputil.CallID(req))
 	}
-}
-
-// parkedNow reports whether the conversation key is on an orbit now. pk.mu is held.
-func (pk *parking) parkedNow(key string) bool {
-	for _, p := range pk.lot.Calls() {
-		if p.Key == key {
-			return true
-		}
-	}
-	return false
 }
 
 // partyName is how a parked call names a party: a user's name, or an outside party's URI.
@@ -218,7 +193,7 @@ func (rt *runtime) musicOnHold(offerSDP []byte, offer media.Audio, enabled bool)
 	if !enabled {
 		answerer = media.AnswerListening // silent on purpose: say so, or the parkee's RTP timeout ends the call
 	}
-	answer, err := answerer(offerSDP, moh.LocalAddr(), uint64(rt.pool.net.clock.Now().UnixNano()))
+	answer, err := answerer(offerSDP, moh.LocalAddr(), uint64(rt.pool.dep.Clock().Now().UnixNano()))
 	if err != nil {
 		moh.Close()
 		return nil, nil, err
@@ -240,7 +215,7 @@ func (rt *runtime) musicOnHold(offerSDP []byte, offer media.Audio, enabled bool)
 // inside a virtual clock's Advance: it does the bookkeeping and arms the ring-back's own
 // timeout there, at the time it fell due, and leaves only the SIP exchange to a goroutine.
 func (pk *parking) schedule(p park.Parked, after time.Duration) clock.Timer {
-	return pk.rt.pool.net.clock.AfterFunc(after, func() { pk.ringBack(p.Orbit, p.ID) })
+	return pk.rt.pool.dep.Clock().AfterFunc(after, func() { pk.ringBack(p.Orbit, p.ID) })
 }
 
 // leave frees p's orbit and stops what it runs (the parkee hung up or its leg failed).
@@ -268,7 +243,7 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 	if err == nil {
 		h = pk.held[p.ID]
 		delete(pk.held, p.ID)
-		delete(pk.byLeg, callID(h.parkee.InviteRequest))
+		delete(pk.byLeg, siputil.CallID(h.parkee.InviteRequest))
 	}
 	pk.mu.Unlock()
 	if err != nil {
@@ -276,20 +251,19 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 		return
 	}
 	h.release()
-	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	ctx, cancel := context.WithTimeout(rt.ctx, siputil.TransactionTimeout())
 	defer cancel()
 	parkeeAnswer, err := pk.reinvite(ctx, h.parkee, req.Body(), caller.User)
 	if err != nil {
 		go rt.byeLeg(h.parkee)
 		rt.pool.log.Warn("retrieve: parkee not reconnected", "orbit", orbit, "err", err) // the error stays in the log
-		rt.respond(tx, req, &topology.Rejection{Code: 480, Reason: "Temporarily Unavailable", Diagnostic: topology.DiagGeneralError,
-			Warning: fmt.Sprintf("the call parked on orbit %s could not be reconnected", orbit)})
+		rt.respond(tx, req, topology.ParkeeNotReconnected(orbit))
 		return
 	}
-	answer, err := media.Bridge(req.Body(), parkeeAnswer, uint64(rt.pool.net.clock.Now().UnixNano()))
+	answer, err := media.Bridge(req.Body(), parkeeAnswer, uint64(rt.pool.dep.Clock().Now().UnixNano()))
 	if err != nil {
 		go rt.byeLeg(h.parkee)
-		rt.respond(tx, req, &topology.Rejection{Code: 488, Reason: "Not Acceptable Here", Warning: err.Error()})
+		rt.respond(tx, req, topology.RetrieveMediaMismatch(err))
 		return
 	}
 	retriever, err := rt.cps.ReadInvite(req, tx)
@@ -297,11 +271,11 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 		go rt.byeLeg(h.parkee)
 		return
 	}
-	pk.rt.connectLegs(h.parkee, callID(h.parkee.InviteRequest), retriever, callID(req))
+	pk.rt.connectLegs(h.parkee, siputil.CallID(h.parkee.InviteRequest), retriever, siputil.CallID(req))
 	rt.log("retrieved", req, "orbit", orbit, "retriever", caller.User, "parkee", p.Parkee)
 	err = retriever.Respond(200, "OK", answer, append([]gosip.Header{
 		gosip.NewHeader("Content-Type", "application/sdp"),
-		gosip.NewHeader(HeaderAssertedIdentity, rt.identityOf(p.Parkee))}, rt.sessionTimerOffer(req, answer)...)...)
+		gosip.NewHeader(lync.HeaderAssertedIdentity, rt.identityOf(p.Parkee))}, rt.sessionTimerOffer(req, answer)...)...)
 	if err != nil {
 		rt.pool.log.Warn("retrieve: retriever leg not confirmed", "orbit", orbit, "err", err)
 	}
@@ -314,7 +288,7 @@ func (pk *parking) reinvite(ctx context.Context, parkee *sipgo.DialogServerSessi
 	req := gosip.NewRequest(gosip.INVITE, target)
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	if party != "" {
-		req.AppendHeader(gosip.NewHeader(HeaderAssertedIdentity, pk.rt.identityOf(party)))
+		req.AppendHeader(gosip.NewHeader(lync.HeaderAssertedIdentity, pk.rt.identityOf(party)))
 	}
 	req.SetBody(sdp)
 	tx, err := parkee.TransactionRequest(ctx, req)
@@ -335,7 +309,7 @@ func (pk *parking) reinvite(ctx context.Context, parkee *sipgo.DialogServerSessi
 			if err := parkee.WriteRequest(ack); err != nil {
 				return nil, fmt.Errorf("ACK of re-INVITE: %w", err)
 			}
-			pk.rt.noteLegSDP(callID(parkee.InviteRequest), sdp) // for session refreshes (cps_session_timer.go)
+			pk.rt.noteLegSDP(siputil.CallID(parkee.InviteRequest), sdp) // for session refreshes (cps_session_timer.go)
 			return res.Body(), nil
 		case <-tx.Done():
 			return nil, fmt.Errorf("re-INVITE unanswered: %w", tx.Err())
@@ -350,7 +324,7 @@ func (pk *parking) reinvite(ctx context.Context, parkee *sipgo.DialogServerSessi
 // on a retrieved or rung-back call is byeBridge's). It reports whether the
 // request was one of those.
 func (pk *parking) inDialog(req *gosip.Request, tx gosip.ServerTransaction) bool {
-	id := callID(req)
+	id := siputil.CallID(req)
 	pk.mu.Lock()
 	h := pk.byLeg[id]
 	pk.mu.Unlock()

@@ -11,6 +11,8 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -37,31 +39,32 @@ const (
 // Request-URI is park@ this pool, the enterprise domain, or another pool of the topology.
 func (rt *runtime) isParkRequest(req *gosip.Request) bool {
 	u := req.Recipient
-	if !strings.EqualFold(u.User, ParkUser) {
+	if !strings.EqualFold(u.User, lync.ParkUser) {
 		return false
 	}
-	n := rt.pool.net
-	if rt.isMe(u) || strings.EqualFold(u.Host, n.domain) {
+	dep := rt.pool.dep
+	if rt.isMe(u) || strings.EqualFold(u.Host, dep.Domain()) {
 		return true
 	}
-	if _, ok := n.Pool(strings.ToLower(u.Host)); ok {
+	if _, ok := dep.peer(strings.ToLower(u.Host)); ok {
 		return true
 	}
 	port := u.Port
 	if port == 0 {
 		port = 5060
 	}
-	return n.poolAt(net.JoinHostPort(u.Host, strconv.Itoa(port))) != nil
+	_, ok := dep.peerAt(net.JoinHostPort(u.Host, strconv.Itoa(port)))
+	return ok
 }
 
 // park takes a park request: who sent it, which of its conversations it parks, who the
 // parker is, and which pool parks.
 func (rt *runtime) park(req *gosip.Request, tx gosip.ServerTransaction) {
 	pk := rt.parking
-	n := rt.pool.net
-	fromPeer := n.poolAt(req.Source()) != nil
+	dep := rt.pool.dep
+	fromPeer := rt.fromPeer(req)
 	if !fromPeer { // a peer pool has admitted the request already
-		if r := pk.limit.admit(req.Source(), n.clock.Now()); r != nil {
+		if r := pk.limit.admit(req.Source(), dep.Clock().Now()); r != nil {
 			rt.respond(tx, req, r)
 			return
 		}
@@ -73,30 +76,19 @@ func (rt *runtime) park(req *gosip.Request, tx gosip.ServerTransaction) {
 	parkee := rt.partyOf(req, caller)
 	hint := rt.parkHint(req, fromPeer)
 	pk.mu.Lock()
-	conv, err := pk.talks.Find(parkee, hint, n.clock.Now())
+	conv, err := pk.talks.Find(parkee, hint, dep.Clock().Now())
 	pk.mu.Unlock()
 	if err != nil {
 		rt.respond(tx, req, topology.NoConversationToPark(err))
 		return
 	}
 	parker, _ := conv.Other(parkee)
-	adm := decide(n, func(d *topology.Deployment, now time.Time) topology.ParkAdmission {
-		return d.AdmitPark(rt.pool.fqdn, parker, fromPeer, now)
-	})
+	offer, offerErr := media.ParseAudio(req.Body())
+	ask := topology.ParkRequest{Parker: parker, FromPeer: fromPeer, Media: offer.Addr.Addr(), OfferErr: offerErr, Source: sourceHost(req)}
+	adm := dep.admitPark(rt.pool.fqdn, ask)
 	if adm.Kind == topology.ParkRefused {
 		rt.respond(tx, req, adm.Reject)
 		return
-	}
-	offer, err := media.ParseAudio(req.Body())
-	if err != nil {
-		rt.respond(tx, req, topology.BadParkOffer(err))
-		return
-	}
-	if !fromPeer {
-		if src := sourceHost(req); offer.Addr.Addr().Unmap() != src {
-			rt.respond(tx, req, topology.MusicOnHoldElsewhere(offer.Addr.Addr(), src))
-			return
-		}
 	}
 	if adm.Kind == topology.ParkElsewhere {
 		rt.parkAt(req, tx, caller, adm.Pool, conv)
@@ -108,16 +100,16 @@ func (rt *runtime) park(req *gosip.Request, tx gosip.ServerTransaction) {
 // parkAt sends a park request on to the pool that serves the parker, naming the
 // conversation this pool found (peer pools trust it from this pool's address alone).
 func (rt *runtime) parkAt(req *gosip.Request, tx gosip.ServerTransaction, caller topology.Caller, pool string, conv park.Conversation) {
-	peer, ok := rt.pool.net.Pool(pool)
-	if !ok || peer.Addr() == "" {
+	peer, ok := rt.pool.dep.peer(pool)
+	if !ok || peer.addr == "" {
 		rt.respond(tx, req, topology.PoolNotAnswering(pool))
 		return
 	}
-	for req.RemoveHeader(HeaderParkedCall) {
+	for req.RemoveHeader(lync.HeaderParkedCall) {
 	}
-	req.AppendHeader(gosip.NewHeader(HeaderParkedCall, url.QueryEscape(conv.CallID)))
+	req.AppendHeader(gosip.NewHeader(lync.HeaderParkedCall, url.QueryEscape(conv.CallID)))
 	rt.log("park sent on to the parker's pool", req, "pool", pool, "conversation", conv.CallID)
-	rt.forward(req, tx, caller, target{uri: req.Recipient, addr: peer.Addr(), transport: "udp"}, nil)
+	rt.forward(req, tx, caller, target{uri: req.Recipient, addr: peer.addr, transport: "udp"}, nil)
 }
 
 // partyOf is the sender of a request as this pool established it: an enterprise user, or
@@ -139,7 +131,7 @@ func (rt *runtime) partyOf(req *gosip.Request, caller topology.Caller) park.Part
 // conversation that pool found, and the only hint.
 func (rt *runtime) parkHint(req *gosip.Request, fromPeer bool) park.Hint {
 	var h park.Hint
-	if v := req.GetHeader(HeaderParkedCall); v != nil {
+	if v := req.GetHeader(lync.HeaderParkedCall); v != nil {
 		if id, err := url.QueryUnescape(v.Value()); err == nil {
 			h.CallID = strings.TrimSpace(id)
 		}
@@ -148,7 +140,7 @@ func (rt *runtime) parkHint(req *gosip.Request, fromPeer bool) park.Hint {
 		return h
 	}
 	if by := req.GetHeader("Referred-By"); by != nil {
-		if u, ok := uriOf(by.Value()); ok && strings.EqualFold(u.Host, rt.pool.net.domain) {
+		if u, ok := uriOf(by.Value()); ok && strings.EqualFold(u.Host, rt.pool.dep.Domain()) {
 			h.Parker = u.User
 		}
 	}
@@ -183,11 +175,11 @@ func (rt *runtime) rememberAnswer(req *gosip.Request, res *gosip.Response, calle
 		return
 	}
 	callee := topology.Dialled(req.Recipient.User)
-	if _, ok := rt.pool.net.userExists(callee); !ok {
+	if _, ok := rt.pool.dep.User(callee); !ok {
 		return // an orbit, a pickup number, a park request: no conversation between two parties
 	}
-	c := park.Conversation{CallID: callID(req), Caller: rt.partyOf(req, caller), Callee: park.Party{User: callee},
-		Answered: rt.pool.net.clock.Now()}
+	c := park.Conversation{CallID: siputil.CallID(req), Caller: rt.partyOf(req, caller), Callee: park.Party{User: callee},
+		Answered: rt.pool.dep.Clock().Now()}
 	if f := req.From(); f != nil {
 		c.FromTag, _ = f.Params.Get("tag")
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -47,7 +48,7 @@ func TestCallsParkedOnTheBackupStayParkedDuringFailback(t *testing.T) {
 	require.NoError(t, l.net.InvokeFailBack(pool01))
 	p2, _ := l.net.Pool(pool02)
 	assert.Len(t, p2.ParkedCalls(), 1, "during failback, calls parked on the backup stay parked")
-	assert.Equal(t, Established, parked.State())
+	assert.Equal(t, phone.Established, parked.State())
 	before := parked.Media.Stats().Received
 	waitPackets(t, parked, before+10) // music on hold keeps playing
 

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -22,15 +23,15 @@ import (
 // sendPark sends an INVITE for uri from ph's own SIP socket, through its outbound proxy,
 // with an SDP offer whose media address is media and extra headers, and returns the
 // final response. It is how a hand-crafted park request looks on the wire.
-func sendPark(t *testing.T, ph *Phone, uri string, media netip.AddrPort, extra ...gosip.Header) *gosip.Response {
+func sendPark(t *testing.T, ph *phone.Phone, uri string, media netip.AddrPort, extra ...gosip.Header) *gosip.Response {
 	t.Helper()
 	var u gosip.Uri
 	require.NoError(t, gosip.ParseUri(uri, &u))
 	req := gosip.NewRequest(gosip.INVITE, u)
-	aor := gosip.Uri{Scheme: "sip", User: ph.user, Host: ph.domain}
+	aor := gosip.Uri{Scheme: "sip", User: ph.User(), Host: ph.Domain()}
 	req.AppendHeader(&gosip.FromHeader{Address: aor, Params: gosip.HeaderParams{{K: "tag", V: gosip.GenerateTagN(10)}}})
 	req.AppendHeader(&gosip.ToHeader{Address: u})
-	req.AppendHeader(&gosip.ContactHeader{Address: ph.contactURI()})
+	req.AppendHeader(&gosip.ContactHeader{Address: ph.Contact()})
 	cid := gosip.CallIDHeader(fmt.Sprintf("crafted-%d", time.Now().UnixNano()))
 	req.AppendHeader(&cid)
 	req.AppendHeader(&gosip.CSeqHeader{SeqNo: 1, MethodName: gosip.INVITE})
@@ -39,8 +40,8 @@ func sendPark(t *testing.T, ph *Phone, uri string, media netip.AddrPort, extra .
 	}
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(mediaOffer(media))
-	req.SetDestination(ph.outboundProxy())
-	res, err := ph.cli.Do(ctx(t), req)
+	req.SetDestination(ph.OutboundProxy())
+	res, err := ph.Send(ctx(t), req)
 	require.NoError(t, err)
 	return res
 }
@@ -48,10 +49,10 @@ func sendPark(t *testing.T, ph *Phone, uri string, media netip.AddrPort, extra .
 // unregisteredPhone is a phone that never registers and sends through pool01: a caller from
 // outside the enterprise (domain fabrikam.com) arriving through a gateway, or an impostor
 // using a user's name.
-func unregisteredPhone(t *testing.T, l *lab, user, domain string) *Phone {
+func unregisteredPhone(t *testing.T, l *lab, user, domain string) *phone.Phone {
 	t.Helper()
 	p1, _ := l.net.Pool(pool01)
-	ph, err := NewPhone(PhoneConfig{User: user, Domain: domain, Registrars: []string{p1.Addr()}})
+	ph, err := phone.New(phone.Config{User: user, Domain: domain, Registrars: []string{p1.Addr()}})
 	require.NoError(t, err)
 	t.Cleanup(ph.Close)
 	return ph
@@ -68,7 +69,7 @@ func listenVictim(t *testing.T) *media.Stream {
 	return s
 }
 
-func diagnosticOf(res *gosip.Response) int { return outcomeOf(res).Diagnostic }
+func diagnosticOf(res *gosip.Response) int { return lync.OutcomeOf(res).Diagnostic }
 
 // A phone that blind-transfers like baresip (no Referred-By, no headers copied from the
 // Refer-To URI, the park URI in the enterprise domain) parks: the pool finds the parker.
@@ -76,7 +77,7 @@ func TestParkWithoutHintsToTheDomain(t *testing.T) {
 	l := newParkLab(t, nil)
 	l.registerAll("alice", "dave", "carol")
 	aliceLeg, _ := l.connect("alice", "dave")
-	orbit, err := l.phone("alice").Park(ctx(t), aliceLeg, ParkTo("sip:park@contoso.com"), ParkWithoutHints())
+	orbit, err := l.phone("alice").Park(ctx(t), aliceLeg, phone.ParkTo("sip:park@contoso.com"), phone.ParkWithoutHints())
 	require.NoError(t, err)
 	assert.Equal(t, "7000", orbit, "the 200 to the parkee names the orbit; the parkee relays it")
 	p1, _ := l.net.Pool(pool01)
@@ -99,14 +100,14 @@ func TestParkAcrossPools(t *testing.T) {
 	for _, tc := range []struct {
 		name                   string
 		caller, callee, parker string
-		opts                   []ParkOption
+		opts                   []phone.ParkOption
 		pool, orbit            string
 	}{
 		{"pool02's erin parks pool01's alice, with hints", "erin", "alice", "erin", nil, pool02, "8000"},
 		{"pool02's erin parks pool01's alice, no hints, sip:park@domain", "alice", "erin", "erin",
-			[]ParkOption{ParkTo("sip:park@contoso.com"), ParkWithoutHints()}, pool02, "8000"},
+			[]phone.ParkOption{phone.ParkTo("sip:park@contoso.com"), phone.ParkWithoutHints()}, pool02, "8000"},
 		{"pool01's alice parks pool02's frank, no hints", "frank", "alice", "alice",
-			[]ParkOption{ParkTo("sip:park@contoso.com"), ParkWithoutHints()}, pool01, "7000"},
+			[]phone.ParkOption{phone.ParkTo("sip:park@contoso.com"), phone.ParkWithoutHints()}, pool01, "7000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := newParkLab(t, nil)
@@ -151,7 +152,7 @@ func TestParkAnOutsideCaller(t *testing.T) {
 			require.NoError(t, in.Answer())
 			l.established(out, in)
 
-			orbit, err := l.phone(tc.callee).Park(ctx(t), in, ParkTo("sip:park@contoso.com"), ParkWithoutHints())
+			orbit, err := l.phone(tc.callee).Park(ctx(t), in, phone.ParkTo("sip:park@contoso.com"), phone.ParkWithoutHints())
 			require.NoError(t, err)
 			assert.Equal(t, tc.orbit, orbit)
 			p, _ := l.net.Pool(tc.pool)
@@ -162,14 +163,14 @@ func TestParkAnOutsideCaller(t *testing.T) {
 			// Outside callers can neither retrieve nor pick up.
 			c, err := mallory.Dial(orbit)
 			require.NoError(t, err)
-			_, err = c.WaitState(ctx(t), Failed)
+			_, err = c.WaitState(ctx(t), phone.Failed)
 			require.NoError(t, err)
 			assert.Equal(t, 403, c.Outcome().Code)
 			assert.Equal(t, topology.DiagOutsideEnterprise, c.Outcome().Diagnostic)
 			l.ring("carol", "bob")
 			c, err = mallory.Dial("100")
 			require.NoError(t, err)
-			_, err = c.WaitState(ctx(t), Failed)
+			_, err = c.WaitState(ctx(t), phone.Failed)
 			require.NoError(t, err)
 			assert.Equal(t, 403, c.Outcome().Code)
 
@@ -177,7 +178,7 @@ func TestParkAnOutsideCaller(t *testing.T) {
 			require.NoError(t, err)
 			l.established(got)
 			parked := mallory.Calls()[1]
-			require.Equal(t, ParkUser, parked.Dialled)
+			require.Equal(t, lync.ParkUser, parked.Dialled)
 			mediaFlows(t, got, parked, 10)
 		})
 	}
@@ -196,12 +197,12 @@ func TestOutsiderCannotParkItsCallee(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, in.Answer())
 	l.established(out, in)
-	_, err = mallory.Park(ctx(t), out, ParkTo("sip:park@contoso.com"))
-	var pe *ParkError
+	_, err = mallory.Park(ctx(t), out, phone.ParkTo("sip:park@contoso.com"))
+	var pe *phone.ParkError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 403, pe.Outcome.Code)
 	assert.Contains(t, pe.Outcome.Warning, "outside the enterprise")
-	assert.Equal(t, Established, out.State())
+	assert.Equal(t, phone.Established, out.State())
 	assert.Empty(t, p1.ParkedCalls())
 }
 
@@ -217,16 +218,16 @@ func TestParkNeedsAConversation(t *testing.T) {
 	res := sendPark(t, l.phone("bob"), "sip:park@contoso.com", me)
 	assert.Equal(t, 403, res.StatusCode, "bob has no call")
 	assert.Equal(t, topology.DiagNoConversation, diagnosticOf(res))
-	assert.Contains(t, outcomeOf(res).Warning, "no answered call of bob")
+	assert.Contains(t, lync.OutcomeOf(res).Warning, "no answered call of bob")
 
 	res = sendPark(t, l.phone("bob"), "sip:park@contoso.com", me,
-		gosip.NewHeader(HeaderParkedCall, aliceLeg.ID), gosip.NewHeader("Referred-By", "<sip:alice@contoso.com>"))
+		gosip.NewHeader(lync.HeaderParkedCall, aliceLeg.ID), gosip.NewHeader("Referred-By", "<sip:alice@contoso.com>"))
 	assert.Equal(t, 403, res.StatusCode, "bob is not a party of alice's call")
 	assert.Equal(t, topology.DiagNoConversation, diagnosticOf(res))
 
 	res = sendPark(t, l.phone("dave"), "sip:park@contoso.com", me, gosip.NewHeader("Referred-By", "<sip:bob@contoso.com>"))
 	assert.Equal(t, 403, res.StatusCode, "dave talks to alice, not bob")
-	assert.Contains(t, outcomeOf(res).Warning, "none with parker bob")
+	assert.Contains(t, lync.OutcomeOf(res).Warning, "none with parker bob")
 	assert.Empty(t, p1.ParkedCalls())
 }
 
@@ -262,9 +263,9 @@ func TestStrangersCannotPark(t *testing.T) {
 		if i == 0 {
 			callID = aliceLeg.ID // the real conversation's Call-ID does not help either
 		}
-		for _, ph := range []*Phone{stranger, impostor} {
+		for _, ph := range []*phone.Phone{stranger, impostor} {
 			res := sendPark(t, ph, "sip:park@"+p1.Addr(), victim.LocalAddr(),
-				gosip.NewHeader("Referred-By", "<sip:alice@contoso.com>"), gosip.NewHeader(HeaderParkedCall, callID))
+				gosip.NewHeader("Referred-By", "<sip:alice@contoso.com>"), gosip.NewHeader(lync.HeaderParkedCall, callID))
 			codes[res.StatusCode]++
 		}
 	}
@@ -289,9 +290,9 @@ func TestParkMusicOnHoldOnlyToTheParkee(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { elsewhere.Close() })
 
-	res := sendPark(t, l.phone("dave"), "sip:park@contoso.com", elsewhere.LocalAddr(), gosip.NewHeader(HeaderParkedCall, aliceLeg.ID))
+	res := sendPark(t, l.phone("dave"), "sip:park@contoso.com", elsewhere.LocalAddr(), gosip.NewHeader(lync.HeaderParkedCall, aliceLeg.ID))
 	assert.Equal(t, 488, res.StatusCode)
-	assert.Contains(t, outcomeOf(res).Warning, "music on hold goes only to the parkee's own address")
+	assert.Contains(t, lync.OutcomeOf(res).Warning, "music on hold goes only to the parkee's own address")
 	assert.Empty(t, p1.ParkedCalls())
 	time.Sleep(100 * time.Millisecond)
 	assert.Zero(t, elsewhere.Stats().Received)
@@ -313,7 +314,7 @@ func TestParkRequestsAreRateLimitedPerSource(t *testing.T) {
 		res := sendPark(t, flood, "sip:park@contoso.com", me)
 		codes[res.StatusCode]++
 		if res.StatusCode == 503 {
-			retry = outcomeOf(res).RetryAfter
+			retry = lync.OutcomeOf(res).RetryAfter
 		}
 	}
 	assert.Equal(t, map[int]int{403: parkLimitBurst, 503: 10}, codes)
@@ -340,14 +341,14 @@ func TestParkAfterFailoverNeedsACallTheBackupSetUp(t *testing.T) {
 	l.reregister(topology.NormalMode, pool02, "alice", "dave")
 
 	_, err := l.phone("alice").Park(ctx(t), before)
-	var pe *ParkError
+	var pe *phone.ParkError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 403, pe.Outcome.Code)
 	assert.Equal(t, topology.DiagNoConversation, pe.Outcome.Diagnostic)
-	assert.Equal(t, Established, before.State(), "a refused park leaves the call up")
+	assert.Equal(t, phone.Established, before.State(), "a refused park leaves the call up")
 
 	after, _ := l.connect("alice", "dave")
-	orbit, err := l.phone("alice").Park(ctx(t), after, ParkTo("sip:park@contoso.com"), ParkWithoutHints())
+	orbit, err := l.phone("alice").Park(ctx(t), after, phone.ParkTo("sip:park@contoso.com"), phone.ParkWithoutHints())
 	require.NoError(t, err)
 	assert.Equal(t, "8000", orbit)
 }
@@ -365,9 +366,9 @@ func TestAConversationIsParkedOnce(t *testing.T) {
 
 	// dave's phone follows the old REFER again, after the call left its orbit.
 	reg, _ := l.phone("alice").Registrar()
-	again, err := l.phone("dave").referredCall(parkURI(t, reg, aliceLeg.ID), "")
+	again, err := l.phone("dave").FollowRefer(parkURI(t, reg, aliceLeg.ID), "")
 	require.NoError(t, err)
-	_, err = again.WaitState(ctx(t), Failed)
+	_, err = again.WaitState(ctx(t), phone.Failed)
 	require.NoError(t, err)
 	assert.Equal(t, 403, again.Outcome().Code)
 	assert.Contains(t, again.Outcome().Warning, "parked already")

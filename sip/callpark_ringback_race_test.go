@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // Issue 9.4(b): a ring-back answered and hung up within milliseconds got 481, and the
@@ -52,7 +53,7 @@ func TestRingBackHungUpAtOnceEndsBothLegs(t *testing.T) {
 			require.NoError(t, hangingUp.Hangup(ctx(t)), "the BYE is answered 200, not 481")
 			close(release)
 
-			_, err = other.WaitState(ctx(t), Ended)
+			_, err = other.WaitState(ctx(t), phone.Ended)
 			require.NoError(t, err, "the other party is hung up, not left connected to nobody")
 			assert.Equal(t, "remote", other.EndedBy())
 			assert.Empty(t, p1.ParkedCalls())
@@ -70,7 +71,7 @@ func TestRingBackCancelledWhenTheParkeeHangsUp(t *testing.T) {
 	ring, err := l.phone("alice").NextIncoming(ctx(t))
 	require.NoError(t, err)
 	require.NoError(t, parked.Hangup(ctx(t)))
-	_, err = ring.WaitState(ctx(t), Cancelled)
+	_, err = ring.WaitState(ctx(t), phone.Cancelled)
 	require.NoError(t, err, "the parker's phone stops ringing")
 	assert.Empty(t, p1.ParkedCalls())
 	assert.Zero(t, p1.ActiveCalls())

@@ -9,11 +9,12 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/lync"
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -32,7 +33,7 @@ func newParkLab(t *testing.T, cfg *park.CPSConfig) *lab {
 }
 
 // connect makes caller call callee, the callee answer, and waits until both are connected.
-func (l *lab) connect(caller, callee string) (*Call, *Call) {
+func (l *lab) connect(caller, callee string) (*phone.Call, *phone.Call) {
 	l.t.Helper()
 	out, in := l.ring(caller, callee)
 	require.NoError(l.t, in.Answer())
@@ -40,10 +41,10 @@ func (l *lab) connect(caller, callee string) (*Call, *Call) {
 	return out, in
 }
 
-func (l *lab) established(calls ...*Call) {
+func (l *lab) established(calls ...*phone.Call) {
 	l.t.Helper()
 	for _, c := range calls {
-		_, err := c.WaitState(ctx(l.t), Established)
+		_, err := c.WaitState(ctx(l.t), phone.Established)
 		require.NoError(l.t, err)
 	}
 }
@@ -59,19 +60,19 @@ func (l *lab) park(parker, parkee string) string {
 }
 
 // parkedLeg returns the parkee's call to the Call Park application: its newest call.
-func (l *lab) parkedLeg(parkee string) *Call {
+func (l *lab) parkedLeg(parkee string) *phone.Call {
 	l.t.Helper()
 	calls := l.phone(parkee).Calls()
 	require.NotEmpty(l.t, calls)
 	c := calls[len(calls)-1]
-	require.Equal(l.t, ParkUser, c.Dialled)
-	_, err := c.WaitState(ctx(l.t), Established)
+	require.Equal(l.t, lync.ParkUser, c.Dialled)
+	_, err := c.WaitState(ctx(l.t), phone.Established)
 	require.NoError(l.t, err)
 	return c
 }
 
 // waitPackets waits until s has received at least n RTP packets from anyone.
-func waitPackets(t *testing.T, c *Call, n int) {
+func waitPackets(t *testing.T, c *phone.Call, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for c.Media.Stats().Received < n {
@@ -88,12 +89,12 @@ func TestParkAndRetrieveOnTheSamePool(t *testing.T) {
 	orbit, err := l.phone("alice").Park(ctx(t), aliceLeg)
 	require.NoError(t, err)
 	assert.Equal(t, "7000", orbit, "the first never used orbit of pool01's CallPark range")
-	assert.Equal(t, Ended, aliceLeg.State(), "the parker hangs up its leg, as a transferor does")
-	_, err = daveLeg.WaitState(ctx(t), Ended)
+	assert.Equal(t, phone.Ended, aliceLeg.State(), "the parker hangs up its leg, as a transferor does")
+	_, err = daveLeg.WaitState(ctx(t), phone.Ended)
 	require.NoError(t, err)
 
 	parked := l.parkedLeg("dave")
-	assert.Equal(t, orbit, parked.client.InviteResponse.GetHeader(HeaderParkOrbit).Value())
+	assert.Equal(t, orbit, parked.ParkOrbit())
 	waitPackets(t, parked, 10) // music on hold
 	p, _ := l.net.Pool(pool01)
 	require.Len(t, p.ParkedCalls(), 1)
@@ -109,7 +110,7 @@ func TestParkAndRetrieveOnTheSamePool(t *testing.T) {
 	assert.Empty(t, p.ParkedCalls())
 
 	require.NoError(t, parked.Hangup(ctx(t)))
-	_, err = got.WaitState(ctx(t), Ended)
+	_, err = got.WaitState(ctx(t), phone.Ended)
 	require.NoError(t, err)
 }
 
@@ -126,7 +127,7 @@ func TestParkOnPool02AndRetrieveFromPool01(t *testing.T) {
 	assert.Equal(t, "frank", got.Remote())
 	require.NoError(t, parked.Media.WaitReceived(ctx(t), got.Media.SSRC(), 10))
 	require.NoError(t, got.Hangup(ctx(t)))
-	_, err = parked.WaitState(ctx(t), Ended)
+	_, err = parked.WaitState(ctx(t), phone.Ended)
 	require.NoError(t, err)
 }
 
@@ -141,7 +142,7 @@ func TestParkeeHangUpFreesTheOrbit(t *testing.T) {
 
 	got, err := l.phone("carol").Dial(orbit)
 	require.NoError(t, err)
-	_, err = got.WaitState(ctx(t), Failed)
+	_, err = got.WaitState(ctx(t), phone.Failed)
 	require.NoError(t, err)
 	assert.Equal(t, 404, got.Outcome().Code)
 	assert.Equal(t, topology.DiagOrbitNotFound, got.Outcome().Diagnostic)
@@ -153,7 +154,7 @@ func TestParkRejections(t *testing.T) {
 		l.registerAll("carol")
 		got, err := l.phone("carol").Dial("7042")
 		require.NoError(t, err)
-		_, err = got.WaitState(ctx(t), Failed)
+		_, err = got.WaitState(ctx(t), phone.Failed)
 		require.NoError(t, err)
 		assert.Equal(t, 404, got.Outcome().Code)
 		assert.Equal(t, topology.DiagOrbitNotFound, got.Outcome().Diagnostic)
@@ -168,11 +169,11 @@ func TestParkRejections(t *testing.T) {
 		}
 		leg, _ := l.connect("erin", "frank")
 		_, err := l.phone("erin").Park(ctx(t), leg)
-		var pe *ParkError
+		var pe *phone.ParkError
 		require.True(t, errors.As(err, &pe), "got %v", err)
 		assert.Equal(t, 480, pe.Outcome.Code)
 		assert.Equal(t, topology.DiagNoFreeOrbit, pe.Outcome.Diagnostic)
-		assert.Equal(t, Established, leg.State(), "a refused park leaves the call up")
+		assert.Equal(t, phone.Established, leg.State(), "a refused park leaves the call up")
 	})
 	t.Run("double park: 486, 35006", func(t *testing.T) {
 		l := newParkLab(t, nil)
@@ -183,9 +184,9 @@ func TestParkRejections(t *testing.T) {
 		// dave's phone follows the same REFER a second time (a repeated park of one call).
 		reg, _ := l.phone("alice").Registrar()
 		var target = parkURI(t, reg, aliceLeg.ID)
-		again, err := l.phone("dave").referredCall(target, "<sip:alice@contoso.com>")
+		again, err := l.phone("dave").FollowRefer(target, "<sip:alice@contoso.com>")
 		require.NoError(t, err)
-		_, err = again.WaitState(ctx(t), Failed)
+		_, err = again.WaitState(ctx(t), phone.Failed)
 		require.NoError(t, err)
 		assert.Equal(t, 486, again.Outcome().Code)
 		assert.Equal(t, topology.DiagDoublePark, again.Outcome().Diagnostic)
@@ -201,17 +202,17 @@ func TestResiliencyModeCannotPark(t *testing.T) {
 	require.Equal(t, topology.Resiliency, mode)
 	aliceLeg, _ := l.connect("alice", "dave")
 	_, err := l.phone("alice").Park(ctx(t), aliceLeg)
-	var pe *ParkError
+	var pe *phone.ParkError
 	require.True(t, errors.As(err, &pe), "got %v", err)
 	assert.Equal(t, 480, pe.Outcome.Code)
 	assert.Contains(t, pe.Outcome.Warning, "resiliency mode")
-	assert.Equal(t, Established, aliceLeg.State(), "a refused park leaves the call up")
+	assert.Equal(t, phone.Established, aliceLeg.State(), "a refused park leaves the call up")
 
 	// Transfer still works in resiliency mode: it never involves the Call Park application.
 	l.registerAll("carol")
 	l.phone("carol").SetAutoAnswer(true)
 	require.NoError(t, l.phone("alice").Transfer(ctx(t), aliceLeg, "carol"))
-	_, err = aliceLeg.WaitState(ctx(t), Ended)
+	_, err = aliceLeg.WaitState(ctx(t), phone.Ended)
 	require.NoError(t, err)
 	calls := l.phone("carol").Calls()
 	require.NotEmpty(t, calls)
@@ -223,12 +224,12 @@ func TestRetrievalFromOutsideTheEnterpriseIsRefused(t *testing.T) {
 	l.registerAll("alice", "dave")
 	orbit := l.park("alice", "dave")
 	p1, _ := l.net.Pool(pool01)
-	mallory, err := NewPhone(PhoneConfig{User: "mallory", Domain: "fabrikam.com", Registrars: []string{p1.Addr()}})
+	mallory, err := phone.New(phone.Config{User: "mallory", Domain: "fabrikam.com", Registrars: []string{p1.Addr()}})
 	require.NoError(t, err)
 	t.Cleanup(mallory.Close)
 	c, err := mallory.Dial(orbit)
 	require.NoError(t, err)
-	_, err = c.WaitState(ctx(t), Failed)
+	_, err = c.WaitState(ctx(t), phone.Failed)
 	require.NoError(t, err)
 	assert.Equal(t, 403, c.Outcome().Code)
 	assert.Equal(t, topology.DiagOutsideEnterprise, c.Outcome().Diagnostic)
@@ -261,7 +262,7 @@ func TestSetCpsConfigurationKeepsWhatItDoesNotName(t *testing.T) {
 func parkURI(t *testing.T, pool, callID string) gosip.Uri {
 	t.Helper()
 	var u gosip.Uri
-	require.NoError(t, gosip.ParseUri("sip:"+ParkUser+"@"+pool+"?"+HeaderParkedCall+"="+url.QueryEscape(callID), &u))
+	require.NoError(t, gosip.ParseUri("sip:"+lync.ParkUser+"@"+pool+"?"+lync.HeaderParkedCall+"="+url.QueryEscape(callID), &u))
 	return u
 }
 
@@ -276,7 +277,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // parkForTimeout has alice park dave on pool01 and returns dave's parked leg.
-func parkForTimeout(t *testing.T, l *lab) *Call {
+func parkForTimeout(t *testing.T, l *lab) *phone.Call {
 	t.Helper()
 	l.registerAll("alice", "dave", "carol")
 	aliceLeg, _ := l.connect("alice", "dave")
@@ -300,7 +301,7 @@ func TestRingBackAnsweredConnectsTheParker(t *testing.T) {
 	require.NoError(t, ring.Media.WaitReceived(ctx(t), parked.Media.SSRC(), 10))
 	require.NoError(t, parked.Media.WaitReceived(ctx(t), ring.Media.SSRC(), 10))
 	require.NoError(t, ring.Hangup(ctx(t)))
-	_, err = parked.WaitState(ctx(t), Ended)
+	_, err = parked.WaitState(ctx(t), phone.Ended)
 	require.NoError(t, err)
 }
 
@@ -329,19 +330,19 @@ func TestRingBackUnanswered(t *testing.T) {
 				ring, err := l.phone("alice").NextIncoming(ctx(t))
 				require.NoError(t, err, "ring-back %d", i)
 				l.clock.Advance(RingBackTimeout)
-				_, err = ring.WaitState(ctx(t), Cancelled)
+				_, err = ring.WaitState(ctx(t), phone.Cancelled)
 				require.NoError(t, err, "ring-back %d", i)
 				if i < tc.attempts {
 					eventually(t, "parked again", func() bool {
 						cs := p.ParkedCalls()
 						return len(cs) == 1 && cs[0].RingBacks == i && !cs[0].RingingBack
 					})
-					assert.Equal(t, Established, parked.State(), "still parked after ring-back %d", i)
+					assert.Equal(t, phone.Established, parked.State(), "still parked after ring-back %d", i)
 				}
 			}
 			eventually(t, "orbit freed", func() bool { return len(p.ParkedCalls()) == 0 })
 			if tc.fallback == "" {
-				_, err := parked.WaitState(ctx(t), Ended)
+				_, err := parked.WaitState(ctx(t), phone.Ended)
 				require.NoError(t, err)
 				assert.Equal(t, "remote", parked.EndedBy())
 				return
@@ -351,7 +352,7 @@ func TestRingBackUnanswered(t *testing.T) {
 			assert.Equal(t, "dave", in.Remote())
 			require.NoError(t, in.Answer())
 			l.established(in)
-			_, err = parked.WaitState(ctx(t), Ended)
+			_, err = parked.WaitState(ctx(t), phone.Ended)
 			require.NoError(t, err, "the parked leg ends once the transfer succeeded")
 		})
 	}
@@ -368,7 +369,7 @@ func TestPoolOutageLosesParkedCalls(t *testing.T) {
 	short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	require.Error(t, parked.Hangup(short))
-	assert.Equal(t, Ended, parked.State())
+	assert.Equal(t, phone.Ended, parked.State())
 	l.clock.Advance(park.DefaultCallPickupTimeoutThreshold) // no ring-back from a dead pool
 	assert.Zero(t, l.clock.Pending())
 }

@@ -3,12 +3,13 @@ package sip
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -34,7 +35,7 @@ func (pk *parking) ringBack(orbit string, id uint64) {
 	ctx, cancel := context.WithCancel(rt.ctx)
 	h.ring = cancel
 	pk.mu.Unlock()
-	stop := rt.pool.net.clock.AfterFunc(RingBackTimeout, cancel)
+	stop := rt.pool.dep.Clock().AfterFunc(RingBackTimeout, cancel)
 	go func() {
 		defer cancel()
 		sess, err := pk.dialParker(ctx, p, h)
@@ -55,13 +56,13 @@ func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall) (
 	if !ok {
 		return nil, fmt.Errorf("the parker %s is not registered on %s", p.Parker, rt.pool.fqdn)
 	}
-	domain := rt.pool.net.domain
+	domain := rt.pool.dep.Domain()
 	req := gosip.NewRequest(gosip.INVITE, *b.contact.Clone())
-	req.AppendHeader(&gosip.FromHeader{DisplayName: "Call Park", Address: gosip.Uri{Scheme: "sip", User: ParkUser, Host: domain},
+	req.AppendHeader(&gosip.FromHeader{DisplayName: "Call Park", Address: gosip.Uri{Scheme: "sip", User: lync.ParkUser, Host: domain},
 		Params: gosip.HeaderParams{{K: "tag", V: gosip.GenerateTagN(10)}}})
 	req.AppendHeader(&gosip.ToHeader{Address: gosip.Uri{Scheme: "sip", User: p.Parker, Host: domain}})
-	req.AppendHeader(gosip.NewHeader(HeaderAssertedIdentity, rt.identityOf(p.Parkee)))
-	req.AppendHeader(gosip.NewHeader(HeaderParkOrbit, p.Orbit))
+	req.AppendHeader(gosip.NewHeader(lync.HeaderAssertedIdentity, rt.identityOf(p.Parkee)))
+	req.AppendHeader(gosip.NewHeader(lync.HeaderParkOrbit, p.Orbit))
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(h.offer)
 	rt.ringBackSessionTimer(req) // RFC 4028 (cps_session_timer.go)
@@ -85,7 +86,7 @@ func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall) (
 // once got 481, and the parkee was reconnected to nobody).
 func (pk *parking) ringBackAnswered(p park.Parked, h *heldCall, sess *sipgo.DialogClientSession) {
 	rt := pk.rt
-	parkeeID, parkerID := callID(h.parkee.InviteRequest), callID(sess.InviteRequest)
+	parkeeID, parkerID := siputil.CallID(h.parkee.InviteRequest), siputil.CallID(sess.InviteRequest)
 	pk.mu.Lock()
 	_, still := pk.lot.Leave(p.Orbit, p.ID)
 	if still {
@@ -95,7 +96,7 @@ func (pk *parking) ringBackAnswered(p park.Parked, h *heldCall, sess *sipgo.Dial
 	}
 	hook := pk.onRingBackAnswered
 	pk.mu.Unlock()
-	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	ctx, cancel := context.WithTimeout(rt.ctx, siputil.TransactionTimeout())
 	defer cancel()
 	ackErr := sess.Ack(ctx)
 	if !still {
@@ -138,12 +139,9 @@ func (pk *parking) ringBackFailed(p park.Parked, h *heldCall, why error) {
 	if rt.ctx.Err() != nil {
 		return
 	}
-	cfg := decide(rt.pool.net, func(d *topology.Deployment, _ time.Time) park.CPSConfig {
-		c, _ := d.CPS(rt.pool.fqdn)
-		return c
-	})
-	now := rt.pool.net.clock.Now()
-	legID := callID(h.parkee.InviteRequest)
+	cfg := rt.pool.dep.cps(rt.pool.fqdn)
+	now := rt.pool.dep.Clock().Now()
+	legID := siputil.CallID(h.parkee.InviteRequest)
 	pk.mu.Lock()
 	d, ok := pk.lot.RingBackFailed(p.Orbit, p.ID, cfg, now)
 	if !ok {
@@ -181,13 +179,13 @@ func (pk *parking) forward(h *heldCall, d park.TimeoutDecision) {
 	req := gosip.NewRequest(gosip.REFER, *h.parkee.InviteRequest.Contact().Address.Clone())
 	req.AppendHeader(gosip.NewHeader("Refer-To", "<"+d.Target+">"))
 	req.AppendHeader(gosip.NewHeader("Referred-By", rt.identityOf(d.Call.Parker)))
-	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	ctx, cancel := context.WithTimeout(rt.ctx, siputil.TransactionTimeout())
 	defer cancel()
-	res, err := finalOrError(h.parkee.Do(ctx, req))
+	res, err := siputil.FinalOrError(h.parkee.Do(ctx, req))
 	if err != nil || res.StatusCode/100 != 2 {
 		rt.pool.log.Warn("park timeout: transfer to OnTimeoutURI refused", "orbit", d.Call.Orbit, "target", d.Target, "err", err)
 		pk.mu.Lock()
-		delete(pk.byLeg, callID(h.parkee.InviteRequest))
+		delete(pk.byLeg, siputil.CallID(h.parkee.InviteRequest))
 		pk.mu.Unlock()
 		pk.disconnect(h.parkee)
 		h.moh.Close()

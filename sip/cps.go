@@ -11,6 +11,8 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/pickup"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -192,7 +194,7 @@ func (rt *runtime) takeOver(pl *pickerLeg, req *gosip.Request, picker string, rc
 		return res.err
 	}
 	br := res.br
-	call(rt.hooks().beforePickerAnswer, callID(rc.req), callID(req))
+	call(rt.pool.dep.hooks().beforePickerAnswer, siputil.CallID(rc.req), siputil.CallID(req))
 	if !rt.answerPending(br) {
 		return errCallGone // the caller hung up before the picker was answered
 	}
@@ -200,7 +202,7 @@ func (rt *runtime) takeOver(pl *pickerLeg, req *gosip.Request, picker string, rc
 	go func() {
 		answered <- pl.leg.Respond(200, "OK", pickerAnswer, append([]gosip.Header{
 			gosip.NewHeader("Content-Type", "application/sdp"),
-			gosip.NewHeader(HeaderAssertedIdentity, rt.identityOf(rc.caller))}, rt.sessionTimerOffer(req, pickerAnswer)...)...)
+			gosip.NewHeader(lync.HeaderAssertedIdentity, rt.identityOf(rc.caller))}, rt.sessionTimerOffer(req, pickerAnswer)...)...)
 	}()
 	if err := pl.sent.wait(answered); err != nil {
 		// The picker hung up before its 200 could leave: the caller, answered, is hung up.
@@ -208,7 +210,7 @@ func (rt *runtime) takeOver(pl *pickerLeg, req *gosip.Request, picker string, rc
 		return nil
 	}
 	rt.watchAck(br, pl.leg, answered, "the picker never acknowledged its answer")
-	call(rt.hooks().afterPickerAnswer, callID(rc.req), callID(req))
+	call(rt.pool.dep.hooks().afterPickerAnswer, siputil.CallID(rc.req), siputil.CallID(req))
 	return nil
 }
 
@@ -229,8 +231,8 @@ func (rt *runtime) requeue(call pickup.Call, rc *ringingCall) {
 
 // identityOf renders a queued caller (a user name or an outside address) as an address.
 func (rt *runtime) identityOf(who string) string {
-	if _, ok := rt.pool.net.userExists(who); ok {
-		return fmt.Sprintf("<sip:%s@%s>", who, rt.pool.net.domain)
+	if _, ok := rt.pool.dep.User(who); ok {
+		return fmt.Sprintf("<sip:%s@%s>", who, rt.pool.dep.Domain())
 	}
 	return "<" + who + ">"
 }
@@ -238,8 +240,8 @@ func (rt *runtime) identityOf(who string) string {
 // completeElsewhere cancels the callee's ringing branch of a picked-up call, telling it
 // why and who answered, then waits for the branch to end in the background.
 func (rt *runtime) completeElsewhere(out *gosip.Request, clTx gosip.ClientTransaction, pr pickRequest) {
-	reason := gosip.NewHeader("Reason", CompletedElsewhere)
-	by := gosip.NewHeader(HeaderPickedUpBy, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.net.domain))
+	reason := gosip.NewHeader("Reason", lync.CompletedElsewhere)
+	by := gosip.NewHeader(lync.HeaderPickedUpBy, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.dep.Domain()))
 	go rt.cancelBranch(out, reason, []gosip.Header{by})
 	go func() {
 		defer clTx.Terminate()
@@ -275,20 +277,20 @@ func (rt *runtime) answerPickedCall(req *gosip.Request, tx gosip.ServerTransacti
 	leg, err := rt.cps.ReadInvite(req, st)
 	if err != nil {
 		pr.result <- pickResult{err: fmt.Errorf("%w: %v", errCallGone, err)}
-		rt.pool.log.Info("pickup: caller leg gone", "call_id", callID(req), "err", err)
+		rt.pool.log.Info("pickup: caller leg gone", "call_id", siputil.CallID(req), "err", err)
 		return
 	}
-	call(rt.hooks().beforeCallerAnswer, callID(req), callID(pr.pickerLeg.InviteRequest))
-	br := rt.connectPickup(leg, callID(req), pr.pickerLeg, callID(pr.pickerLeg.InviteRequest))
+	call(rt.pool.dep.hooks().beforeCallerAnswer, siputil.CallID(req), siputil.CallID(pr.pickerLeg.InviteRequest))
+	br := rt.connectPickup(leg, siputil.CallID(req), pr.pickerLeg, siputil.CallID(pr.pickerLeg.InviteRequest))
 	answered := make(chan error, 1)
 	go func() {
 		answered <- leg.Respond(200, "OK", pr.callerAnswer, append([]gosip.Header{
 			gosip.NewHeader("Content-Type", "application/sdp"),
-			gosip.NewHeader(HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.net.domain))}, rt.sessionTimerOffer(req, pr.callerAnswer)...)...)
+			gosip.NewHeader(lync.HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.dep.Domain()))}, rt.sessionTimerOffer(req, pr.callerAnswer)...)...)
 	}()
 	if err := st.wait(answered); err != nil {
 		rt.dropBridge(br)
-		rt.pool.log.Info("pickup: the caller hung up as the pickup answered", "call_id", callID(req), "err", err)
+		rt.pool.log.Info("pickup: the caller hung up as the pickup answered", "call_id", siputil.CallID(req), "err", err)
 		pr.result <- pickResult{err: fmt.Errorf("%w: %v", errCallGone, err)}
 		return
 	}
@@ -320,7 +322,7 @@ func (rt *runtime) watchAck(br *bridge, l *sipgo.DialogServerSession, answered <
 		case <-rt.ctx.Done():
 		}
 	}
-	t := rt.pool.net.clock.AfterFunc(timerH, func() { go expired() })
+	t := rt.pool.dep.Clock().AfterFunc(timerH, func() { go expired() })
 	go func() {
 		err := <-answered
 		select {
@@ -403,7 +405,7 @@ func (rt *runtime) hangUpLate(out *gosip.Request, res *gosip.Response) {
 	if err := rt.cli.WriteRequest(build(gosip.ACK, seq), sipgo.ClientRequestAddVia); err != nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	ctx, cancel := context.WithTimeout(rt.ctx, siputil.TransactionTimeout())
 	defer cancel()
 	rt.cli.Do(ctx, build(gosip.BYE, seq+1), sipgo.ClientRequestAddVia)
 }

@@ -2,10 +2,13 @@ package sip
 
 import (
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
 // The Call Park application's half of RFC 4028 session timers (the phone's is
-// call_session_timer.go). It offers a session interval on every leg it answers (parkee,
+// sip/phone's call_session_timer.go; the header fields are sip/lync's). It offers a session interval on every leg it answers (parkee,
 // caller and picker of a picked-up call, retriever) and asks for one on the ring-back it
 // places to a parker, always with the phone as refresher; then it answers the refreshes.
 // When the application's pool fails, the refreshes go unanswered and the phones end
@@ -18,23 +21,23 @@ import (
 // Require: timer), at the interval the phone asked for if shorter than SessionExpires.
 // It notes sdp, the application's answer, for the refreshes to come.
 func (rt *runtime) sessionTimerOffer(req *gosip.Request, sdp []byte) []gosip.Header {
-	rt.legSDP.Store(callID(req), sdp)
-	if !supports(req, "timer") {
+	rt.legSDP.Store(siputil.CallID(req), sdp)
+	if !siputil.Supports(req, "timer") {
 		return nil
 	}
-	se := sessionExpires{interval: SessionExpires, refresher: refresherUAC}
-	if asked, ok := parseSessionExpires(req); ok && asked.interval < se.interval {
-		se.interval = asked.interval
+	se := lync.SessionExpiry{Interval: lync.SessionExpires, Refresher: lync.RefresherUAC}
+	if asked, ok := lync.ParseSessionExpiry(req); ok && asked.Interval < se.Interval {
+		se.Interval = asked.Interval
 	}
-	return []gosip.Header{se.header(), gosip.NewHeader("Require", "timer"), gosip.NewHeader("Allow", cpsAllow)}
+	return []gosip.Header{se.Header(), gosip.NewHeader("Require", "timer"), gosip.NewHeader("Allow", cpsAllow)}
 }
 
 // ringBackSessionTimer adds to a ring-back INVITE the headers that ask the parker's phone
 // for a session timer it refreshes itself (refresher=uas), and notes its offer.
 func (rt *runtime) ringBackSessionTimer(invite *gosip.Request) {
-	rt.legSDP.Store(callID(invite), invite.Body())
-	se := sessionExpires{interval: SessionExpires, refresher: refresherUAS}
-	invite.AppendHeader(se.header())
+	rt.legSDP.Store(siputil.CallID(invite), invite.Body())
+	se := lync.SessionExpiry{Interval: lync.SessionExpires, Refresher: lync.RefresherUAS}
+	invite.AppendHeader(se.Header())
 	invite.AppendHeader(gosip.NewHeader("Supported", "timer"))
 	invite.AppendHeader(gosip.NewHeader("Allow", cpsAllow))
 }
@@ -50,7 +53,7 @@ func (rt *runtime) refreshSession(req *gosip.Request, tx gosip.ServerTransaction
 	if req.Method != gosip.UPDATE && req.Method != gosip.INVITE {
 		return false
 	}
-	sdp, ok := rt.cpsLegSDP(callID(req))
+	sdp, ok := rt.cpsLegSDP(siputil.CallID(req))
 	if !ok {
 		return false
 	}
@@ -63,14 +66,14 @@ func (rt *runtime) refreshSession(req *gosip.Request, tx gosip.ServerTransaction
 		res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 		res.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: rt.laddr.IP.String(), Port: rt.laddr.Port}})
 	}
-	if se, ok := parseSessionExpires(req); ok {
-		res.AppendHeader(se.header())
-		if se.refresher == refresherUAC {
+	if se, ok := lync.ParseSessionExpiry(req); ok {
+		res.AppendHeader(se.Header())
+		if se.Refresher == lync.RefresherUAC {
 			res.AppendHeader(gosip.NewHeader("Require", "timer"))
 		}
 	}
 	if err := tx.Respond(res); err != nil {
-		rt.pool.log.Debug("session refresh answer not sent", "call_id", callID(req), "err", err)
+		rt.pool.log.Debug("session refresh answer not sent", "call_id", siputil.CallID(req), "err", err)
 	}
 	return true
 }

@@ -3,13 +3,14 @@ package sip
 import (
 	"testing"
 
+	gosip "github.com/emiago/sipgo/sip"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	gosip "github.com/emiago/sipgo/sip"
-
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/sip/dialoginfo"
+	"github.com/pickupsim/pickupsim/sip/lync"
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -48,12 +49,12 @@ func TestCrossPoolGroupPickupInNormalOperation(t *testing.T) {
 	assert.Equal(t, "bob", q[0].Callee)
 
 	pick := l.pickUp("dave", "300", "alice") // dave is on pool02 itself
-	_, err := out.WaitState(ctx(t), Established)
+	_, err := out.WaitState(ctx(t), phone.Established)
 	require.NoError(t, err)
 	assert.Equal(t, "dave", out.Remote())
-	_, err = in.WaitState(ctx(t), Cancelled)
+	_, err = in.WaitState(ctx(t), phone.Cancelled)
 	require.NoError(t, err)
-	assert.Equal(t, CompletedElsewhere, in.CancelReason())
+	assert.Equal(t, lync.CompletedElsewhere, in.CancelReason())
 	assert.Equal(t, "dave", in.PickedUpBy())
 	mediaFlows(t, out, pick, 5)
 	p1, _ := l.net.Pool(pool01)
@@ -61,7 +62,7 @@ func TestCrossPoolGroupPickupInNormalOperation(t *testing.T) {
 	assert.Zero(t, l.net.QueueLength("300"))
 
 	require.NoError(t, pick.Hangup(ctx(t)))
-	_, err = out.WaitState(ctx(t), Ended)
+	_, err = out.WaitState(ctx(t), phone.Ended)
 	require.NoError(t, err)
 	eventually(t, "the bridge is freed", func() bool { return p1.ActiveCalls() == 0 })
 }
@@ -73,7 +74,7 @@ func TestCrossPoolCallLeavesTheOwnersQueueWhenItEnds(t *testing.T) {
 	out, in := l.ring("alice", "bob")
 	require.Equal(t, 1, l.net.QueueLength("300"))
 	require.NoError(t, out.Hangup(ctx(t)))
-	_, err := in.WaitState(ctx(t), Cancelled)
+	_, err := in.WaitState(ctx(t), phone.Cancelled)
 	require.NoError(t, err)
 	eventually(t, "the owner forgets the call", func() bool { return l.net.QueueLength("300") == 0 })
 	o := l.dialFails("carol", "300")
@@ -136,14 +137,14 @@ func TestCallsToAPrivateLineAreNeverPickedUp(t *testing.T) {
 	require.NoError(t, err)
 	in, err := l.phone("bob").NextIncoming(ctx(t))
 	require.NoError(t, err)
-	_, err = out.WaitState(ctx(t), Ringing)
+	_, err = out.WaitState(ctx(t), phone.Ringing)
 	require.NoError(t, err)
 	assert.Zero(t, l.net.QueueLength("300"))
 	o := l.dialFails("dave", "300")
 	assert.Equal(t, 404, o.Code)
 	assert.Contains(t, o.Warning, "it is to bob's private line")
 	require.NoError(t, in.Answer())
-	_, err = out.WaitState(ctx(t), Established)
+	_, err = out.WaitState(ctx(t), phone.Established)
 	require.NoError(t, err)
 	assert.Equal(t, "4255550102", out.Remote(), "connected to the private line it dialled")
 }
@@ -162,20 +163,20 @@ func TestPhonesCannotFillOrTakeOverAPickupQueue(t *testing.T) {
 	req.AppendHeader(gosip.NewHeader("Content-Type", dialoginfo.ContentType))
 	req.SetBody(dialoginfo.Build(info))
 	req.SetDestination(p2.Addr())
-	res, err := mallory.cli.Do(ctx(t), req)
+	res, err := mallory.Send(ctx(t), req)
 	require.NoError(t, err)
 	assert.Equal(t, 403, res.StatusCode)
-	assert.Contains(t, outcomeOf(res).Warning, "only from the deployment's pools")
+	assert.Contains(t, lync.OutcomeOf(res).Warning, "only from the deployment's pools")
 	assert.Zero(t, l.net.QueueLength("300"))
 
 	// A real ringing call, and a phone that names it in Replaces: routed as an ordinary call
 	// to bob, not a pickup.
 	out, _ := l.ring("alice", "bob")
-	c, err := mallory.dialURI(gosip.Uri{Scheme: "sip", User: "bob", Host: "contoso.com"}, p2.Addr(),
+	c, err := mallory.DialURI(gosip.Uri{Scheme: "sip", User: "bob", Host: "contoso.com"}, p2.Addr(),
 		gosip.NewHeader("Replaces", out.ID+";to-tag=x;from-tag=y;early-only"))
 	require.NoError(t, err)
-	_, err = c.WaitState(ctx(t), Ringing, Failed, Established)
+	_, err = c.WaitState(ctx(t), phone.Ringing, phone.Failed, phone.Established)
 	require.NoError(t, err)
-	assert.NotEqual(t, Established, out.State(), "alice's call was not taken over")
+	assert.NotEqual(t, phone.Established, out.State(), "alice's call was not taken over")
 	assert.Equal(t, 1, l.net.QueueLength("300"))
 }

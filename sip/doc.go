@@ -1,8 +1,10 @@
-// Package sip is the simulated SIP network: each Front End pool is a real SIP server
-// (registrar that is also its partner's backup registrar, a stateful proxy that routes orbit
-// numbers before users, and the Call Park application), and each phone is a real user agent
-// that sends G.711 RTP. It is the only package that speaks SIP (emiago/sipgo) and RTP
-// (pion/rtp, through sip/media).
+// Package sip is the pools of the simulated SIP network: each Front End pool is a real SIP
+// server (registrar that is also its partner's backup registrar, a stateful proxy that
+// routes orbit numbers before users, and the Call Park application), and the Network runs
+// a deployment of them and its disaster-recovery operations. The simulated phones are
+// another role, in package sip/phone: the two talk only through SIP, and the headers they
+// agree on are package sip/lync's. The Network tells phones what real phones learn from
+// DNS and provisioning (phone.Directory), never a pool.
 //
 // Decisions are not made here: the deployment model (sip/topology) says where a user is
 // registered and in which mode, where an INVITE goes and which rejection a caller gets; the

@@ -8,6 +8,8 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/pickup"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -55,7 +57,7 @@ func (p *Pool) stopCallPark() {
 	}
 	pk.mu.Unlock()
 	for _, h := range held {
-		pk.leave(h.p, callID(h.parkee.InviteRequest))
+		pk.leave(h.p, siputil.CallID(h.parkee.InviteRequest))
 		p.log.Info("parked call disconnected: the Call Park application stopped", "orbit", h.p.Orbit, "parkee", h.p.Parkee)
 		go pk.hangUpParkee(h.parkee, topology.DiagDraining)
 	}
@@ -65,8 +67,8 @@ func (p *Pool) stopCallPark() {
 func (pk *parking) hangUpParkee(parkee *sipgo.DialogServerSession, diag int) {
 	rt := pk.rt
 	bye := gosip.NewRequest(gosip.BYE, *parkee.InviteRequest.Contact().Address.Clone())
-	bye.AppendHeader(diagnosticsHeader(diag, rt.pool.fqdn))
-	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	bye.AppendHeader(lync.Diagnostics(diag, rt.pool.fqdn))
+	ctx, cancel := context.WithTimeout(rt.ctx, siputil.TransactionTimeout())
 	defer cancel()
 	if err := parkee.WriteBye(ctx, bye); err != nil {
 		rt.pool.log.Debug("BYE to parkee failed", "err", err, "diagnostic", diag)

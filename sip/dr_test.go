@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -38,7 +39,7 @@ func TestSeedTableNewCalls(t *testing.T) {
 		assert.Contains(t, o.Warning, "the call ringing bob in group call pickup group 100 cannot be picked up: bob is in resiliency mode",
 			"the refusal names the cause, not \"no call is ringing\" while bob's phone rings")
 		require.NoError(t, out.Hangup(ctx(t)))
-		_, err := in.WaitState(ctx(t), Cancelled)
+		_, err := in.WaitState(ctx(t), phone.Cancelled)
 		require.NoError(t, err)
 		require.NoError(t, l.net.RedirectCallParkOrbit("pickup-pool01", pool01))
 	})
@@ -136,7 +137,7 @@ func TestSeedTableCallsInGroupCallPickupQueue(t *testing.T) {
 
 		assert.Equal(t, 480, l.dialFails("carol", "100").Code)
 		assert.Equal(t, 404, l.dialFails("erin", "100").Code, "the queue on pool02 no longer holds the call")
-		assert.Equal(t, Ringing, ringing.State(), "the call still rings its callee")
+		assert.Equal(t, phone.Ringing, ringing.State(), "the call still rings its callee")
 	})
 
 	t.Run("after failback: calls in queue cannot be answered through Group Call Pickup", func(t *testing.T) {
@@ -153,9 +154,9 @@ func TestSeedTableEstablishedCall(t *testing.T) {
 	l.registerAll("alice", "bob", "carol", "dave")
 	out, in := l.ring("alice", "dave")
 	require.NoError(t, in.Answer())
-	_, err := out.WaitState(ctx(t), Established)
+	_, err := out.WaitState(ctx(t), phone.Established)
 	require.NoError(t, err)
-	_, err = in.WaitState(ctx(t), Established)
+	_, err = in.WaitState(ctx(t), phone.Established)
 	require.NoError(t, err)
 	mediaFlows(t, out, in, 10)
 
@@ -177,14 +178,14 @@ func TestSeedTableEstablishedCall(t *testing.T) {
 	for _, s := range steps {
 		t.Run(s.cell, func(t *testing.T) {
 			s.do(l.in(t))
-			assert.Equal(t, Established, out.State())
-			assert.Equal(t, Established, in.State())
+			assert.Equal(t, phone.Established, out.State())
+			assert.Equal(t, phone.Established, in.State())
 			mediaFlows(t, out, in, 10)
 		})
 	}
 	t.Run("either party can still hang up normally afterwards", func(t *testing.T) {
 		require.NoError(t, in.Hangup(ctx(t)), "BYE goes end to end, not through a pool")
-		_, err := out.WaitState(ctx(t), Ended)
+		_, err := out.WaitState(ctx(t), phone.Ended)
 		require.NoError(t, err)
 		assert.Equal(t, "remote", out.EndedBy())
 	})

@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"sync"
 	"sync/atomic"
 
 	"github.com/emiago/sipgo"
@@ -9,6 +8,8 @@ import (
 
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/pickup"
+	"github.com/pickupsim/pickupsim/sip/internal/guard"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -50,32 +51,10 @@ type Change struct {
 	Detail string
 }
 
-// changeHub fans changes out to observers.
-type changeHub struct {
-	mu   sync.Mutex
-	next int
-	subs map[int]func(Change)
-}
-
 // OnChange registers f to be called for every change, until the returned function is
 // called. f runs synchronously on the goroutine that made the change (a SIP handler or a
 // cmdlet), never under the network's locks: it must return quickly and must not block.
-func (n *Network) OnChange(f func(Change)) (cancel func()) {
-	h := &n.changes
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.subs == nil {
-		h.subs = map[int]func(Change){}
-	}
-	id := h.next
-	h.next++
-	h.subs[id] = f
-	return func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		delete(h.subs, id)
-	}
-}
+func (n *Network) OnChange(f func(Change)) (cancel func()) { return n.changes.add(f) }
 
 // NotifyConfigChanged reports an administrator's change made outside the SIP network
 // (through Network's cmdlet methods), so observers refresh.
@@ -83,24 +62,13 @@ func (n *Network) NotifyConfigChanged(detail string) {
 	n.emit(Change{Kind: ChangeConfig, Detail: detail})
 }
 
-func (n *Network) emit(c Change) {
-	h := &n.changes
-	h.mu.Lock()
-	subs := make([]func(Change), 0, len(h.subs))
-	for _, f := range h.subs {
-		subs = append(subs, f)
-	}
-	h.mu.Unlock()
-	for _, f := range subs {
-		f(c)
-	}
-}
+func (n *Network) emit(c Change) { n.changes.run(c) }
 
-// observe wraps a SIP handler so that it runs behind the input guard (guard.go) and every
+// observe wraps a SIP handler so that it runs behind the input guard (sip/internal/guard) and every
 // final response it sends is reported.
 func (rt *runtime) observe(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *gosip.Request, tx gosip.ServerTransaction) {
-		rt.guard().run(req, &observedTx{ServerTransaction: tx, rt: rt, req: req}, h)
+		rt.guard().Run(req, &observedTx{ServerTransaction: tx, rt: rt, req: req}, h)
 	}
 }
 
@@ -117,33 +85,34 @@ func (o *observedTx) Respond(res *gosip.Response) error {
 	err := o.ServerTransaction.Respond(res)
 	if res.StatusCode >= 200 {
 		o.final.Store(true)
-		o.rt.pool.net.emit(o.rt.responseChange(o.req, res))
+		o.rt.pool.dep.emit(o.rt.responseChange(o.req, res))
 	}
 	return err
 }
 
-// respondStateless sends a final res without keeping the transaction (guard.go), and
-// reports it.
-func (o *observedTx) respondStateless(res *gosip.Response) error {
+// RespondStateless sends a final res without keeping the transaction (guard.WriteStateless),
+// and reports it.
+func (o *observedTx) RespondStateless(res *gosip.Response) error {
 	o.final.Store(true)
-	err := writeStateless(o.ServerTransaction, res)
-	o.rt.pool.net.emit(o.rt.responseChange(o.req, res))
+	err := guard.WriteStateless(o.ServerTransaction, res)
+	o.rt.pool.dep.emit(o.rt.responseChange(o.req, res))
 	return err
 }
 
-func (o *observedTx) answered() bool { return o.final.Load() }
+// Answered reports whether a final response left on the transaction.
+func (o *observedTx) Answered() bool { return o.final.Load() }
 
 // Connection is the connection the request came on (its TCP or TLS connection).
-func (o *observedTx) Connection() gosip.Connection { return connOf(o.ServerTransaction) }
+func (o *observedTx) Connection() gosip.Connection { return guard.ConnOf(o.ServerTransaction) }
 
 func (rt *runtime) responseChange(req *gosip.Request, res *gosip.Response) Change {
-	n := rt.pool.net
+	_, fromPool := rt.peerPool(req)
 	c := Change{Kind: ChangeResponse, Pool: rt.pool.fqdn, Method: string(req.Method), Code: res.StatusCode,
-		FromPhone: rt.peerPool(req) == nil}
+		FromPhone: !fromPool}
 	if to := req.To(); to != nil {
 		_, c.InDialog = to.Params.Get("tag")
 	}
-	o := outcomeOf(res)
+	o := lync.OutcomeOf(res)
 	c.Warning, c.Diagnostic = o.Warning, o.Diagnostic
 	switch req.Method {
 	case gosip.REGISTER:
@@ -152,9 +121,7 @@ func (rt *runtime) responseChange(req *gosip.Request, res *gosip.Response) Chang
 		}
 	case gosip.INVITE:
 		c.Dialled = topology.Dialled(req.Recipient.User)
-		n.mu.Lock()
-		r, ok := n.deploy.LookupOrbit(c.Dialled)
-		n.mu.Unlock()
+		r, ok := rt.pool.dep.lookupOrbit(c.Dialled)
 		c.Pickup = ok && r.Type == park.GroupPickup
 	}
 	return c

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // BenchmarkInviteFloodToUnknownUsers floods a pool with INVITEs for users that do not
@@ -38,7 +40,8 @@ func floodUnknownUsers(b *testing.B, floodRate, floodCount int) {
 		n, _, err := Start(Config{Topology: labTopology()})
 		require.NoError(b, err)
 		p1, _ := n.Pool(pool01)
-		ph, err := n.NewPhone("alice")
+		fleet := phone.NewFleet(n)
+		ph, err := fleet.NewPhone("alice")
 		require.NoError(b, err)
 
 		before := memNow()
@@ -139,6 +142,7 @@ func floodUnknownUsers(b *testing.B, floodRate, floodCount int) {
 		b.ReportMetric(float64(regOK.Load()), "registers-ok")
 		b.ReportMetric(float64(regFailed.Load()), "registers-failed")
 		b.ReportMetric(float64(regWorst.Load())/1000, "register-worst-ms")
+		fleet.Close()
 		n.Close()
 	}
 }

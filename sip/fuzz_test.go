@@ -11,6 +11,8 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 )
 
 // FuzzPoolDatagram sends each input as one UDP datagram to a running pool, then checks
@@ -121,7 +123,7 @@ func (fl *fuzzLab) probe() error {
 		if err != nil {
 			return errors.New("no answer to OPTIONS within 2 s")
 		}
-		if m, err := gosip.ParseMessage(buf[:k]); err == nil && callID(m) == id {
+		if m, err := gosip.ParseMessage(buf[:k]); err == nil && siputil.CallID(m) == id {
 			return nil
 		}
 	}

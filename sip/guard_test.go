@@ -11,6 +11,10 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pickupsim/pickupsim/sip/internal/guard"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // crasher is one malformed request that killed serve before the input guard (issue 10.1),
@@ -83,7 +87,7 @@ func TestMalformedRequestsAreRefusedAndThePoolGoesOn(t *testing.T) {
 			assert.Equal(t, p1.Addr(), reg.Registrar)
 		})
 	}
-	assert.Zero(t, l.net.HandlerPanics())
+	assert.Zero(t, l.handlerPanics())
 	assert.Empty(t, p1.ParkedCalls(), "nothing was parked by a malformed request")
 }
 
@@ -95,21 +99,21 @@ func serveUDP(t *testing.T, ua *sipgo.UserAgent, srv *sipgo.Server) string {
 	go srv.ServeUDP(conn)
 	t.Cleanup(func() { conn.Close() })
 	addr := conn.LocalAddr().String()
-	require.NoError(t, waitListening(ua, addr))
+	require.NoError(t, siputil.WaitListening(ua, addr))
 	return addr
 }
 
 // TestAPanickingHandlerIsAnswered500AndCounted runs a handler that panics behind the guard
 // on a real SIP server: the sender gets a 500, the panic is counted, the server goes on.
 func TestAPanickingHandlerIsAnswered500AndCounted(t *testing.T) {
-	ua, err := sipgo.NewUA(sipgo.WithUserAgentDNSResolver(refusingResolver(nil)))
+	ua, err := sipgo.NewUA(siputil.NoDNS(nil))
 	require.NoError(t, err)
 	t.Cleanup(func() { ua.Close() })
 	srv, _ := sipgo.NewServer(ua)
 	var g guardCounters
-	guard := guardedHandler{agent: "test", log: slog.New(slog.DiscardHandler), panics: &g.panics}
+	gd := guard.Guard{Agent: "test", Log: slog.New(slog.DiscardHandler), Panics: &g.panics}
 	srv.OnOptions(func(req *gosip.Request, tx gosip.ServerTransaction) {
-		guard.run(req, &guardTx{ServerTransaction: tx}, func(req *gosip.Request, tx gosip.ServerTransaction) {
+		gd.Run(req, &guard.Tx{ServerTransaction: tx}, func(req *gosip.Request, tx gosip.ServerTransaction) {
 			if req.GetHeader("X-Panic") != nil {
 				var m map[string]int
 				m["boom"]++ // a nil map write, as a real bug would be
@@ -140,13 +144,13 @@ func TestAPanickingHandlerIsAnswered500AndCounted(t *testing.T) {
 // a transaction when its handler returns, so an unanswered request would be retransmitted
 // into silence.
 func TestAHandlerThatAnswersNothingIsAnswered500(t *testing.T) {
-	ua, err := sipgo.NewUA(sipgo.WithUserAgentDNSResolver(refusingResolver(nil)))
+	ua, err := sipgo.NewUA(siputil.NoDNS(nil))
 	require.NoError(t, err)
 	t.Cleanup(func() { ua.Close() })
 	srv, _ := sipgo.NewServer(ua)
-	guard := guardedHandler{agent: "test", log: slog.New(slog.DiscardHandler)}
+	gd := guard.Guard{Agent: "test", Log: slog.New(slog.DiscardHandler)}
 	srv.OnMessage(func(req *gosip.Request, tx gosip.ServerTransaction) {
-		guard.run(req, &guardTx{ServerTransaction: tx}, func(*gosip.Request, gosip.ServerTransaction) {})
+		gd.Run(req, &guard.Tx{ServerTransaction: tx}, func(*gosip.Request, gosip.ServerTransaction) {})
 	})
 	addr := serveUDP(t, ua, srv)
 	r := newRawPeer(t)
@@ -172,7 +176,7 @@ func TestAPhoneSurvivesMalformedRequests(t *testing.T) {
 		assert.Equal(t, 400, res.StatusCode, c.name)
 	}
 	l.connect("alice", "bob") // and still takes calls
-	assert.Zero(t, l.net.HandlerPanics())
+	assert.Zero(t, l.handlerPanics())
 }
 
 // TestAPhoneSurvivesAHostileAnswer: the callee answers 200 OK without To or Contact; the
@@ -211,19 +215,19 @@ func TestAPhoneSurvivesAHostileAnswer(t *testing.T) {
 			ok.RemoveHeader(drop)
 			callee.send(inv.Source(), ok.String())
 			callee.send(p1.Addr(), ok.String())
-			st, err := c.WaitState(ctx(t), Established, Failed, Cancelled)
+			st, err := c.WaitState(ctx(t), phone.Established, phone.Failed, phone.Cancelled)
 			require.NoError(t, err)
 			t.Logf("bob's call: %s (%s)", st, c.Outcome())
 			if drop == "nothing" {
-				assert.Equal(t, Established, st, "the pool gave the answer the callee's address")
+				assert.Equal(t, phone.Established, st, "the pool gave the answer the callee's address")
 				ack, _ := callee.next(3 * time.Second).(*gosip.Request)
 				require.NotNil(t, ack, "the ACK reached the callee")
 				assert.Equal(t, gosip.ACK, ack.Method)
 			} else {
-				assert.Equal(t, Failed, st)
+				assert.Equal(t, phone.Failed, st)
 			}
-			assert.Zero(t, l.net.HandlerPanics())
-			assert.Zero(t, l.net.DNSLookups(), "the phone did not look for somewhere else to send its ACK")
+			assert.Zero(t, l.handlerPanics())
+			assert.Zero(t, l.dnsLookups(), "the phone did not look for somewhere else to send its ACK")
 			l.registerAll("bob") // the phone and the pool go on
 		})
 	}

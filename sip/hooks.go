@@ -16,14 +16,6 @@ type testHooks struct {
 	afterPickerAnswer func(callerID, pickerID string)
 }
 
-// hooks returns the network's hooks (none in production).
-func (rt *runtime) hooks() testHooks {
-	if h := rt.pool.net.hooks.Load(); h != nil {
-		return *h
-	}
-	return testHooks{}
-}
-
 func call(f func(string, string), callerID, pickerID string) {
 	if f != nil {
 		f(callerID, pickerID)
@@ -54,7 +46,7 @@ func (n *Network) AtPickup(point PickupPoint, f func(callerCallID string)) {
 		h = func(callerID, _ string) { once.Do(func() { f(callerID) }) }
 	}
 	hooks := testHooks{}
-	if old := n.hooks.Load(); old != nil {
+	if old := n.armed.Load(); old != nil {
 		hooks = *old
 	}
 	switch point {
@@ -63,5 +55,5 @@ func (n *Network) AtPickup(point PickupPoint, f func(callerCallID string)) {
 	case BeforePickerAnswered:
 		hooks.beforePickerAnswer = h
 	}
-	n.hooks.Store(&hooks)
+	n.armed.Store(&hooks)
 }

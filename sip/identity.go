@@ -5,6 +5,9 @@ import (
 
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/internal/guard"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -21,10 +24,10 @@ import (
 // identify establishes who sent an INVITE. It reports false when it answered the request
 // with a challenge instead.
 func (rt *runtime) identify(req *gosip.Request, tx gosip.ServerTransaction) (topology.Caller, bool) {
-	if rt.peerPool(req) != nil {
-		return topology.Caller{User: userOf(req.GetHeader(HeaderAssertedIdentity))}, true
+	if _, ok := rt.peerPool(req); ok {
+		return topology.Caller{User: lync.UserOf(req.GetHeader(lync.HeaderAssertedIdentity))}, true
 	}
-	user := fromUser(req)
+	user := siputil.FromUser(req)
 	if user == "" {
 		return topology.Caller{}, true
 	}
@@ -51,53 +54,37 @@ func sameSource(b binding, req *gosip.Request, tx gosip.ServerTransaction) bool 
 	if b.transport == "udp" {
 		return true
 	}
-	c := connOf(tx)
+	c := guard.ConnOf(tx)
 	return c != nil && c == b.conn
 }
 
-// peerPool returns the pool of the topology that sent req over an authenticated path, or
-// nil. In the lab, an authenticated path is
+// peerPool returns the pool of the topology that sent req over an authenticated path, if
+// any. In the lab, an authenticated path is
 //   - over UDP, the exact address a pool listens on, which is also the one it sends from
 //     (anyone on the lab LAN can spoof a UDP source address: see the README's Security);
 //   - over TCP or TLS, a connection that one of this simulator's pools opened to this
 //     pool. Pools of one network hold each other's connections in the same process, so
 //     the receiving pool checks the sender's side of the connection, as mutual TLS
 //     would between real servers. A connection from any other process is not a pool.
-func (rt *runtime) peerPool(req *gosip.Request) *Pool {
-	n := rt.pool.net
+func (rt *runtime) peerPool(req *gosip.Request) (peer, bool) {
+	dep := rt.pool.dep
 	transport := strings.ToLower(req.Transport())
 	if transport == "udp" {
-		if p := n.poolAt(req.Source()); p != nil && p != rt.pool {
-			return p
+		if p, ok := dep.peerAt(req.Source()); ok && p.fqdn != rt.pool.fqdn {
+			return p, true
 		}
-		return nil
+		return peer{}, false
 	}
 	local := rt.pool.Addr()
 	if transport == "tls" {
 		local = rt.pool.TLSAddr()
 	}
-	n.poolsMu.Lock()
-	pools := make([]*Pool, 0, len(n.pools))
-	for _, p := range n.pools {
-		if p != rt.pool {
-			pools = append(pools, p)
-		}
-	}
-	n.poolsMu.Unlock()
-	for _, p := range pools {
-		prt := p.runtime()
-		if prt == nil {
-			continue
-		}
-		c, err := prt.ua.TransportLayer().GetConnection(transport, local)
-		if err != nil || c == nil {
-			continue
-		}
-		mine := c.LocalAddr().String() == req.Source()
-		c.TryClose() // GetConnection took a reference
-		if mine {
-			return p
-		}
-	}
-	return nil
+	return dep.peerConnected(rt.pool.fqdn, transport, local, req.Source())
+}
+
+// fromPeer reports whether req came from the exact address a pool of the topology listens
+// on (the source of a pool's UDP requests).
+func (rt *runtime) fromPeer(req *gosip.Request) bool {
+	_, ok := rt.pool.dep.peerAt(req.Source())
+	return ok
 }

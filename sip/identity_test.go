@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -32,7 +33,7 @@ func outsider(t *testing.T, res *gosip.Response, what string) {
 	t.Helper()
 	require.NotNil(t, res, "%s: no answer", what)
 	assert.Equal(t, 403, res.StatusCode, what)
-	assert.Equal(t, topology.DiagOutsideEnterprise, outcomeOf(res).Diagnostic, what)
+	assert.Equal(t, topology.DiagOutsideEnterprise, lync.OutcomeOf(res).Diagnostic, what)
 }
 
 // insider asserts res is the answer a colleague gets when nothing rings in the group.
@@ -40,7 +41,7 @@ func insider(t *testing.T, res *gosip.Response, what string) {
 	t.Helper()
 	require.NotNil(t, res, "%s: no answer", what)
 	assert.Equal(t, 404, res.StatusCode, what)
-	assert.Equal(t, topology.DiagOrbitNotFound, outcomeOf(res).Diagnostic, what)
+	assert.Equal(t, topology.DiagOrbitNotFound, lync.OutcomeOf(res).Diagnostic, what)
 }
 
 // TestIdentityIsTheTransportAddressAndConnection: a local process on another port, or
@@ -82,7 +83,7 @@ func finalOf(t *testing.T, l *lab, user, number string) *gosip.Response {
 	o := l.dialFails(user, number)
 	res := gosip.NewResponse(o.Code, o.Reason)
 	if o.Diagnostic != 0 {
-		res.AppendHeader(diagnosticsHeader(o.Diagnostic, "test"))
+		res.AppendHeader(lync.Diagnostics(o.Diagnostic, "test"))
 	}
 	return res
 }

@@ -12,7 +12,9 @@ import (
 
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -26,7 +28,8 @@ type lab struct {
 	t      *testing.T
 	net    *Network
 	clock  *clock.Virtual
-	phones map[string]*Phone
+	fleet  *phone.Fleet // the users' phones
+	phones map[string]*phone.Phone
 }
 
 // labTopology: pool01 and pool02 back each other up. alice, bob, carol and dave are homed on
@@ -59,31 +62,39 @@ func newLab(t *testing.T, topo topology.Topology) *lab {
 	n, _, err := Start(Config{Topology: topo, Clock: vc})
 	require.NoError(t, err)
 	t.Cleanup(n.Close)
+	fleet := phone.NewFleet(n)
+	t.Cleanup(fleet.Close)
 	// After every test: no orbit leaked (each free, or held by exactly one parked call).
 	t.Cleanup(func() { assert.NoError(t, n.CheckParking(), "parking lot invariant") })
 	// After every test: no phone is left in an established call whose far end is gone,
 	// once the phones' timers had their time (issue 9: "no dead legs").
-	t.Cleanup(func() { checkNoDeadLegs(t, n, vc) })
-	l := &lab{t: t, net: n, clock: vc, phones: map[string]*Phone{}}
+	t.Cleanup(func() { checkNoDeadLegs(t, fleet, vc) })
+	l := &lab{t: t, net: n, clock: vc, fleet: fleet, phones: map[string]*phone.Phone{}}
 	for _, u := range topo.Users {
-		ph, err := n.NewPhone(u.Name)
+		ph, err := fleet.NewPhone(u.Name)
 		require.NoError(t, err)
 		l.phones[u.Name] = ph
 	}
 	return l
 }
 
-func (l *lab) phone(user string) *Phone { return l.phones[user] }
+func (l *lab) phone(user string) *phone.Phone { return l.phones[user] }
 
 // checkNoDeadLegs moves the clock past every phone timer and checks that no established
 // call is left whose far end is gone.
-func checkNoDeadLegs(t *testing.T, n *Network, vc *clock.Virtual) {
+func checkNoDeadLegs(t *testing.T, fleet *phone.Fleet, vc *clock.Virtual) {
 	t.Helper()
-	vc.Advance(n.DeadLegHorizon())
+	vc.Advance(fleet.DeadLegHorizon())
 	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	assert.NoError(t, n.CheckNoDeadLegs(c), "no dead legs")
+	assert.NoError(t, fleet.CheckNoDeadLegs(c), "no dead legs")
 }
+
+// handlerPanics counts the SIP handler panics of the lab's pools and phones.
+func (l *lab) handlerPanics() uint64 { return l.net.HandlerPanics() + l.fleet.HandlerPanics() }
+
+// dnsLookups counts the name lookups the lab's pools and phones attempted.
+func (l *lab) dnsLookups() uint64 { return l.net.DNSLookups() + l.fleet.DNSLookups() }
 
 // in returns the lab reporting to t, for use inside a sub-test.
 func (l *lab) in(t *testing.T) *lab {
@@ -107,13 +118,13 @@ func ctx(t *testing.T) context.Context {
 }
 
 // ring makes caller dial callee and waits until the callee's phone rings.
-func (l *lab) ring(caller, callee string) (*Call, *Call) {
+func (l *lab) ring(caller, callee string) (*phone.Call, *phone.Call) {
 	l.t.Helper()
 	out, err := l.phone(caller).Dial(callee)
 	require.NoError(l.t, err)
 	in, err := l.phone(callee).NextIncoming(ctx(l.t))
 	require.NoError(l.t, err)
-	_, err = out.WaitState(ctx(l.t), Ringing)
+	_, err = out.WaitState(ctx(l.t), phone.Ringing)
 	require.NoError(l.t, err)
 	return out, in
 }
@@ -145,22 +156,22 @@ func (l *lab) reregister(mode topology.Mode, pool string, users ...string) {
 }
 
 // dialFails dials number from user and returns the refusal.
-func (l *lab) dialFails(user, number string) Outcome {
+func (l *lab) dialFails(user, number string) lync.Outcome {
 	l.t.Helper()
 	c, err := l.phone(user).Dial(number)
 	require.NoError(l.t, err)
-	st, err := c.WaitState(ctx(l.t), Established, Failed)
+	st, err := c.WaitState(ctx(l.t), phone.Established, phone.Failed)
 	require.NoError(l.t, err)
-	require.Equal(l.t, Failed, st, "%s dialling %s should fail", user, number)
+	require.Equal(l.t, phone.Failed, st, "%s dialling %s should fail", user, number)
 	return c.Outcome()
 }
 
 // pickUp dials number from picker and expects to be connected to caller.
-func (l *lab) pickUp(picker, number, caller string) *Call {
+func (l *lab) pickUp(picker, number, caller string) *phone.Call {
 	l.t.Helper()
 	c, err := l.phone(picker).Dial(number)
 	require.NoError(l.t, err)
-	_, err = c.WaitState(ctx(l.t), Established)
+	_, err = c.WaitState(ctx(l.t), phone.Established)
 	require.NoError(l.t, err)
 	require.Equal(l.t, caller, c.Remote(), "%s picked up the wrong call", picker)
 	return c
@@ -169,14 +180,14 @@ func (l *lab) pickUp(picker, number, caller string) *Call {
 // mediaFlows waits for n more packets each way between two established calls and checks
 // none was lost since the call began, beyond what the network drops: a test run in a
 // lossy network namespace says how much in PICKUPSIM_NETWORK_LOSS (0.05 for 5 %).
-func mediaFlows(t *testing.T, a, b *Call, n int) {
+func mediaFlows(t *testing.T, a, b *phone.Call, n int) {
 	t.Helper()
 	loss, _ := strconv.ParseFloat(os.Getenv("PICKUPSIM_NETWORK_LOSS"), 64)
-	for _, pair := range [][2]*Call{{a, b}, {b, a}} {
+	for _, pair := range [][2]*phone.Call{{a, b}, {b, a}} {
 		rx, tx := pair[0], pair[1]
 		before := rx.Media.Stats().Sources[tx.Media.SSRC()].Received
 		require.NoError(t, rx.Media.WaitReceived(ctx(t), tx.Media.SSRC(), before+n))
 		src := rx.Media.Stats().Sources[tx.Media.SSRC()]
-		require.LessOrEqual(t, src.Lost, media.PlausibleLoss(src.Received+src.Lost, loss), "RTP lost by %s", rx.phone.user)
+		require.LessOrEqual(t, src.Lost, media.PlausibleLoss(src.Received+src.Lost, loss), "RTP lost by %s", rx.Phone().User())
 	}
 }

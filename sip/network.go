@@ -2,7 +2,6 @@ package sip
 
 import (
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/sip/clock"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -55,14 +53,13 @@ type Network struct {
 	pools   map[string]*Pool // by FQDN; pools are added and removed when a pool is replaced
 	byAddr  sync.Map         // "ip:port" -> *Pool, to recognise requests from peer pools
 
-	phonesMu sync.Mutex
-	phones   []*Phone
 	phoneCfg topology.PhoneSettings // what every simulated phone of the topology is set to
+	rehomed  hub[struct{}]          // observers of registrar changes (directory.go)
 
-	changes changeHub     // observers of changes (events.go)
+	changes hub[Change]   // observers of changes (events.go)
 	guards  guardCounters // what the input guard caught (guard.go)
 
-	hooks atomic.Pointer[testHooks] // set by tests only (hooks.go)
+	armed atomic.Pointer[testHooks] // test hooks, set by tests and AtPickup only (hooks.go)
 }
 
 // Start builds the deployment from cfg and starts every pool. It returns the topology's
@@ -98,11 +95,7 @@ func Start(cfg Config) (*Network, []topology.Warning, error) {
 	}
 	for _, fqdn := range d.Pools() {
 		pc, _ := d.PoolConfig(fqdn)
-		p := &Pool{fqdn: fqdn, net: n, addr: pc.Address, log: n.log.With("pool", fqdn)}
-		if p.addr == "" {
-			p.addr = net.JoinHostPort(n.ip, "0")
-		}
-		n.pools[fqdn] = p
+		n.pools[fqdn] = n.newPool(fqdn, n.poolAddr(pc.Address))
 	}
 	for _, fqdn := range d.Pools() {
 		if _, up, _ := d.Phase(fqdn); !up {
@@ -116,15 +109,8 @@ func Start(cfg Config) (*Network, []topology.Warning, error) {
 	return n, warnings, nil
 }
 
-// Close stops every phone and pool.
+// Close stops every pool. Close the phones (phone.Fleet) first.
 func (n *Network) Close() {
-	n.phonesMu.Lock()
-	phones := n.phones
-	n.phones = nil
-	n.phonesMu.Unlock()
-	for _, ph := range phones {
-		ph.Close()
-	}
 	for _, p := range n.allPools() {
 		p.stop()
 	}
@@ -167,137 +153,6 @@ func decide[T any](n *Network, f func(d *topology.Deployment, now time.Time) T) 
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return f(n.deploy, n.clock.Now())
-}
-
-// ErrUnknownPool is returned for an FQDN that is not in the topology.
-var ErrUnknownPool = errors.New("no such pool")
-
-// Outage makes a pool stop answering: its sockets close and everything it held in memory
-// (registrations, pickup queues, the Call Park application's calls) is lost.
-func (n *Network) Outage(pool string) error { return n.apply(pool, topology.PoolOutage) }
-
-// Recover brings a pool back on its address, with empty memory.
-func (n *Network) Recover(pool string) error { return n.apply(pool, topology.PoolRecovery) }
-
-// InvokeFailOver is Invoke-CsPoolFailOver -PoolFqdn pool -DisasterMode: the failover of a
-// pool that stopped answering starts.
-func (n *Network) InvokeFailOver(pool string) error { return n.apply(pool, topology.FailOverStart) }
-
-// InvokePlannedFailOver is Invoke-CsPoolFailOver -PoolFqdn pool without -DisasterMode: the
-// administrator fails over a pool that still answers (maintenance). Its users are signed
-// out and move to the backup, in resiliency mode until the failover completes; the pool
-// answers their REGISTERs with 301s towards the backup; its Call Park application stops
-// (queued calls are lost, parked calls disconnected); calls it bridged stay up.
-func (n *Network) InvokePlannedFailOver(pool string) error {
-	return n.apply(pool, topology.PlannedFailOverStart)
-}
-
-// CompleteFailOver marks the failover of pool as finished.
-func (n *Network) CompleteFailOver(pool string) error {
-	return n.apply(pool, topology.FailOverComplete)
-}
-
-// InvokeFailBack is Invoke-CsPoolFailBack -PoolFqdn pool: the failback process starts.
-func (n *Network) InvokeFailBack(pool string) error { return n.apply(pool, topology.FailBackStart) }
-
-// CompleteFailBack marks the failback of pool as finished.
-func (n *Network) CompleteFailBack(pool string) error {
-	return n.apply(pool, topology.FailBackComplete)
-}
-
-// apply runs a disaster-recovery event through the model and carries out its decisions.
-func (n *Network) apply(pool string, ev topology.Event) error {
-	p, ok := n.Pool(pool)
-	if !ok {
-		return fmt.Errorf("%s on %q: %w", ev, pool, ErrUnknownPool)
-	}
-	n.mu.Lock()
-	tr, err := n.deploy.Apply(pool, ev, n.clock.Now())
-	n.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	n.log.Info("disaster recovery", "pool", pool, "event", ev.String(), "from", tr.From.String(), "to", tr.To.String(), "up", tr.Up, "redirected", tr.Redirected)
-	switch ev {
-	case topology.PoolOutage:
-		p.stop()
-	case topology.PoolRecovery:
-		if err := p.start(); err != nil {
-			return fmt.Errorf("%s on %s: %w", ev, pool, err)
-		}
-	}
-	for _, so := range tr.SignOut {
-		if sp, ok := n.Pool(so.Pool); ok {
-			sp.signOut(so.Users)
-		}
-	}
-	if tr.StopCallPark {
-		p.stopCallPark()
-	}
-	if !tr.Lost.Empty() {
-		// Wherever a group's queue is held (SPEC section 3: the owner of its range).
-		for _, op := range n.allPools() {
-			op.dropLost(tr.Lost)
-		}
-	}
-	n.emit(Change{Kind: ChangePhase, Pool: pool, Detail: fmt.Sprintf("%s: %s -> %s", ev, tr.From, tr.To)})
-	return nil
-}
-
-// NewCallParkOrbit is New-CsCallParkOrbit.
-func (n *Network) NewCallParkOrbit(r park.OrbitRange) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.deploy.NewOrbit(r)
-}
-
-// SetCallParkOrbit is Set-CsCallParkOrbit.
-func (n *Network) SetCallParkOrbit(identity string, c park.OrbitChange) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.deploy.SetOrbit(identity, c)
-}
-
-// RedirectCallParkOrbit is the runbook step Set-CsCallParkOrbit -Identity id -CallParkService pool.
-func (n *Network) RedirectCallParkOrbit(identity, pool string) error {
-	return n.SetCallParkOrbit(identity, park.OrbitChange{CallParkService: &pool})
-}
-
-// RemoveCallParkOrbit is Remove-CsCallParkOrbit.
-func (n *Network) RemoveCallParkOrbit(identity string) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.deploy.RemoveOrbit(identity)
-}
-
-// CallParkOrbits is Get-CsCallParkOrbit.
-func (n *Network) CallParkOrbits() []park.OrbitRange {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.deploy.Orbits()
-}
-
-// EnableGroupPickup is SEFAUtil /enablegrouppickup:<number>.
-func (n *Network) EnableGroupPickup(user, number string) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.deploy.EnableGroupPickup(user, number)
-}
-
-// DisableGroupPickup is SEFAUtil /disablegrouppickup.
-func (n *Network) DisableGroupPickup(user string) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.deploy.DisableGroupPickup(user)
-}
-
-// SetCpsConfiguration is Set-CsCpsConfiguration for one pool: the parameters the change
-// names are set, the others keep their values (park.AllOf sets them all). It returns the
-// settings now in force.
-func (n *Network) SetCpsConfiguration(pool string, ch park.CPSChange) (park.CPSConfig, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.deploy.SetCPS(pool, ch)
 }
 
 // PoolStatus is one pool's state as an operator sees it.
@@ -347,17 +202,19 @@ func (n *Network) QueueLength(number string) int {
 	return p.queueLength(number)
 }
 
+// poolAddr is where a pool configured at address listens: there, or on a free port of the
+// network's IP.
+func (n *Network) poolAddr(address string) string {
+	if address == "" {
+		return net.JoinHostPort(n.ip, "0")
+	}
+	return address
+}
+
 // poolAt returns the pool listening on addr ("ip:port"), if any.
 func (n *Network) poolAt(addr string) *Pool {
 	if v, ok := n.byAddr.Load(addr); ok {
 		return v.(*Pool)
 	}
 	return nil
-}
-
-// userExists reports whether name is a user of the deployment.
-func (n *Network) userExists(name string) (topology.User, bool) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.deploy.User(name)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/sip/media"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // A 2xx that crosses the phone's CANCEL is still a 2xx (RFC 3261 §9.1, §15): the phone
@@ -107,7 +108,7 @@ func TestLateAnswerToACancelledCallIsAcknowledgedAndHungUp(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			peer := newRawUAS(t)
-			ph, err := NewPhone(PhoneConfig{User: "alice", Domain: "contoso.com", Registrars: []string{peer.addr()}})
+			ph, err := phone.New(phone.Config{User: "alice", Domain: "contoso.com", Registrars: []string{peer.addr()}})
 			require.NoError(t, err)
 			t.Cleanup(ph.Close)
 			call, err := ph.Dial("bob")
@@ -119,7 +120,7 @@ func TestLateAnswerToACancelledCallIsAcknowledgedAndHungUp(t *testing.T) {
 			ringing.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "bob", Host: "127.0.0.1", Port: peer.conn.LocalAddr().(*net.UDPAddr).Port}})
 			peer.ringing = ringing
 			var sent time.Time
-			for deadline := time.Now().Add(10 * time.Second); call.State() != Ringing; time.Sleep(time.Millisecond) {
+			for deadline := time.Now().Add(10 * time.Second); call.State() != phone.Ringing; time.Sleep(time.Millisecond) {
 				require.True(t, time.Now().Before(deadline), "the phone never heard its call ring")
 				if time.Since(sent) > gosip.T1 {
 					peer.send(ringing, from) // again, as for a retransmitted INVITE: one may be lost
@@ -149,7 +150,7 @@ func TestLateAnswerToACancelledCallIsAcknowledgedAndHungUp(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("Hangup did not return")
 			}
-			assert.Equal(t, Ended, call.State())
+			assert.Equal(t, phone.Ended, call.State())
 			assert.Contains(t, call.EndReason(), "answered as it was cancelled")
 		})
 	}

@@ -2,47 +2,15 @@ package sip
 
 import (
 	"context"
-	"net"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
-
-// A phone learns that nobody listens at a SIP address from the network (an ICMP port
-// unreachable on a connected socket), not from a 32 s transaction timeout.
-
-func TestProbeFindsAClosedPortAndNeverALiveOne(t *testing.T) {
-	ph, err := NewPhone(PhoneConfig{User: "alice", Domain: "contoso.com"})
-	require.NoError(t, err)
-	t.Cleanup(ph.Close)
-
-	live, err := net.ListenPacket("udp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { live.Close() })
-	dead, err := net.ListenPacket("udp", "127.0.0.1:0")
-	require.NoError(t, err)
-	deadAddr := dead.LocalAddr().String()
-	dead.Close()
-
-	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	assert.ErrorIs(t, ph.probe(c, deadAddr), ErrUnreachable)
-
-	short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	assert.NoError(t, ph.probe(short, live.LocalAddr().String()), "a socket that listens never refuses")
-	buf := make([]byte, 16)
-	live.SetReadDeadline(time.Now().Add(time.Second))
-	n, _, err := live.ReadFrom(buf)
-	require.NoError(t, err)
-	assert.Equal(t, "\r\n\r\n", string(buf[:n]), "the probe is a CRLF keep-alive, which SIP stacks ignore")
-
-	assert.NoError(t, ph.probe(short, "contoso.com:5060"), "a name is not probed: a phone never asks the DNS")
-}
 
 // TestDeadHomePoolIsSkippedAtOnce: with its home pool down, a phone registers on its
 // backup registrar; the home pool's REGISTER ends on the network's answer (503), with no
@@ -54,7 +22,7 @@ func TestDeadHomePoolIsSkippedAtOnce(t *testing.T) {
 	p2, _ := l.net.Pool(pool02)
 	ph := l.phone("alice")
 
-	c, cancel := context.WithTimeout(context.Background(), transactionTimeout()/2)
+	c, cancel := context.WithTimeout(context.Background(), siputil.TransactionTimeout()/2)
 	defer cancel()
 	reg, err := ph.Register(c)
 	require.NoError(t, err)
@@ -64,7 +32,7 @@ func TestDeadHomePoolIsSkippedAtOnce(t *testing.T) {
 
 	require.NoError(t, l.net.Outage(pool02))
 	reg, err = ph.Register(c)
-	require.ErrorIs(t, err, ErrNotRegistered)
+	require.ErrorIs(t, err, phone.ErrNotRegistered)
 	assert.Equal(t, 503, reg.Outcome.Code)
 	assert.Contains(t, reg.Outcome.Warning, "unreachable")
 }

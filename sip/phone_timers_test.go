@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/park"
+	"github.com/pickupsim/pickupsim/sip/lync"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // Phones learn that the far end of a call died as real phones do: from silence on the
@@ -22,10 +24,10 @@ func TestParkedCallEndsWhenItsPoolFails(t *testing.T) {
 	parked := parkForTimeout(t, l)
 	require.NoError(t, l.net.Outage(pool01))
 
-	l.clock.Advance(DefaultRTPTimeout - time.Second)
-	assert.Equal(t, Established, parked.State(), "the RTP timeout has not run out yet")
+	l.clock.Advance(phone.DefaultRTPTimeout - time.Second)
+	assert.Equal(t, phone.Established, parked.State(), "the RTP timeout has not run out yet")
 	l.clock.Advance(time.Second)
-	assert.Equal(t, Ended, parked.State(), "the parked call is disconnected once its music on hold has been silent for 30 s")
+	assert.Equal(t, phone.Ended, parked.State(), "the parked call is disconnected once its music on hold has been silent for 30 s")
 	assert.Equal(t, "no media for 30s", parked.EndReason())
 	assert.Equal(t, "local", parked.EndedBy())
 }
@@ -39,9 +41,9 @@ func TestMediaIsCheckedEveryRTPTimeout(t *testing.T) {
 	l.clock.Advance(40 * time.Second) // one check, at 30 s: music on hold flows
 	require.NoError(t, l.net.Outage(pool01))
 	l.clock.Advance(20*time.Second - time.Millisecond)
-	assert.Equal(t, Established, parked.State(), "the next check is at 60 s")
+	assert.Equal(t, phone.Established, parked.State(), "the next check is at 60 s")
 	l.clock.Advance(time.Millisecond)
-	assert.Equal(t, Ended, parked.State())
+	assert.Equal(t, phone.Ended, parked.State())
 	assert.Equal(t, "no media for 30s", parked.EndReason())
 }
 
@@ -55,10 +57,10 @@ func TestParkedCallWithoutMusicEndsOnItsSessionTimer(t *testing.T) {
 	parked := parkForTimeout(t, l)
 	require.NoError(t, l.net.Outage(pool01))
 
-	l.clock.Advance(SessionExpires/2 - time.Second)
-	require.Equal(t, Established, parked.State(), "a silent park (recvonly) is not a dead line: %s", parked.EndReason())
+	l.clock.Advance(lync.SessionExpires/2 - time.Second)
+	require.Equal(t, phone.Established, parked.State(), "a silent park (recvonly) is not a dead line: %s", parked.EndReason())
 	l.clock.Advance(time.Second)
-	assert.Equal(t, Ended, parked.State())
+	assert.Equal(t, phone.Ended, parked.State())
 	assert.Contains(t, parked.EndReason(), "session timer expired: refresh unanswered")
 	assert.Contains(t, parked.EndReason(), "unreachable")
 }
@@ -73,8 +75,8 @@ func TestSessionRefreshesKeepACallParkCallUp(t *testing.T) {
 	l.established(out)
 
 	l.clock.Advance(2 * time.Hour)
-	for _, c := range []*Call{out, pick} {
-		assert.Equal(t, Established, c.State(), c.EndReason())
+	for _, c := range []*phone.Call{out, pick} {
+		assert.Equal(t, phone.Established, c.State(), c.EndReason())
 		assert.Equal(t, 8, c.SessionRefreshes(), "a refresh every 15 minutes")
 	}
 	mediaFlows(t, out, pick, 5)
@@ -90,11 +92,11 @@ func TestLiveCallSurvivesVirtualTime(t *testing.T) {
 	l.established(out, in)
 
 	l.clock.Advance(2 * time.Hour)
-	assert.Equal(t, Established, out.State(), out.EndReason())
-	assert.Equal(t, Established, in.State(), in.EndReason())
+	assert.Equal(t, phone.Established, out.State(), out.EndReason())
+	assert.Equal(t, phone.Established, in.State(), in.EndReason())
 	mediaFlows(t, out, in, 5)
 	require.NoError(t, out.Hangup(ctx(t)))
-	_, err := in.WaitState(ctx(t), Ended)
+	_, err := in.WaitState(ctx(t), phone.Ended)
 	require.NoError(t, err)
 	assert.Equal(t, "hung up by the other party", in.EndReason())
 }
@@ -106,12 +108,12 @@ func TestLiveCallSurvivesVirtualTime(t *testing.T) {
 func TestPickedUpCallWhosePoolFails(t *testing.T) {
 	l, out, pick := pickedUpThenOutage(t)
 	err := pick.Hangup(ctx(t))
-	require.ErrorIs(t, err, ErrUnreachable, "the BYE goes to the dead Call Park application")
-	assert.Equal(t, Ended, pick.State())
-	assert.Equal(t, Established, out.State())
+	require.ErrorIs(t, err, phone.ErrUnreachable, "the BYE goes to the dead Call Park application")
+	assert.Equal(t, phone.Ended, pick.State())
+	assert.Equal(t, phone.Established, out.State())
 
-	l.clock.Advance(DefaultRTPTimeout)
-	assert.Equal(t, Ended, out.State(), "the caller is not left talking to nobody")
+	l.clock.Advance(phone.DefaultRTPTimeout)
+	assert.Equal(t, phone.Ended, out.State(), "the caller is not left talking to nobody")
 	assert.Equal(t, "no media for 30s", out.EndReason())
 }
 
@@ -120,19 +122,19 @@ func TestPickedUpCallWhosePoolFails(t *testing.T) {
 // session refresh ends both legs, as Lync's session timers would.
 func TestPickedUpCallOutlivesItsPoolUntilTheNextRefresh(t *testing.T) {
 	l, out, pick := pickedUpThenOutage(t)
-	l.clock.Advance(SessionExpires/2 - time.Second)
-	assert.Equal(t, Established, out.State())
-	assert.Equal(t, Established, pick.State())
+	l.clock.Advance(lync.SessionExpires/2 - time.Second)
+	assert.Equal(t, phone.Established, out.State())
+	assert.Equal(t, phone.Established, pick.State())
 	l.clock.Advance(time.Second)
-	for _, c := range []*Call{out, pick} {
-		assert.Equal(t, Ended, c.State())
+	for _, c := range []*phone.Call{out, pick} {
+		assert.Equal(t, phone.Ended, c.State())
 		assert.Contains(t, c.EndReason(), "session timer expired: refresh unanswered")
 	}
 }
 
 // pickedUpThenOutage has carol pick up alice's call to bob, then pool01 (whose Call Park
 // application connected them) fail. It returns alice's and carol's legs.
-func pickedUpThenOutage(t *testing.T) (*lab, *Call, *Call) {
+func pickedUpThenOutage(t *testing.T) (*lab, *phone.Call, *phone.Call) {
 	t.Helper()
 	l := newLab(t, labTopology())
 	l.registerAll("alice", "bob", "carol")
@@ -163,12 +165,12 @@ func TestDeadLegsAreFound(t *testing.T) {
 	require.NoError(t, l.net.Outage(pool01))
 	short, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	err := l.net.CheckNoDeadLegs(short)
+	err := l.fleet.CheckNoDeadLegs(short)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "dave's call to park")
 	assert.Contains(t, err.Error(), "unreachable")
 
-	l.clock.Advance(DefaultRTPTimeout)
-	assert.Equal(t, Ended, parked.State())
-	assert.NoError(t, l.net.CheckNoDeadLegs(ctx(t)))
+	l.clock.Advance(phone.DefaultRTPTimeout)
+	assert.Equal(t, phone.Ended, parked.State())
+	assert.NoError(t, l.fleet.CheckNoDeadLegs(ctx(t)))
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -55,22 +56,22 @@ func TestRaceCallerCancelWinsOverThePickup(t *testing.T) {
 			l := newLab(t, tc.topo())
 			l.registerAll("alice", "bob", "carol")
 			h := newHold()
-			l.net.hooks.Store(&testHooks{beforeCallerAnswer: h.at})
+			l.net.armed.Store(&testHooks{beforeCallerAnswer: h.at})
 			out, in := l.ring("alice", "bob")
 
 			pick, err := l.phone("carol").Dial(tc.group)
 			require.NoError(t, err)
 			<-h.reached // the pickup took the call; the caller is about to be answered
 			require.NoError(t, out.Hangup(ctx(t)))
-			require.Equal(t, Cancelled, out.State(), "the CANCEL won: 487")
+			require.Equal(t, phone.Cancelled, out.State(), "the CANCEL won: 487")
 			close(h.release)
 
-			st, err := pick.WaitState(ctx(t), Established, Failed)
+			st, err := pick.WaitState(ctx(t), phone.Established, phone.Failed)
 			require.NoError(t, err)
-			require.Equal(t, Failed, st, "the picker is not connected to nobody")
+			require.Equal(t, phone.Failed, st, "the picker is not connected to nobody")
 			assert.Equal(t, 404, pick.Outcome().Code)
 			assert.Contains(t, pick.Outcome().Warning, "ended as it was being picked up")
-			_, err = in.WaitState(ctx(t), Cancelled)
+			_, err = in.WaitState(ctx(t), phone.Cancelled)
 			require.NoError(t, err)
 			l.leftNothing(pool01)
 			l.leftNothing(pool02)
@@ -80,11 +81,11 @@ func TestRaceCallerCancelWinsOverThePickup(t *testing.T) {
 
 // heldPickup rings bob from alice and makes carol dial group 100 with the pickup held just
 // before it answers the picker (the caller's 200 is out).
-func (l *lab) heldPickup() (h *hold, out, pick *Call) {
+func (l *lab) heldPickup() (h *hold, out, pick *phone.Call) {
 	l.t.Helper()
 	l.registerAll("alice", "bob", "carol")
 	h = newHold()
-	l.net.hooks.Store(&testHooks{beforePickerAnswer: h.at})
+	l.net.armed.Store(&testHooks{beforePickerAnswer: h.at})
 	out, _ = l.ring("alice", "bob")
 	pick, err := l.phone("carol").Dial("100")
 	require.NoError(l.t, err)
@@ -99,14 +100,14 @@ func TestRaceCallerHangsUpAsThePickupAnswers(t *testing.T) {
 	l := newLab(t, labTopology())
 	h, out, pick := l.heldPickup() // the caller's 200 is out; the picker is about to be answered
 	require.NoError(t, out.Hangup(ctx(t)))
-	st, err := out.WaitState(ctx(t), Ended)
+	st, err := out.WaitState(ctx(t), phone.Ended)
 	require.NoError(t, err)
-	require.Equal(t, Ended, st, "the caller's phone ended the 200 it got with a BYE")
+	require.Equal(t, phone.Ended, st, "the caller's phone ended the 200 it got with a BYE")
 	close(h.release)
 
-	st, err = pick.WaitState(ctx(t), Established, Failed)
+	st, err = pick.WaitState(ctx(t), phone.Established, phone.Failed)
 	require.NoError(t, err)
-	require.Equal(t, Failed, st, "the picker is refused, not connected to nobody")
+	require.Equal(t, phone.Failed, st, "the picker is refused, not connected to nobody")
 	assert.Contains(t, pick.Outcome().Warning, "ended as it was being picked up")
 	l.leftNothing(pool01)
 }
@@ -116,13 +117,13 @@ func TestRaceCallerHangsUpAsThePickupAnswers(t *testing.T) {
 func TestRacePickerHangsUpAsThePickupAnswers(t *testing.T) {
 	l := newLab(t, labTopology())
 	h, out, pick := l.heldPickup()
-	_, err := out.WaitState(ctx(t), Established)
+	_, err := out.WaitState(ctx(t), phone.Established)
 	require.NoError(t, err)
 	require.NoError(t, pick.Hangup(ctx(t)))
-	require.Equal(t, Cancelled, pick.State())
+	require.Equal(t, phone.Cancelled, pick.State())
 	close(h.release)
 
-	_, err = out.WaitState(ctx(t), Ended)
+	_, err = out.WaitState(ctx(t), phone.Ended)
 	require.NoError(t, err)
 	assert.Equal(t, "remote", out.EndedBy(), "the Call Park application hung the caller up")
 	l.leftNothing(pool01)
@@ -181,7 +182,7 @@ func TestRacePickerOfACallerWhoNeverAcksGetsABye(t *testing.T) {
 	pick := l.pickUp("carol", "100", "alice")
 
 	l.clock.Advance(timerH)
-	_, err := pick.WaitState(ctx(t), Ended)
+	_, err := pick.WaitState(ctx(t), phone.Ended)
 	require.NoError(t, err)
 	assert.Equal(t, "remote", pick.EndedBy())
 	l.leftNothing(pool01)
@@ -195,7 +196,7 @@ func TestRacePickersPoolFailsAsThePickupAnswers(t *testing.T) {
 	l.registerAll("alice", "bob", "erin") // erin is on pool02; group 100 is on pool01
 	h := newHold()
 	answered := make(chan string, 1)
-	l.net.hooks.Store(&testHooks{beforePickerAnswer: h.at, afterPickerAnswer: func(_, picker string) { answered <- picker }})
+	l.net.armed.Store(&testHooks{beforePickerAnswer: h.at, afterPickerAnswer: func(_, picker string) { answered <- picker }})
 	out, _ := l.ring("alice", "bob")
 	_, err := l.phone("erin").Dial("100")
 	require.NoError(t, err)
@@ -203,11 +204,11 @@ func TestRacePickersPoolFailsAsThePickupAnswers(t *testing.T) {
 	l.do(l.net.Outage, pool02)
 	close(h.release)
 	<-answered // the 200 left towards dead pool02; Timer H runs
-	_, err = out.WaitState(ctx(t), Established)
+	_, err = out.WaitState(ctx(t), phone.Established)
 	require.NoError(t, err)
 
 	l.clock.Advance(timerH)
-	_, err = out.WaitState(ctx(t), Ended)
+	_, err = out.WaitState(ctx(t), phone.Ended)
 	require.NoError(t, err)
 	assert.Equal(t, "remote", out.EndedBy())
 	l.leftNothing(pool01)

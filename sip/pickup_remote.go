@@ -14,6 +14,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/pickup"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -28,27 +29,27 @@ import (
 // false when the call is gone there, so the next call of the group is tried; true when the
 // pickup is over either way (answered, refused, or the picker hung up).
 func (rt *runtime) handOver(req *gosip.Request, tx gosip.ServerTransaction, picker topology.Caller, call pickup.Call) bool {
-	holder, ok := rt.pool.net.Pool(call.Holder)
+	holder, ok := rt.pool.dep.peer(call.Holder)
 	rt.mu.Lock()
 	d := rt.heldDialogs[call.ID]
 	delete(rt.heldDialogs, call.ID)
 	rt.mu.Unlock()
-	if !ok || !holder.Up() {
+	if !ok || !holder.up {
 		return false
 	}
-	host, port, _ := net.SplitHostPort(holder.Addr())
+	host, port, _ := net.SplitHostPort(holder.addr)
 	pn, _ := strconv.Atoi(port)
 	out := req.Clone()
 	out.Recipient = gosip.Uri{Scheme: "sip", User: call.Callee, Host: host, Port: pn}
-	out.SetDestination(holder.Addr())
+	out.SetDestination(holder.addr)
 	out.SetTransport("UDP")
 	out.Laddr = rt.laddr
 	for out.RemoveHeader("Replaces") {
 	}
-	for out.RemoveHeader(HeaderAssertedIdentity) {
+	for out.RemoveHeader(lync.HeaderAssertedIdentity) {
 	}
 	out.AppendHeader(gosip.NewHeader("Replaces", fmt.Sprintf("%s;to-tag=%s;from-tag=%s;early-only", call.ID, d.LocalTag, d.RemoteTag)))
-	out.AppendHeader(gosip.NewHeader(HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", picker.User, rt.pool.net.domain)))
+	out.AppendHeader(gosip.NewHeader(lync.HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", picker.User, rt.pool.dep.Domain())))
 
 	ctx, cancel := context.WithTimeout(rt.ctx, 32*time.Second)
 	defer cancel()
@@ -92,7 +93,7 @@ func (rt *runtime) handOver(req *gosip.Request, tx gosip.ServerTransaction, pick
 // still ring, and the tags must name its dialog.
 func (rt *runtime) pickUpReplaced(req *gosip.Request, tx gosip.ServerTransaction, replaces string) {
 	id, fromTag, toTag := parseReplaces(replaces)
-	picker := userOf(req.GetHeader(HeaderAssertedIdentity))
+	picker := lync.UserOf(req.GetHeader(lync.HeaderAssertedIdentity))
 	rt.mu.Lock()
 	rc := rt.ringing[id]
 	if rc != nil && (rc.q.Owner == rt.pool.fqdn || rc.q.Blocked != "" || !rc.names(fromTag, toTag)) {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/pickupsim/pickupsim/pickup"
 	"github.com/pickupsim/pickupsim/sip/dialoginfo"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -37,45 +39,38 @@ var publishVersion atomic.Uint32
 // group's range, otherwise to be reported to the owner once the callee rings. It returns the
 // ringing call, or nil.
 func (rt *runtime) enterQueue(req *gosip.Request, tx gosip.ServerTransaction, caller topology.Caller, user string, private bool) *ringingCall {
-	type verdict struct {
-		q  topology.QueueDecision
-		ok bool
-	}
 	p := rt.pool
-	v := decide(p.net, func(d *topology.Deployment, now time.Time) verdict {
-		q, ok := d.QueueAt(p.fqdn, topology.Ringing{Callee: user, PrivateLine: private}, now)
-		return verdict{q, ok}
-	})
-	if !v.ok {
+	q, ok := p.dep.queueAt(p.fqdn, topology.Ringing{Callee: user, PrivateLine: private})
+	if !ok {
 		return nil
 	}
 	who := caller.User
 	if who == "" {
 		who = req.From().Address.String()
 	}
-	rc := newRingingCall(req, tx, who, user, v.q)
-	id := callID(req)
+	rc := newRingingCall(req, tx, who, user, q)
+	id := siputil.CallID(req)
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if _, dup := rt.ringing[id]; dup {
 		return nil
 	}
-	if v.q.Owner == p.fqdn {
-		err := rt.queues.Add(pickup.Call{ID: id, Caller: who, Callee: user, Number: v.q.Number, Since: p.net.clock.Now(),
-			Blocked: string(v.q.Blocked), Why: v.q.Why})
+	if q.Owner == p.fqdn {
+		err := rt.queues.Add(pickup.Call{ID: id, Caller: who, Callee: user, Number: q.Number, Since: p.dep.Clock().Now(),
+			Blocked: string(q.Blocked), Why: q.Why})
 		if err != nil {
 			return nil
 		}
 	}
 	rt.ringing[id] = rc
-	rt.log("ringing a group call pickup member", req, "callee", user, "number", v.q.Number, "queue", v.q.Owner, "blocked", v.q.Why)
+	rt.log("ringing a group call pickup member", req, "callee", user, "number", q.Number, "queue", q.Owner, "blocked", q.Why)
 	return rc
 }
 
 // leaveQueue takes a call out of its pickup queue once its ringing ended (answered,
 // refused, cancelled, picked up, timed out), here or at the owner.
 func (rt *runtime) leaveQueue(rc *ringingCall) {
-	id := callID(rc.req)
+	id := siputil.CallID(rc.req)
 	rt.mu.Lock()
 	if rt.ringing[id] == rc {
 		delete(rt.ringing, id)
@@ -88,7 +83,7 @@ func (rt *runtime) leaveQueue(rc *ringingCall) {
 	reported := rc.reported
 	rc.mu.Unlock()
 	if reported {
-		go rt.publishRinging(rc, dialoginfo.Terminated, transactionTimeout())
+		go rt.publishRinging(rc, dialoginfo.Terminated, siputil.TransactionTimeout())
 	}
 }
 
@@ -107,7 +102,7 @@ func (rt *runtime) ringingEarly(rc *ringingCall, res *gosip.Response) {
 	rc.calleeTag = tag
 	rc.mu.Unlock()
 	if err := rt.publishRinging(rc, dialoginfo.Early, reportTimeout); err != nil {
-		rt.pool.log.Warn("group call pickup: the queue's pool was not told", "call_id", callID(rc.req), "owner", rc.q.Owner, "err", err)
+		rt.pool.log.Warn("group call pickup: the queue's pool was not told", "call_id", siputil.CallID(rc.req), "owner", rc.q.Owner, "err", err)
 		return
 	}
 	rc.mu.Lock()
@@ -117,22 +112,22 @@ func (rt *runtime) ringingEarly(rc *ringingCall, res *gosip.Response) {
 
 // publishRinging sends the owner of rc's queue the dialog state of the ringing call.
 func (rt *runtime) publishRinging(rc *ringingCall, state string, timeout time.Duration) error {
-	owner, ok := rt.pool.net.Pool(rc.q.Owner)
+	owner, ok := rt.pool.dep.peer(rc.q.Owner)
 	if !ok {
 		return fmt.Errorf("no pool %s", rc.q.Owner)
 	}
-	domain := rt.pool.net.domain
+	domain := rt.pool.dep.Domain()
 	entity := fmt.Sprintf("sip:%s@%s", rc.callee, domain)
 	rc.mu.Lock()
 	calleeTag := rc.calleeTag
 	rc.mu.Unlock()
 	callerTag, _ := rc.req.From().Params.Get("tag")
 	info := dialoginfo.Info{Version: publishVersion.Add(1), Entity: entity, Dialogs: []dialoginfo.Dialog{{
-		ID: callID(rc.req), CallID: callID(rc.req), LocalTag: calleeTag, RemoteTag: callerTag, Direction: "recipient",
+		ID: siputil.CallID(rc.req), CallID: siputil.CallID(rc.req), LocalTag: calleeTag, RemoteTag: callerTag, Direction: "recipient",
 		State: state, Local: entity, Remote: strings.Trim(rt.identityOf(rc.caller), "<>"),
 		Pickup: &dialoginfo.Pickup{Number: rc.q.Number, Blocked: string(rc.q.Blocked), Why: rc.q.Why},
 	}}}
-	host, port, _ := net.SplitHostPort(owner.Addr())
+	host, port, _ := net.SplitHostPort(owner.addr)
 	pn, _ := strconv.Atoi(port)
 	req := gosip.NewRequest(gosip.PUBLISH, gosip.Uri{Scheme: "sip", User: rc.callee, Host: domain})
 	req.AppendHeader(&gosip.FromHeader{Address: gosip.Uri{Scheme: "sip", Host: rt.pool.fqdn}, Params: gosip.HeaderParams{{K: "tag", V: gosip.GenerateTagN(10)}}})
@@ -150,12 +145,12 @@ func (rt *runtime) publishRinging(rc *ringingCall, state string, timeout time.Du
 	req.Laddr = rt.laddr
 	ctx, cancel := context.WithTimeout(rt.ctx, timeout)
 	defer cancel()
-	res, err := finalOrError(rt.cli.Do(ctx, req, sipgo.ClientRequestBuild))
+	res, err := siputil.FinalOrError(rt.cli.Do(ctx, req, sipgo.ClientRequestBuild))
 	if err != nil {
 		return err
 	}
 	if !res.IsSuccess() {
-		return fmt.Errorf("%s answered %s", rc.q.Owner, outcomeOf(res))
+		return fmt.Errorf("%s answered %s", rc.q.Owner, lync.OutcomeOf(res))
 	}
 	return nil
 }
@@ -164,8 +159,8 @@ func (rt *runtime) publishRinging(rc *ringingCall, state string, timeout time.Du
 // ranges this pool owns, from the pools that ring them, and only from those (a pool's
 // exact address: a phone cannot fill a queue).
 func (rt *runtime) onPublish(req *gosip.Request, tx gosip.ServerTransaction) {
-	src := rt.pool.net.poolAt(req.Source())
-	if src == nil {
+	src, ok := rt.pool.dep.peerAt(req.Source())
+	if !ok {
 		rt.respond(tx, req, topology.NotFromAPeerPool("PUBLISH"))
 		return
 	}
@@ -196,13 +191,12 @@ func (rt *runtime) onPublish(req *gosip.Request, tx gosip.ServerTransaction) {
 			continue
 		}
 		number := d.Pickup.Number
-		holds := decide(rt.pool.net, func(dep *topology.Deployment, _ time.Time) bool { return dep.HoldsQueue(rt.pool.fqdn, number) })
-		if !holds {
+		if !rt.pool.dep.holdsQueue(rt.pool.fqdn, number) {
 			rt.respond(tx, req, topology.NotHoldingQueue(rt.pool.fqdn, number))
 			return
 		}
 		c := pickup.Call{ID: d.CallID, Caller: rt.callerOf(d.Remote), Callee: callee, Number: topology.Dialled(number),
-			Since: rt.pool.net.clock.Now(), Holder: src.fqdn, Blocked: d.Pickup.Blocked, Why: d.Pickup.Why}
+			Since: rt.pool.dep.Clock().Now(), Holder: src.fqdn, Blocked: d.Pickup.Blocked, Why: d.Pickup.Why}
 		rt.mu.Lock()
 		if rt.queues.Add(c) == nil {
 			rt.heldDialogs[d.CallID] = d
@@ -230,8 +224,8 @@ func (rt *runtime) forgetReported(id, holder string) {
 // name for an enterprise user, the address otherwise.
 func (rt *runtime) callerOf(addr string) string {
 	var u gosip.Uri
-	if err := gosip.ParseUri(addr, &u); err == nil && strings.EqualFold(u.Host, rt.pool.net.domain) {
-		if _, ok := rt.pool.net.userExists(u.User); ok {
+	if err := gosip.ParseUri(addr, &u); err == nil && strings.EqualFold(u.Host, rt.pool.dep.Domain()) {
+		if _, ok := rt.pool.dep.User(u.User); ok {
 			return u.User
 		}
 	}

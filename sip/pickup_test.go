@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pickupsim/pickupsim/sip/lync"
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -18,16 +20,16 @@ func TestGroupCallPickupBeforeAnyFailure(t *testing.T) {
 
 	pick, err := l.phone("carol").Dial("100")
 	require.NoError(t, err)
-	_, err = pick.WaitState(ctx(t), Established)
+	_, err = pick.WaitState(ctx(t), phone.Established)
 	require.NoError(t, err)
-	_, err = out.WaitState(ctx(t), Established)
+	_, err = out.WaitState(ctx(t), phone.Established)
 	require.NoError(t, err)
 
 	assert.Equal(t, "carol", out.Remote(), "alice is connected to the picker")
 	assert.Equal(t, "alice", pick.Remote(), "the picker is connected to the caller")
-	_, err = in.WaitState(ctx(t), Cancelled)
+	_, err = in.WaitState(ctx(t), phone.Cancelled)
 	require.NoError(t, err)
-	assert.Equal(t, CompletedElsewhere, in.CancelReason())
+	assert.Equal(t, lync.CompletedElsewhere, in.CancelReason())
 	assert.Equal(t, "carol", in.PickedUpBy())
 	assert.Equal(t, 0, l.net.QueueLength("100"))
 
@@ -36,7 +38,7 @@ func TestGroupCallPickupBeforeAnyFailure(t *testing.T) {
 	require.NoError(t, pick.Media.WaitReceived(ctx(t), out.Media.SSRC(), 10))
 
 	require.NoError(t, out.Hangup(ctx(t)))
-	_, err = pick.WaitState(ctx(t), Ended)
+	_, err = pick.WaitState(ctx(t), phone.Ended)
 	require.NoError(t, err)
 	assert.Equal(t, "remote", pick.EndedBy())
 }
@@ -51,10 +53,10 @@ func TestSeveralRingingCallsArePickedUpLongestFirst(t *testing.T) {
 
 	// erin is not in group 100 and homed on the other pool: anyone in the enterprise may pick up.
 	l.pickUp("erin", "100", "alice")
-	_, err := first.WaitState(ctx(t), Established)
+	_, err := first.WaitState(ctx(t), phone.Established)
 	require.NoError(t, err)
 	assert.Equal(t, "erin", first.Remote())
-	assert.Equal(t, Ringing, second.State())
+	assert.Equal(t, phone.Ringing, second.State())
 	assert.Equal(t, 1, l.net.QueueLength("100"))
 }
 
@@ -63,13 +65,13 @@ func TestCallerFromOutsideTheEnterpriseCannotPickUp(t *testing.T) {
 	l.registerAll("alice", "bob")
 	l.ring("alice", "bob")
 	p1, _ := l.net.Pool(pool01)
-	mallory, err := NewPhone(PhoneConfig{User: "mallory", Domain: "fabrikam.com", Registrars: []string{p1.Addr()}})
+	mallory, err := phone.New(phone.Config{User: "mallory", Domain: "fabrikam.com", Registrars: []string{p1.Addr()}})
 	require.NoError(t, err)
 	t.Cleanup(mallory.Close)
 
 	c, err := mallory.Dial("100")
 	require.NoError(t, err)
-	_, err = c.WaitState(ctx(t), Failed)
+	_, err = c.WaitState(ctx(t), phone.Failed)
 	require.NoError(t, err)
 	assert.Equal(t, 403, c.Outcome().Code)
 	assert.Equal(t, topology.DiagOutsideEnterprise, c.Outcome().Diagnostic)
@@ -82,12 +84,12 @@ func TestSpoofedEnterpriseIdentityIsTreatedAsOutside(t *testing.T) {
 	l.ring("alice", "bob")
 	p1, _ := l.net.Pool(pool01)
 	// A second device claims to be carol without registering from that address.
-	fake, err := NewPhone(PhoneConfig{User: "carol", Domain: l.net.Domain(), Registrars: []string{p1.Addr()}})
+	fake, err := phone.New(phone.Config{User: "carol", Domain: l.net.Domain(), Registrars: []string{p1.Addr()}})
 	require.NoError(t, err)
 	t.Cleanup(fake.Close)
 	c, err := fake.Dial("100")
 	require.NoError(t, err)
-	_, err = c.WaitState(ctx(t), Failed)
+	_, err = c.WaitState(ctx(t), phone.Failed)
 	require.NoError(t, err)
 	assert.Equal(t, 403, c.Outcome().Code)
 }
@@ -114,7 +116,7 @@ func TestCalleeAnsweringLeavesTheQueue(t *testing.T) {
 	l.registerAll("alice", "bob", "carol")
 	out, in := l.ring("alice", "bob")
 	require.NoError(t, in.Answer())
-	_, err := out.WaitState(ctx(t), Established)
+	_, err := out.WaitState(ctx(t), phone.Established)
 	require.NoError(t, err)
 	assert.Equal(t, "bob", out.Remote())
 	assert.Zero(t, l.net.QueueLength("100"))

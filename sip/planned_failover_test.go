@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -31,9 +32,9 @@ func TestPlannedFailoverOfARunningPool(t *testing.T) {
 	assert.True(t, p1.Up(), "a planned failover leaves the pool answering")
 	assert.Empty(t, p1.Registered(), "its users are signed out")
 	assert.Zero(t, l.net.QueueLength("100"), "calls queued when failover starts can never be picked up")
-	assert.Equal(t, Ringing, ringing.State(), "the call still rings its callee")
+	assert.Equal(t, phone.Ringing, ringing.State(), "the call still rings its callee")
 	assert.Empty(t, p1.ParkedCalls(), "no parked calls during failover")
-	_, err := parked.WaitState(ctx(t), Ended)
+	_, err := parked.WaitState(ctx(t), phone.Ended)
 	require.NoError(t, err, "the parked call is disconnected")
 	assert.Equal(t, "remote", parked.EndedBy())
 	mediaFlows(t, talk, talkIn, 5)

@@ -3,26 +3,27 @@ package sip
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/pickup"
 	"github.com/pickupsim/pickupsim/sip/dialoginfo"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
-// Pool is one simulated Front End pool: a SIP server on UDP and TCP at one address.
+// Pool is one simulated Front End pool: a SIP server on UDP and TCP at one address. It
+// sees the deployment it runs in only through the seam (deployment, seam.go).
 type Pool struct {
 	fqdn string
-	net  *Network
+	dep  deployment   // all a pool asks of the deployment it runs in (seam.go)
+	cfg  poolSettings // its transport settings and counters
 	log  *slog.Logger
 
 	mu   sync.Mutex
@@ -71,7 +72,7 @@ func (p *Pool) Addr() string {
 
 // TLSAddr returns "host:port" where the pool accepts SIP over TLS, or "" without TLS.
 func (p *Pool) TLSAddr() string {
-	if p.net.tls == nil {
+	if p.cfg.tls == nil {
 		return ""
 	}
 	p.mu.Lock()
@@ -108,22 +109,22 @@ func (p *Pool) start() error {
 	host, port, _ := net.SplitHostPort(p.addr)
 	portN, _ := strconv.Atoi(port)
 	udp := &udpSocket{PacketConn: udpConn, serving: serving{transport: "udp", log: p.log}}
-	tcp := newListener(tcpLn, "tcp", p.net.maxConns, p.log)
+	tcp := newListener(tcpLn, "tcp", p.cfg.maxConns, p.log)
 
 	var tlsLn *listener
-	if p.net.tls != nil {
+	if p.cfg.tls != nil {
 		raw, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(portN+1)))
 		if err != nil {
 			udp.Close()
 			tcp.Close()
 			return fmt.Errorf("listen tls: %w", err)
 		}
-		tlsLn = newListener(raw, "tls", p.net.maxConns, p.log)
+		tlsLn = newListener(raw, "tls", p.cfg.maxConns, p.log)
 	}
 	opts := []sipgo.UserAgentOption{sipgo.WithUserAgent(p.fqdn), sipgo.WithUserAgentHostname(host), quietStrays(p.log),
-		noDNS(&p.net.guards.dnsLookups), transportOptions(p.net.idle, p.log)}
-	if p.net.tls != nil {
-		opts = append(opts, sipgo.WithUserAgenTLSConfig(p.net.tls))
+		siputil.NoDNS(&p.cfg.guards.dnsLookups), transportOptions(p.cfg.idle, p.log)}
+	if p.cfg.tls != nil {
+		opts = append(opts, sipgo.WithUserAgenTLSConfig(p.cfg.tls))
 	}
 	ua, err := sipgo.NewUA(opts...)
 	if err != nil {
@@ -148,19 +149,19 @@ func (p *Pool) start() error {
 	}
 	rt.cps = sipgo.NewDialogServerCache(cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: portN}})
 	rt.parking = newParking(rt)
-	rt.auth = newAuthenticator(p.net.domain, p.net.clock)
+	rt.auth = newAuthenticator(p.dep.Domain(), p.dep.Clock())
 	rt.routes()
 	go func() { udp.served(srv.ServeUDP(udp)) }()
 	go func() { tcp.served(srv.ServeTCP(tcp)) }()
 	if tlsLn != nil {
-		go func() { tlsLn.served(srv.ServeTLS(tls.NewListener(tlsLn, p.net.tls))) }()
+		go func() { tlsLn.served(srv.ServeTLS(tls.NewListener(tlsLn, p.cfg.tls))) }()
 	}
-	if err := waitListening(ua, p.addr); err != nil {
+	if err := siputil.WaitListening(ua, p.addr); err != nil {
 		rt.close()
 		return err
 	}
 	p.rt = rt
-	p.net.byAddr.Store(p.addr, p)
+	p.dep.listening(p, p.addr)
 	p.log.Info("pool listening", "addr", p.addr)
 	return nil
 }
@@ -234,7 +235,7 @@ func (p *Pool) queueLength(number string) int {
 // routes registers the SIP handlers. sipgo's handler map has no lock: this runs before
 // serving.
 func (rt *runtime) routes() {
-	rt.srv.OnRegister(rt.observe(rt.onRegister)) // observe: events.go, behind the input guard (guard.go)
+	rt.srv.OnRegister(rt.observe(rt.onRegister)) // observe: events.go, behind the input guard (sip/internal/guard)
 	rt.srv.OnInvite(rt.observe(rt.onInvite))
 	rt.srv.OnAck(rt.observe(rt.onAck))
 	rt.srv.OnBye(rt.observe(rt.onInDialog))
@@ -272,26 +273,12 @@ func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
 	return nil, nil, fmt.Errorf("listen tcp %s: %w", addr, lastErr)
 }
 
-// waitListening waits until sipgo has registered the UDP listener, so requests sent from
-// it reuse the socket (ServeUDP registers it asynchronously).
-func waitListening(ua *sipgo.UserAgent, addr string) error {
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := ua.TransportLayer().GetConnection("udp", addr); err == nil && c != nil {
-			c.TryClose()
-			return nil
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return errors.New("udp listener " + addr + " not ready")
-}
-
 // quietStrays logs responses that match no transaction (retransmissions, a 487 arriving
 // after its transaction ended) at debug level: they are normal in a proxy and would
 // otherwise fill the log at info level. The transaction layer's own lines go to log too.
 func quietStrays(log *slog.Logger) sipgo.UserAgentOption {
 	return sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerLogger(log),
 		gosip.WithTransactionLayerUnhandledResponseHandler(func(r *gosip.Response) {
-			log.Debug("stray response", "code", r.StatusCode, "call_id", callID(r), "from", r.Source())
+			log.Debug("stray response", "code", r.StatusCode, "call_id", siputil.CallID(r), "from", r.Source())
 		}))
 }

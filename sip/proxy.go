@@ -12,6 +12,8 @@ import (
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -33,7 +35,7 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	contactByAddress(req) // relay.go: dialogs never need a name resolved
-	if h := req.GetHeader("Replaces"); h != nil && rt.pool.net.poolAt(req.Source()) != nil {
+	if h := req.GetHeader("Replaces"); h != nil && rt.fromPeer(req) {
 		rt.pickUpReplaced(req, tx, h.Value()) // a pickup handed over by the queue's pool (pickup_remote.go)
 		return
 	}
@@ -50,20 +52,18 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	dialled := req.Recipient.User
-	route := decide(p.net, func(d *topology.Deployment, now time.Time) topology.Route {
-		return d.Route(p.fqdn, caller, dialled, now)
-	})
+	route := p.dep.route(p.fqdn, caller, dialled)
 	rt.log("INVITE", req, "caller", caller.User, "dialled", dialled, "route", route.Kind.String())
 	switch route.Kind {
 	case topology.Rejected:
 		rt.refuse(tx, req, route.Reject) // stateless: a flood of calls to unknown numbers leaves nothing behind
 	case topology.ToPool:
-		peer, ok := p.net.Pool(route.Pool)
+		peer, ok := p.dep.peer(route.Pool)
 		if !ok {
-			rt.refuse(tx, req, &topology.Rejection{Code: 503, Reason: "Service Unavailable", Warning: route.Pool + " is not running"})
+			rt.refuse(tx, req, topology.PoolNotAnswering(route.Pool))
 			return
 		}
-		rt.forward(req, tx, caller, target{uri: req.Recipient, addr: peer.Addr(), transport: "udp", name: peer.fqdn}, nil)
+		rt.forward(req, tx, caller, target{uri: req.Recipient, addr: peer.addr, transport: "udp", name: peer.fqdn}, nil)
 	case topology.ToUser:
 		rt.ringUser(req, tx, caller, route.User, route.PrivateLine)
 	case topology.ToPickup:
@@ -81,8 +81,7 @@ func (rt *runtime) ringUser(req *gosip.Request, tx gosip.ServerTransaction, call
 	p := rt.pool
 	b, ok := rt.lookup(user)
 	if !ok {
-		rt.refuse(tx, req, &topology.Rejection{Code: 480, Reason: "Temporarily Unavailable",
-			Warning: fmt.Sprintf("%s is not registered on %s", user, p.fqdn)})
+		rt.refuse(tx, req, topology.NotRegisteredHere(user, p.fqdn))
 		return
 	}
 	dest := b.route() // relay.go: the phone's TCP or TLS connection, or its proven UDP address
@@ -99,10 +98,10 @@ func (rt *runtime) ringUser(req *gosip.Request, tx gosip.ServerTransaction, call
 func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, caller topology.Caller, dest target, rc *ringingCall) {
 	out := req.Clone()
 	out.Recipient = *dest.uri.Clone()
-	for out.RemoveHeader(HeaderAssertedIdentity) {
+	for out.RemoveHeader(lync.HeaderAssertedIdentity) {
 	}
 	if caller.Enterprise() {
-		out.AppendHeader(gosip.NewHeader(HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", caller.User, rt.pool.net.domain)))
+		out.AppendHeader(gosip.NewHeader(lync.HeaderAssertedIdentity, fmt.Sprintf("<sip:%s@%s>", caller.User, rt.pool.dep.Domain())))
 	}
 	tx.Respond(gosip.NewResponseFromRequest(req, 100, "Trying", nil))
 
@@ -110,7 +109,7 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 	defer cancel()
 	out, clTx, err := rt.request(ctx, out, dest) // transport.go: by TCP when large
 	if err != nil {
-		rt.pool.log.Warn("INVITE not forwarded", "call_id", callID(req), "to", dest.addr, "err", err)
+		rt.pool.log.Warn("INVITE not forwarded", "call_id", siputil.CallID(req), "to", dest.addr, "err", err)
 		rt.respond(tx, req, topology.NextHopUnreachable(dest.name))
 		return
 	}
@@ -132,7 +131,7 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 		picked = rc.picked
 		defer close(rc.done)
 	}
-	timerC := newBranchTimer(rt.pool.net.clock, TimerC)
+	timerC := newBranchTimer(rt.pool.dep.Clock(), TimerC)
 	defer timerC.stop()
 	for {
 		select {
@@ -147,7 +146,7 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 			}
 			up := upstream(req, res)
 			if err := tx.Respond(up); err != nil {
-				rt.pool.log.Debug("relaying response upstream failed", "call_id", callID(req), "code", res.StatusCode, "err", err)
+				rt.pool.log.Debug("relaying response upstream failed", "call_id", siputil.CallID(req), "code", res.StatusCode, "err", err)
 			}
 			if res.StatusCode >= 200 {
 				handedOff = res.IsSuccess() && rt.relay2xxRetransmissions(req, clTx) // proxy_retransmit.go
@@ -190,53 +189,17 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 
 // drain reads a branch's remaining responses until its final one.
 func (rt *runtime) drain(clTx gosip.ClientTransaction) {
-	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	ctx, cancel := context.WithTimeout(rt.ctx, siputil.TransactionTimeout())
 	defer cancel()
-	awaitFinal(ctx, clTx)
+	siputil.AwaitFinal(ctx, clTx)
 }
 
 // cancelBranch sends CANCEL for a forwarded INVITE, with a Reason and extra headers.
 func (rt *runtime) cancelBranch(out *gosip.Request, reason gosip.Header, extra []gosip.Header) {
-	ctx, cancel := context.WithTimeout(rt.ctx, transactionTimeout())
+	ctx, cancel := context.WithTimeout(rt.ctx, siputil.TransactionTimeout())
 	defer cancel()
-	if err := sendCancel(ctx, rt.cli, out, reason, extra); err != nil {
-		rt.pool.log.Warn("CANCEL not sent", "call_id", callID(out), "err", err)
-	}
-}
-
-// sendCancel sends CANCEL for an INVITE already sent (RFC 3261 9.1: same Request-URI,
-// Call-ID, From, To, CSeq number and top Via), to where the INVITE went, and waits for its
-// answer.
-func sendCancel(ctx context.Context, cli *sipgo.Client, invite *gosip.Request, reason gosip.Header, extra []gosip.Header) error {
-	c := gosip.NewRequest(gosip.CANCEL, *invite.Recipient.Clone())
-	c.AppendHeader(gosip.HeaderClone(invite.Via()))
-	c.AppendHeader(gosip.HeaderClone(invite.From()))
-	c.AppendHeader(gosip.HeaderClone(invite.To()))
-	c.AppendHeader(gosip.HeaderClone(invite.CallID()))
-	c.AppendHeader(&gosip.CSeqHeader{SeqNo: invite.CSeq().SeqNo, MethodName: gosip.CANCEL})
-	mf := gosip.MaxForwardsHeader(70)
-	c.AppendHeader(&mf)
-	if reason != nil {
-		c.AppendHeader(gosip.NewHeader("Reason", reason.Value()))
-	}
-	for _, h := range extra {
-		c.AppendHeader(h)
-	}
-	c.SetTransport(invite.Transport())
-	c.SetDestination(invite.Destination())
-	c.Laddr = invite.Laddr
-	clTx, err := cli.TransactionRequest(ctx, c, func(*sipgo.Client, *gosip.Request) error { return nil })
-	if err != nil {
-		return err
-	}
-	defer clTx.Terminate()
-	select {
-	case <-clTx.Responses():
-		return nil
-	case <-clTx.Done():
-		return clTx.Err()
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := siputil.SendCancel(ctx, rt.cli, out, reason, extra); err != nil {
+		rt.pool.log.Warn("CANCEL not sent", "call_id", siputil.CallID(out), "err", err)
 	}
 }
 
@@ -252,14 +215,14 @@ func (rt *runtime) onAck(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	dest, ok := rt.relayTarget(req.Recipient)
 	if !ok {
-		rt.pool.log.Debug("ACK not relayed: its Request-URI is no registered phone or pool", "call_id", callID(req),
+		rt.pool.log.Debug("ACK not relayed: its Request-URI is no registered phone or pool", "call_id", siputil.CallID(req),
 			"from", req.Source(), "request_uri", req.Recipient.String())
 		return
 	}
 	out := req.Clone()
 	rt.address(out, dest)
 	if err := rt.cli.WriteRequest(out, sipgo.ClientRequestAddVia); err != nil {
-		rt.pool.log.Debug("ACK not passed on", "call_id", callID(req), "err", err)
+		rt.pool.log.Debug("ACK not passed on", "call_id", siputil.CallID(req), "err", err)
 	}
 }
 
@@ -295,7 +258,7 @@ func (rt *runtime) onInDialog(req *gosip.Request, tx gosip.ServerTransaction) {
 	defer cancel()
 	_, clTx, err := rt.request(ctx, req.Clone(), dest) // transport.go: by TCP when large
 	if err != nil {
-		rt.pool.log.Warn("request not relayed", "method", string(req.Method), "call_id", callID(req), "to", dest.addr, "err", err)
+		rt.pool.log.Warn("request not relayed", "method", string(req.Method), "call_id", siputil.CallID(req), "to", dest.addr, "err", err)
 		rt.respond(tx, req, topology.NextHopUnreachable(dest.name))
 		return
 	}

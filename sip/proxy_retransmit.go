@@ -2,6 +2,8 @@ package sip
 
 import (
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 )
 
 // relay2xxRetransmissions keeps a forwarded INVITE's branch open after its 2xx and
@@ -16,7 +18,7 @@ func (rt *runtime) relay2xxRetransmissions(req *gosip.Request, clTx gosip.Client
 			return
 		}
 		if err := rt.srv.WriteResponse(upstream(req, res)); err != nil {
-			rt.pool.log.Debug("2xx retransmission not relayed", "call_id", callID(req), "err", err)
+			rt.pool.log.Debug("2xx retransmission not relayed", "call_id", siputil.CallID(req), "err", err)
 		}
 	})
 }

@@ -11,6 +11,8 @@ import (
 
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
 // rawPeer is a SIP endpoint written by hand: a UDP socket the test owns, sending whatever
@@ -101,7 +103,7 @@ func rawMsg(me string, start string, body string, headers ...string) string {
 // warningOf returns the text of a response's Warning.
 func warningOf(res *gosip.Response) string {
 	if h := res.GetHeader("Warning"); h != nil {
-		return warningText(h.Value())
+		return lync.WarningText(h.Value())
 	}
 	return ""
 }

@@ -8,6 +8,9 @@ import (
 
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/internal/guard"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -33,7 +36,7 @@ type binding struct {
 // its mode off the wire.
 func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 	p := rt.pool
-	user := toUser(req)
+	user := siputil.ToUser(req)
 	if user == "" {
 		rt.refuse(tx, req, topology.MalformedRequest("the To header names no user"))
 		return
@@ -47,15 +50,13 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 		// the connection's idle timeout closes it.
 		expires = int(maxTCPRegistration / time.Second)
 	}
-	now := p.net.clock.Now()
-	d := decide(p.net, func(d *topology.Deployment, now time.Time) topology.RegisterDecision {
-		return d.Register(p.fqdn, user, now)
-	})
+	now := p.dep.Clock().Now()
+	d := p.dep.register(p.fqdn, user)
 	if !d.Accept {
-		res := rejectionResponse(req, d.Reject, p.fqdn)
+		res := lync.Response(req, d.Reject, p.fqdn)
 		if d.Redirect != "" {
-			if to, ok := p.net.Pool(d.Redirect); ok {
-				host, port, _ := net.SplitHostPort(to.Addr())
+			if to, ok := p.dep.peer(d.Redirect); ok {
+				host, port, _ := net.SplitHostPort(to.addr)
 				pn, _ := strconv.Atoi(port)
 				res.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", Host: host, Port: pn}})
 			}
@@ -85,11 +86,11 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 			transport: strings.ToLower(req.Transport()),
 			mode:      d.Mode,
 			expires:   now.Add(time.Duration(expires) * time.Second),
-			callID:    callID(req),
+			callID:    siputil.CallID(req),
 			cseq:      req.CSeq().SeqNo,
 		}
 		if b.transport != "udp" {
-			b.conn = connOf(tx)
+			b.conn = guard.ConnOf(tx)
 		}
 		rt.bindings[user] = b
 	}
@@ -102,7 +103,7 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 		res.AppendHeader(c)
 	}
 	res.AppendHeader(gosip.NewHeader("Expires", strconv.Itoa(expires)))
-	res.AppendHeader(presenceStateHeader(d.Mode))
+	res.AppendHeader(lync.PresenceState(d.Mode))
 	rt.log("REGISTER accepted", req, "user", user, "mode", d.Mode.String(), "expires", expires)
 	tx.Respond(res)
 }
@@ -128,7 +129,7 @@ func (rt *runtime) lookup(user string) (binding, bool) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	b, ok := rt.bindings[user]
-	if ok && rt.pool.net.clock.Now().After(b.expires) {
+	if ok && rt.pool.dep.Clock().Now().After(b.expires) {
 		delete(rt.bindings, user)
 		return binding{}, false
 	}
@@ -146,19 +147,12 @@ func (p *Pool) Registered() map[string]topology.Mode {
 }
 
 func (rt *runtime) respond(tx gosip.ServerTransaction, req *gosip.Request, r *topology.Rejection) {
-	res := rejectionResponse(req, r, rt.pool.fqdn)
+	res := lync.Response(req, r, rt.pool.fqdn)
 	rt.log("rejected", req, "code", r.Code, "warning", r.Warning, "diagnostic", r.Diagnostic)
 	tx.Respond(res)
 }
 
 func (rt *runtime) log(msg string, req *gosip.Request, args ...any) {
-	args = append([]any{"method", string(req.Method), "call_id", callID(req), "from", req.Source()}, args...)
+	args = append([]any{"method", string(req.Method), "call_id", siputil.CallID(req), "from", req.Source()}, args...)
 	rt.pool.log.Info(msg, args...)
-}
-
-func callID(m interface{ CallID() *gosip.CallIDHeader }) string {
-	if c := m.CallID(); c != nil {
-		return c.Value()
-	}
-	return ""
 }

@@ -3,6 +3,7 @@ package sip
 import (
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -13,7 +14,7 @@ import (
 // (none yet) accepts anything.
 func staleRefresh(b binding, req *gosip.Request) *topology.Rejection {
 	cs := req.CSeq()
-	if b.callID == "" || cs == nil || b.callID != callID(req) || cs.SeqNo > b.cseq {
+	if b.callID == "" || cs == nil || b.callID != siputil.CallID(req) || cs.SeqNo > b.cseq {
 		return nil
 	}
 	return topology.StaleRegister(cs.SeqNo, b.cseq)

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -28,7 +29,7 @@ func TestBackupRegistrarWaitsForTheFailoverTimer(t *testing.T) {
 	l.clock.Advance(100 * time.Second)
 
 	reg, err := l.phone("alice").Register(ctx(t))
-	require.ErrorIs(t, err, ErrNotRegistered)
+	require.ErrorIs(t, err, phone.ErrNotRegistered)
 	assert.Equal(t, 503, reg.Outcome.Code, "the backup registrar refuses until the timer runs out")
 	assert.Equal(t, 200*time.Second, reg.Outcome.RetryAfter)
 	assert.Len(t, reg.Tried, 2, "home pool first (no answer), then the backup")

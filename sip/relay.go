@@ -7,6 +7,8 @@ import (
 
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/internal/guard"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -18,7 +20,7 @@ import (
 // Anything else (an out-of-dialog BYE, MESSAGE, NOTIFY, INFO, UPDATE, REFER or ACK, or a
 // To-tagged INVITE, for some other host) is refused with 403 and logged, or, for an ACK,
 // dropped: a pool is neither an open relay nor a reflector. Destinations are always IP
-// addresses (nodns.go).
+// addresses (siputil.NoDNS).
 
 // target is where a pool sends a request.
 type target struct {
@@ -67,7 +69,7 @@ func hostPort(u gosip.Uri) string {
 // relayTarget returns where this pool may pass on a request for uri: a phone registered on
 // it, or another pool of the topology (by address or FQDN). ok is false for anything else.
 func (rt *runtime) relayTarget(uri gosip.Uri) (target, bool) {
-	now := rt.pool.net.clock.Now()
+	now := rt.pool.dep.Clock().Now()
 	rt.mu.Lock()
 	for _, b := range rt.bindings {
 		if !now.After(b.expires) && b.reaches(uri) {
@@ -78,30 +80,30 @@ func (rt *runtime) relayTarget(uri gosip.Uri) (target, bool) {
 		}
 	}
 	rt.mu.Unlock()
-	n := rt.pool.net
-	peer := n.poolAt(hostPort(uri))
-	if peer == nil {
-		peer, _ = n.Pool(strings.ToLower(uri.Host))
+	dep := rt.pool.dep
+	peer, ok := dep.peerAt(hostPort(uri))
+	if !ok {
+		peer, ok = dep.peer(strings.ToLower(uri.Host))
 	}
-	if peer == nil || peer == rt.pool || !peer.Up() {
+	if !ok || peer.fqdn == rt.pool.fqdn || !peer.up {
 		return target{}, false
 	}
-	return target{uri: uri, addr: peer.Addr(), transport: "udp", name: peer.fqdn}, true
+	return target{uri: uri, addr: peer.addr, transport: "udp", name: peer.fqdn}, true
 }
 
-// refuse answers req with r statelessly (guard.go, writeStateless): for refusals decided
+// refuse answers req with r statelessly (guard.WriteStateless): for refusals decided
 // before the pool keeps anything for the request, so a flood of them leaves nothing behind.
 func (rt *runtime) refuse(tx gosip.ServerTransaction, req *gosip.Request, r *topology.Rejection) {
 	rt.log("refused", req, "code", r.Code, "warning", r.Warning, "diagnostic", r.Diagnostic)
-	sendStateless(tx, rejectionResponse(req, r, rt.pool.fqdn))
+	sendStateless(tx, lync.Response(req, r, rt.pool.fqdn))
 }
 
 // sendStateless sends a final response without keeping its transaction.
 func sendStateless(tx gosip.ServerTransaction, res *gosip.Response) error {
-	if a, ok := tx.(answeredTx); ok {
-		return a.respondStateless(res)
+	if a, ok := tx.(guard.AnsweredTx); ok {
+		return a.RespondStateless(res)
 	}
-	return writeStateless(tx, res)
+	return guard.WriteStateless(tx, res)
 }
 
 // contactByAddress makes a message's Contact an IP address: a Contact that names a host is

@@ -14,6 +14,9 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // strangerRequest is a request from a stranger asking the pool to carry it to ruri.
@@ -66,7 +69,7 @@ func TestAStrangerCannotUseAPoolAsARelay(t *testing.T) {
 	// intervals (0.5 s, 1 s).
 	assert.NoError(t, victim.silence(2*time.Second), "the pool passed a stranger's request on")
 	assert.NoError(t, mallory.silence(200*time.Millisecond), "only one answer per request")
-	assert.Zero(t, l.net.DNSLookups(), "the simulated domain was never resolved")
+	assert.Zero(t, l.dnsLookups(), "the simulated domain was never resolved")
 }
 
 // TestRequestsToARegisteredPhoneAreStillRelayed: the pool passes a request on to a phone
@@ -88,7 +91,7 @@ func TestRequestsToARegisteredPhoneAreStillRelayed(t *testing.T) {
 // means something only if it can rise.)
 func TestResolverRefusesAndCounts(t *testing.T) {
 	var lookups atomic.Uint64
-	ua, err := sipgo.NewUA(noDNS(&lookups))
+	ua, err := sipgo.NewUA(siputil.NoDNS(&lookups))
 	require.NoError(t, err)
 	t.Cleanup(func() { ua.Close() })
 	cli, err := sipgo.NewClient(ua)
@@ -119,8 +122,8 @@ func TestPoolsNeverResolveNames(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	l.connect("alice", "bob")
-	assert.Zero(t, l.net.DNSLookups(), "a pool or phone tried to resolve a name")
-	assert.Zero(t, l.net.HandlerPanics())
+	assert.Zero(t, l.dnsLookups(), "a pool or phone tried to resolve a name")
+	assert.Zero(t, l.handlerPanics())
 }
 
 // tortureMessages returns RFC 4475's torture messages as sipgo ships them
@@ -169,7 +172,7 @@ func TestAContactNamingAHostIsNeverResolved(t *testing.T) {
 
 	calls := l.phone("bob").Calls()
 	require.Len(t, calls, 1)
-	_, err := calls[0].WaitState(ctx(t), Established)
+	_, err := calls[0].WaitState(ctx(t), phone.Established)
 	require.NoError(t, err)
 	hungUp := make(chan error, 1)
 	go func() { hungUp <- calls[0].Hangup(ctx(t)) }()
@@ -178,7 +181,7 @@ func TestAContactNamingAHostIsNeverResolved(t *testing.T) {
 	assert.Equal(t, gosip.BYE, bye.Method)
 	caller.send(l.phone("bob").Addr(), gosip.NewResponseFromRequest(bye, 200, "OK", nil).String())
 	require.NoError(t, <-hungUp)
-	assert.Zero(t, l.net.DNSLookups(), "nobody resolved caller.example.com")
+	assert.Zero(t, l.dnsLookups(), "nobody resolved caller.example.com")
 }
 
 // TestAStrayCancelIsAnswered481: a CANCEL that matches no transaction (RFC 3261 9.2).

@@ -2,7 +2,6 @@ package sip
 
 import (
 	"fmt"
-	"net"
 
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -16,10 +15,7 @@ func (n *Network) AddPool(p topology.Pool) error {
 	if err != nil {
 		return err
 	}
-	pool := &Pool{fqdn: p.FQDN, net: n, addr: p.Address, log: n.log.With("pool", p.FQDN)}
-	if pool.addr == "" {
-		pool.addr = net.JoinHostPort(n.ip, "0")
-	}
+	pool := n.newPool(p.FQDN, n.poolAddr(p.Address))
 	if err := pool.start(); err != nil {
 		return fmt.Errorf("starting pool %s: %w", p.FQDN, err)
 	}
@@ -33,6 +29,7 @@ func (n *Network) AddPool(p topology.Pool) error {
 // Orbit ranges still pointing at it are reported by Warnings until reassigned.
 func (n *Network) RemovePool(fqdn string) error {
 	n.mu.Lock()
+	fqdn = n.resolvePoolLocked(fqdn)
 	err := n.deploy.RemovePool(fqdn)
 	n.mu.Unlock()
 	if err != nil {
@@ -56,12 +53,12 @@ func (n *Network) RemovePool(fqdn string) error {
 // new registrars (as clients do from DNS and in-band provisioning).
 func (n *Network) MoveUsers(from, to string) ([]string, error) {
 	n.mu.Lock()
-	moved, err := n.deploy.MoveUsers(from, to)
+	moved, err := n.deploy.MoveUsers(n.resolvePoolLocked(from), n.resolvePoolLocked(to))
 	n.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	n.refreshRegistrars()
+	n.registrarsChanged()
 	return moved, nil
 }
 
@@ -69,16 +66,16 @@ func (n *Network) MoveUsers(from, to string) ([]string, error) {
 func (n *Network) ReassignOrbits(from, to string) ([]string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.deploy.ReassignOrbits(from, to)
+	return n.deploy.ReassignOrbits(n.resolvePoolLocked(from), n.resolvePoolLocked(to))
 }
 
 // PairPools makes two pools each other's backup registrar.
 func (n *Network) PairPools(a, b string) error {
 	n.mu.Lock()
-	err := n.deploy.PairPools(a, b)
+	err := n.deploy.PairPools(n.resolvePoolLocked(a), n.resolvePoolLocked(b))
 	n.mu.Unlock()
 	if err == nil {
-		n.refreshRegistrars()
+		n.registrarsChanged()
 	}
 	return err
 }
@@ -89,45 +86,4 @@ func (n *Network) Warnings() []topology.Warning {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.deploy.Warnings()
-}
-
-// Registrars returns the addresses a user's phone registers with: its home pool, then the
-// home pool's backup.
-func (n *Network) Registrars(user string) ([]string, error) {
-	n.mu.Lock()
-	u, ok := n.deploy.User(user)
-	var backup string
-	if ok {
-		pc, _ := n.deploy.PoolConfig(u.HomePool)
-		backup = pc.Backup
-	}
-	n.mu.Unlock()
-	if !ok {
-		return nil, fmt.Errorf("no user named %q in the topology", user)
-	}
-	var regs []string
-	for _, fqdn := range []string{u.HomePool, backup} {
-		if p, ok := n.Pool(fqdn); ok && fqdn != "" {
-			regs = append(regs, p.Addr())
-		}
-	}
-	return regs, nil
-}
-
-func (n *Network) refreshRegistrars() {
-	n.phonesMu.Lock()
-	phones := append([]*Phone(nil), n.phones...)
-	n.phonesMu.Unlock()
-	for _, ph := range phones {
-		if regs, err := n.Registrars(ph.user); err == nil {
-			ph.SetRegistrars(regs)
-		}
-	}
-}
-
-// SetRegistrars changes the registrars the phone tries, in order.
-func (ph *Phone) SetRegistrars(addrs []string) {
-	ph.mu.Lock()
-	defer ph.mu.Unlock()
-	ph.regs = append([]string(nil), addrs...)
 }

@@ -33,7 +33,7 @@ func (p *Pool) Bindings() []Binding {
 	if rt == nil {
 		return nil
 	}
-	now := p.net.clock.Now()
+	now := p.dep.Clock().Now()
 	rt.mu.Lock()
 	out := make([]Binding, 0, len(rt.bindings))
 	for u, b := range rt.bindings {
@@ -45,16 +45,14 @@ func (p *Pool) Bindings() []Binding {
 	}
 	rt.mu.Unlock()
 	// The model is asked outside rt.mu: handlers take the deployment lock without it.
-	p.net.mu.Lock()
 	for i, r := range out {
-		d := p.net.deploy.Register(p.fqdn, r.User, now)
+		d := p.dep.register(p.fqdn, r.User)
 		if d.Accept {
 			out[i].Mode = d.Mode
 		} else {
 			out[i].Stale = true
 		}
 	}
-	p.net.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].User < out[j].User })
 	return out
 }

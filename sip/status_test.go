@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -60,7 +61,7 @@ func TestBridgedCallsNameBothParties(t *testing.T) {
 	out, _ := l.ring("alice", "bob")
 	l.clock.Advance(time.Second)
 	pick := l.pickUp("carol", "100", "alice")
-	_, err := out.WaitState(ctx(t), Established)
+	_, err := out.WaitState(ctx(t), phone.Established)
 	require.NoError(t, err)
 	calls := p1.BridgedCalls()
 	require.Len(t, calls, 1)

@@ -13,6 +13,8 @@ import (
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -57,7 +59,7 @@ func (rt *runtime) onSubscribe(req *gosip.Request, tx gosip.ServerTransaction) {
 	pkg := strings.ToLower(eventPackage(req)) // pickup_report.go
 	ep, ok := eventPackages[pkg]
 	if !ok {
-		res := rejectionResponse(req, topology.BadSubscriptionEvent(pkg, servedEvents()), rt.pool.fqdn)
+		res := lync.Response(req, topology.BadSubscriptionEvent(pkg, servedEvents()), rt.pool.fqdn)
 		res.AppendHeader(gosip.NewHeader("Allow-Events", strings.Join(servedEvents(), ", ")))
 		rt.log("SUBSCRIBE refused", req, "event", pkg, "code", res.StatusCode)
 		tx.Respond(res)
@@ -68,9 +70,7 @@ func (rt *runtime) onSubscribe(req *gosip.Request, tx gosip.ServerTransaction) {
 		return // challenged
 	}
 	target := subscriptionTarget(req)
-	if r := decide(rt.pool.net, func(d *topology.Deployment, _ time.Time) *topology.Rejection {
-		return d.MaySubscribe(caller, target, pkg)
-	}); r != nil {
+	if r := rt.pool.dep.maySubscribe(caller, target, pkg); r != nil {
 		rt.respond(tx, req, r)
 		return
 	}
@@ -124,7 +124,7 @@ func (rt *runtime) notify(sub *gosip.Request, answer *gosip.Response, ep notifie
 	defer cancel()
 	clTx, err := rt.cli.TransactionRequest(ctx, n, sipgo.ClientRequestAddVia)
 	if err != nil {
-		rt.pool.log.Debug("NOTIFY not sent", "call_id", callID(sub), "err", err)
+		rt.pool.log.Debug("NOTIFY not sent", "call_id", siputil.CallID(sub), "err", err)
 		return
 	}
 	defer clTx.Terminate()
@@ -133,7 +133,7 @@ func (rt *runtime) notify(sub *gosip.Request, answer *gosip.Response, ep notifie
 		case res := <-clTx.Responses():
 			if res.StatusCode >= 200 {
 				if res.StatusCode >= 300 {
-					rt.pool.log.Info("NOTIFY refused by the subscriber", "call_id", callID(sub), "code", res.StatusCode)
+					rt.pool.log.Info("NOTIFY refused by the subscriber", "call_id", siputil.CallID(sub), "code", res.StatusCode)
 				}
 				return
 			}
@@ -212,23 +212,15 @@ func accepts(accept, contentType string) bool {
 
 // messageSummary is an empty mailbox (RFC 3842 5.2): no voice mail in the simulator.
 func messageSummary(rt *runtime, target string) []byte {
-	return fmt.Appendf(nil, "Messages-Waiting: no\r\nMessage-Account: sip:%s@%s\r\n", target, rt.pool.net.domain)
+	return fmt.Appendf(nil, "Messages-Waiting: no\r\nMessage-Account: sip:%s@%s\r\n", target, rt.pool.dep.Domain())
 }
 
 // presenceDocument is target's presence (RFC 3863 PIDF): open while any pool holds a
 // registration of the user, closed otherwise.
 func presenceDocument(rt *runtime, target string) []byte {
 	basic, note := "closed", "not registered"
-	n := rt.pool.net
-	for _, ps := range n.Pools() {
-		p, ok := n.Pool(ps.FQDN)
-		if !ok {
-			continue
-		}
-		if m, ok := p.Registered()[target]; ok {
-			basic, note = "open", fmt.Sprintf("registered on %s (%s mode)", ps.FQDN, m)
-			break
-		}
+	if pool, mode, ok := rt.pool.dep.registeredOn(target); ok {
+		basic, note = "open", fmt.Sprintf("registered on %s (%s mode)", pool, mode)
 	}
 	return fmt.Appendf(nil, `<?xml version="1.0" encoding="UTF-8"?>
 <presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:%s@%s">
@@ -237,7 +229,7 @@ func presenceDocument(rt *runtime, target string) []byte {
     <note>%s</note>
   </tuple>
 </presence>
-`, target, n.domain, basic, note)
+`, target, rt.pool.dep.Domain(), basic, note)
 }
 
 // allowedMethods are the methods pools handle, for Allow headers.

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
 // selfSigned makes a certificate for 127.0.0.1, as an administrator would for a lab.
@@ -59,7 +60,7 @@ func TestRegisterOverTLS(t *testing.T) {
 	res, err := cli.Do(c, req)
 	require.NoError(t, err)
 	assert.Equal(t, 200, res.StatusCode)
-	connected, ok := connectedToPrimary(res)
+	connected, ok := lync.ConnectedToPrimary(res)
 	assert.True(t, ok && connected)
 	assert.Contains(t, p1.Registered(), "alice")
 

@@ -12,6 +12,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 )
 
 // Transport limits and the RFC 3261 18.1.1 switch to TCP.
@@ -71,7 +73,7 @@ func (rt *runtime) request(ctx context.Context, out *gosip.Request, dest target)
 		if err == nil {
 			return big, clTx, nil
 		}
-		rt.pool.log.Debug("large request: the peer does not take TCP, sending it by UDP", "call_id", callID(out), "to", dest.addr, "err", err)
+		rt.pool.log.Debug("large request: the peer does not take TCP, sending it by UDP", "call_id", siputil.CallID(out), "to", dest.addr, "err", err)
 	}
 	clTx, err := rt.cli.TransactionRequest(ctx, out, sipgo.ClientRequestAddVia, sipgo.ClientRequestDecreaseMaxForward)
 	return out, clTx, err

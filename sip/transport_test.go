@@ -14,6 +14,8 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
 // bigSDP is an audio offer padded with ICE candidates, as softphones send: about 3 kB.
@@ -100,7 +102,7 @@ func TestALargeInviteReachesAPhoneWithoutTCP(t *testing.T) {
 	caller := newRawPeer(t)
 	res := caller.final(p1.Addr(), bigInvite(caller, "alice"))
 	require.NotNil(t, res, "no final answer to the large INVITE")
-	assert.Equal(t, 200, res.StatusCode, "alice's phone answered: %s", outcomeOf(res))
+	assert.Equal(t, 200, res.StatusCode, "alice's phone answered: %s", lync.OutcomeOf(res))
 	calls := l.phone("alice").Calls()
 	require.Len(t, calls, 1)
 	assert.Equal(t, "ext", calls[0].Remote())
@@ -287,8 +289,8 @@ func TestALargeCallBetweenPoolsKeepsItsIdentity(t *testing.T) {
 		got, _ = erin.next(time.Until(deadline)).(*gosip.Request)
 	}
 	require.NotNil(t, got, "erin's INVITE never arrived")
-	require.NotNil(t, got.GetHeader(HeaderAssertedIdentity), "pool02 vouches for the caller")
-	assert.Equal(t, "alice", userOf(got.GetHeader(HeaderAssertedIdentity)))
+	require.NotNil(t, got.GetHeader(lync.HeaderAssertedIdentity), "pool02 vouches for the caller")
+	assert.Equal(t, "alice", lync.UserOf(got.GetHeader(lync.HeaderAssertedIdentity)))
 	vias := got.GetHeaders("Via")
 	require.Len(t, vias, 3)
 	assert.Contains(t, vias[1].Value(), "SIP/2.0/TCP", "pool01 sent it to pool02 by TCP")

@@ -12,12 +12,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pickupsim/pickupsim/cmd/pickupsim/internal/baresip"
+	"github.com/pickupsim/pickupsim/sip/baresiptest"
 )
 
-// phone is one baresip softphone of a test, with the lines (accounts) it was given.
-type phone struct {
-	*baresip.UA
+// softphone is one baresip softphone of a test, with the lines (accounts) it was given.
+type softphone struct {
+	*baresiptest.UA
 	t     *testing.T
 	name  string
 	lines []string
@@ -25,13 +25,13 @@ type phone struct {
 
 // startPhone runs baresip for user name, with no account yet: lines are added with
 // addLine once ctrl_tcp is connected, so no registration event is missed.
-func startPhone(t *testing.T, ctx context.Context, bin, name string) *phone {
+func startPhone(t *testing.T, ctx context.Context, bin, name string) *softphone {
 	t.Helper()
-	cfg, err := baresip.FreeConfig(filepath.Join(t.TempDir(), name))
+	cfg, err := baresiptest.FreeDir(filepath.Join(t.TempDir(), name))
 	require.NoError(t, err)
-	ua, err := baresip.Start(ctx, bin, cfg)
+	ua, err := baresiptest.Run(ctx, bin, cfg)
 	require.NoError(t, err, name)
-	p := &phone{UA: ua, t: t, name: name}
+	p := &softphone{UA: ua, t: t, name: name}
 	t.Cleanup(func() {
 		out := ua.Close()
 		if t.Failed() {
@@ -48,7 +48,7 @@ func account(user, proxy, answermode string) string {
 }
 
 // addLine creates a user agent (a line) for an account; it registers at once.
-func (p *phone) addLine(ctx context.Context, line string) {
+func (p *softphone) addLine(ctx context.Context, line string) {
 	p.t.Helper()
 	_, err := p.Command(ctx, "uanew", line)
 	require.NoError(p.t, err, "%s: uanew", p.name)
@@ -56,9 +56,9 @@ func (p *phone) addLine(ctx context.Context, line string) {
 }
 
 // event waits for an event of type typ (and whose param contains param, if given).
-func (p *phone) event(ctx context.Context, typ, param string) baresip.Event {
+func (p *softphone) event(ctx context.Context, typ, param string) baresiptest.Event {
 	p.t.Helper()
-	e, err := p.WaitEvent(ctx, p.name+" "+typ+" "+param, func(e baresip.Event) bool {
+	e, err := p.WaitEvent(ctx, p.name+" "+typ+" "+param, func(e baresiptest.Event) bool {
 		return e.Type == typ && strings.Contains(e.Param, param)
 	})
 	require.NoError(p.t, err)
@@ -66,7 +66,7 @@ func (p *phone) event(ctx context.Context, typ, param string) baresip.Event {
 }
 
 // do runs a ctrl_tcp command.
-func (p *phone) do(ctx context.Context, command, params string) string {
+func (p *softphone) do(ctx context.Context, command, params string) string {
 	p.t.Helper()
 	r, err := p.Command(ctx, command, params)
 	require.NoError(p.t, err, "%s: %s %s", p.name, command, params)
@@ -83,7 +83,7 @@ var (
 
 // lineStates reads `reginfo`: each line's registration state (OK, ERR, zzz), in the
 // order the lines were created, and which one is current (dials, holds, transfers).
-func (p *phone) lineStates(ctx context.Context) (states []string, current int) {
+func (p *softphone) lineStates(ctx context.Context) (states []string, current int) {
 	p.t.Helper()
 	current = -1
 	for _, l := range strings.Split(ansi.ReplaceAllString(p.do(ctx, "reginfo", ""), ""), "\n") {
@@ -99,7 +99,7 @@ func (p *phone) lineStates(ctx context.Context) (states []string, current int) {
 
 // useLine makes line i current: baresip 1.0.0 has one current user agent, which `dial`
 // and the in-call commands use, and `uanext` steps through them in order.
-func (p *phone) useLine(ctx context.Context, i int) {
+func (p *softphone) useLine(ctx context.Context, i int) {
 	p.t.Helper()
 	for range len(p.lines) + 1 {
 		if _, cur := p.lineStates(ctx); cur == i {
@@ -112,7 +112,7 @@ func (p *phone) useLine(ctx context.Context, i int) {
 }
 
 // waitLine waits until line i's registration is in state (OK or ERR).
-func (p *phone) waitLine(ctx context.Context, i int, state string) {
+func (p *softphone) waitLine(ctx context.Context, i int, state string) {
 	p.t.Helper()
 	for {
 		states, _ := p.lineStates(ctx)
@@ -129,7 +129,7 @@ func (p *phone) waitLine(ctx context.Context, i int, state string) {
 
 // media reads the current call's RTP counters (`audio_debug`): packets sent, packets
 // received from the peer, and the stream's direction.
-func (p *phone) media(ctx context.Context) (tx, rx int, dir string) {
+func (p *softphone) media(ctx context.Context) (tx, rx int, dir string) {
 	p.t.Helper()
 	out := p.do(ctx, "audio_debug", "")
 	if m := txCount.FindStringSubmatch(out); m != nil {
@@ -146,7 +146,7 @@ func (p *phone) media(ctx context.Context) (tx, rx int, dir string) {
 
 // mediaFlows requires RTP to flow both ways at p's current call: over 1 s, p sends and
 // receives at least 25 packets (G.711 at 20 ms is 50 a second).
-func (p *phone) mediaFlows(ctx context.Context, what string) {
+func (p *softphone) mediaFlows(ctx context.Context, what string) {
 	p.t.Helper()
 	// A new call's media starts a moment after it is established (aufile loads its WAV).
 	tx0, rx0, _ := p.media(ctx)
@@ -167,10 +167,10 @@ func (p *phone) mediaFlows(ctx context.Context, what string) {
 // rtcpReceived waits for an RTCP report (CALL_RTCP, every 5 s or so) of call id that
 // counts more than `more` packets received from the peer, and returns the count. It reads
 // a call that is not the phone's current one.
-func (p *phone) rtcpReceived(ctx context.Context, id string, more int) int {
+func (p *softphone) rtcpReceived(ctx context.Context, id string, more int) int {
 	p.t.Helper()
 	e, err := p.WaitEvent(ctx, fmt.Sprintf("%s: RTCP report of call %s with more than %d packets received", p.name, id, more),
-		func(e baresip.Event) bool {
+		func(e baresiptest.Event) bool {
 			return e.Type == "CALL_RTCP" && e.ID == id && e.RTCP != nil && e.RTCP.RX.Sent > more
 		})
 	require.NoError(p.t, err)

@@ -40,7 +40,7 @@ func TestBaresipGroupCallPickup(t *testing.T) {
 	alice.addLine(ctx, account("alice", p1.Addr(), "auto"))
 	bob.addLine(ctx, account("bob", p1.Addr(), "manual"))
 	carol.addLine(ctx, account("carol", p1.Addr(), "auto"))
-	for _, p := range []*phone{alice, bob, carol} {
+	for _, p := range []*softphone{alice, bob, carol} {
 		p.event(ctx, "REGISTER_OK", "200")
 		u := userStatus(t, api, p.name)
 		assert.Equal(t, "pool01.contoso.com", u.RegisteredOn, p.name)
@@ -108,7 +108,7 @@ func TestBaresipThroughOutageFailoverAndFailback(t *testing.T) {
 	defer cancel()
 
 	// pool01's users: line 0 through pool01, line 1 through the backup registrar pool02.
-	home := map[string]*phone{}
+	home := map[string]*softphone{}
 	for _, name := range []string{"alice", "bob", "carol"} {
 		answer := "auto"
 		if name == "bob" {
@@ -154,7 +154,7 @@ func TestBaresipThroughOutageFailoverAndFailback(t *testing.T) {
 	rx := alice.rtcpReceived(ctx, call, 0)
 
 	// The backup lines register by themselves, in resiliency mode, after the timer.
-	for _, p := range []*phone{alice, bob, carol} {
+	for _, p := range []*softphone{alice, bob, carol} {
 		p.waitLine(ctx, 1, "OK")
 		u := userStatus(t, api, p.name)
 		assert.Equal(t, "pool02.contoso.com", u.RegisteredOn, p.name)
@@ -201,7 +201,7 @@ func TestBaresipThroughOutageFailoverAndFailback(t *testing.T) {
 	// lab engineer restarts a phone.
 	cmdlet(t, api, "Invoke-PoolRecovery", map[string]any{"PoolFqdn": "pool01"})
 	cmdlet(t, api, "Invoke-CsPoolFailBack", map[string]any{"PoolFqdn": "pool01"})
-	for _, p := range []*phone{alice, bob, carol} {
+	for _, p := range []*softphone{alice, bob, carol} {
 		p.addLine(ctx, account(p.name, p1.Addr(), map[bool]string{true: "manual", false: "auto"}[p == bob]))
 		p.waitLine(ctx, 2, "OK")
 		assert.Equal(t, "resiliency", userStatus(t, api, p.name).Mode, "%s while failing back", p.name)

@@ -36,6 +36,7 @@ func TestREADMELab(t *testing.T) {
 	requireTool(t, "sipp", "sip-tester")
 	requireTool(t, "baresip", "baresip-core")
 	requireTool(t, "bash", "bash")
+	requireTool(t, "tshark", "tshark")
 	unlock := labLock(t)
 	defer unlock()
 	requireLabPortsFree(t)
@@ -99,6 +100,10 @@ func TestREADMELab(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, string(labTopology), string(data), "after failback, lab.yaml reads as before, comments and all")
 			assert.Regexp(t, `route=to-pickup`, sh.serveLog(t), "log lines name routes in words")
+		}},
+		{"tshark -r lab.pcap", func(t *testing.T, _ labBlock, out string) {
+			assert.Regexp(t, `SIP/2\.0 480 Temporarily Unavailable\t399 pool02\.contoso\.com "carol is in resiliency mode`, out,
+				"serve's capture holds carol's refused pickup, with its Warning")
 		}},
 	}
 	done := map[string]bool{}

@@ -32,6 +32,7 @@ type replayFlags struct {
 	junit    string
 	json     string
 	html     string
+	pcap     string
 	verbose  bool
 	// loss is the fraction of packets the network drops (a lossy namespace), for media checks.
 	loss float64
@@ -56,6 +57,7 @@ is 0 only when every scenario passes.`,
 	cmd.Flags().StringVar(&f.junit, "junit", "", "write a JUnit XML report to `FILE`")
 	cmd.Flags().StringVar(&f.json, "json", "", "write a JSON timeline of steps and SIP messages to `FILE`")
 	cmd.Flags().StringVar(&f.html, "html", "", "write a self-contained HTML report with SIP ladders to `FILE`")
+	cmd.Flags().StringVar(&f.pcap, "pcap", "", "write one capture per scenario (SIP and RTP, virtual timestamps) into `DIR`, named after its file")
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "print every step and the network's logs")
 	cmd.Flags().Float64Var(&f.loss, "network-loss", 0, "fraction of packets the network drops at random (0.05 in a 5 % loss namespace): media checks accept that much RTP loss")
 	return cmd
@@ -69,8 +71,11 @@ func replay(out io.Writer, paths []string, f replayFlags) error {
 	if len(files) == 0 {
 		return fmt.Errorf("no scenario files in %v", paths)
 	}
+	if err := prepareCaptures(f.pcap, files); err != nil {
+		return err
+	}
 	// sipgo logs through slog's default logger; keep a replay's output to its results.
-	opts := runner.Options{NetworkLoss: f.loss}
+	opts := runner.Options{NetworkLoss: f.loss, PcapDir: f.pcap}
 	if f.verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	} else {

@@ -39,6 +39,7 @@ type serveFlags struct {
 	tlsKey    string
 	pprof     string // pprof.go
 	cpu       string // pprof.go
+	pcap      string
 }
 
 func newServeCmd() *cobra.Command {
@@ -78,6 +79,7 @@ topology file, atomically, so a restart keeps them.`,
 	cmd.Flags().StringVar(&f.tlsKey, "tls-key", "", "PEM private key `FILE` of --tls-cert")
 	cmd.Flags().StringVar(&f.pprof, "pprof", "", "serve Go's runtime profiles and memory statistics on loopback `ADDR`, for benchmarks")
 	cmd.Flags().StringVar(&f.cpu, "cpuprofile", "", "write a CPU profile from start to stop to `FILE`, for benchmarks")
+	cmd.Flags().StringVar(&f.pcap, "pcap", "", "capture the SIP and RTP the pools send and receive into `FILE` (pcap, wall-clock timestamps)")
 	return cmd
 }
 
@@ -143,6 +145,11 @@ func serve(ctx context.Context, out, logOut io.Writer, f serveFlags, ready func(
 	if err != nil {
 		return err
 	}
+	capture, err := startCapture(f.pcap, log)
+	if err != nil {
+		return err
+	}
+	defer capture.Close()
 	n, warnings, err := sip.Start(sip.Config{Topology: topo, Logger: log, TLS: tlsConfig})
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", source, err)

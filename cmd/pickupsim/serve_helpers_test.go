@@ -50,8 +50,8 @@ func (s *syncBuffer) String() string {
 }
 
 // startServe runs `pickupsim serve --topology FILE --admin 127.0.0.1:0` in-process until
-// the test ends, and returns what it serves.
-func startServe(t *testing.T, topo string) (served, *admin.Client, *syncBuffer) {
+// the test ends, and returns what it serves. with changes further flags.
+func startServe(t *testing.T, topo string, with ...func(*serveFlags)) (served, *admin.Client, *syncBuffer) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "lab.yaml")
 	require.NoError(t, os.WriteFile(file, []byte(topo), 0o644))
@@ -59,10 +59,11 @@ func startServe(t *testing.T, topo string) (served, *admin.Client, *syncBuffer) 
 	ready := make(chan served, 1)
 	done := make(chan error, 1)
 	out, logs := &syncBuffer{}, &syncBuffer{}
-	go func() {
-		done <- serve(ctx, out, logs, serveFlags{topology: file, admin: "127.0.0.1:0", logFormat: "json", logLevel: "info"},
-			func(s served) { ready <- s })
-	}()
+	flags := serveFlags{topology: file, admin: "127.0.0.1:0", logFormat: "json", logLevel: "info"}
+	for _, w := range with {
+		w(&flags)
+	}
+	go func() { done <- serve(ctx, out, logs, flags, func(s served) { ready <- s }) }()
 	var s served
 	select {
 	case s = <-ready:

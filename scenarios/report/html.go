@@ -1,20 +1,11 @@
 package report
 
 import (
-	"fmt"
 	"html/template"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/pickupsim/pickupsim/scenarios/runner"
-)
-
-// Ladder geometry, in SVG user units.
-const (
-	laneWidth = 170
-	rowHeight = 22
-	topMargin = 40
 )
 
 // HTML writes a self-contained page (no scripts or files fetched): a summary table and,
@@ -35,89 +26,6 @@ func HTML(w io.Writer, results []runner.Result) error {
 	return page.Execute(w, map[string]any{"Results": vs, "Passed": passed, "Failed": len(results) - passed})
 }
 
-// ladder draws a scenario's SIP messages as an SVG sequence diagram, with a band for each
-// step that sent messages.
-func ladder(r runner.Result) template.HTML {
-	if len(r.Lanes) == 0 {
-		return ""
-	}
-	lanes := usedLanes(r)
-	x := map[string]int{}
-	for i, l := range lanes {
-		x[l.Name] = laneWidth/2 + i*laneWidth
-	}
-	rows := 0
-	var body strings.Builder
-	lastStep := -1
-	for _, m := range r.Messages {
-		if m.Step != lastStep && m.Step < len(r.Steps) {
-			lastStep = m.Step
-			y := topMargin + rows*rowHeight + 14
-			fmt.Fprintf(&body, `<text class="step" x="4" y="%d">line %d: %s</text>`, y, r.Steps[m.Step].Line, esc(r.Steps[m.Step].Text))
-			rows++
-		}
-		x1, ok1 := x[m.From]
-		x2, ok2 := x[m.To]
-		if !ok1 || !ok2 {
-			continue
-		}
-		y := topMargin + rows*rowHeight + 14
-		cls := "req"
-		if strings.HasPrefix(m.Summary, "SIP/2.0") {
-			cls = "res"
-		}
-		fmt.Fprintf(&body, `<line class="%s" x1="%d" y1="%d" x2="%d" y2="%d" marker-end="url(#arrow)"/>`, cls, x1, y, x2, y)
-		fmt.Fprintf(&body, `<text class="msg" x="%d" y="%d"><title>%s</title>%s</text>`, (x1+x2)/2, y-4, esc(m.Raw), esc(label(m.Summary)))
-		rows++
-	}
-	height := topMargin + (rows+1)*rowHeight
-	width := len(lanes) * laneWidth
-	var svg strings.Builder
-	fmt.Fprintf(&svg, `<svg class="ladder" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">`, width, height, width, height)
-	svg.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>`)
-	for _, l := range lanes {
-		cls := "phone"
-		if l.Pool {
-			cls = "pool"
-		}
-		fmt.Fprintf(&svg, `<text class="lane %s" x="%d" y="20">%s</text><line class="life" x1="%d" y1="28" x2="%d" y2="%d"/>`,
-			cls, x[l.Name], esc(l.Name), x[l.Name], x[l.Name], height)
-	}
-	svg.WriteString(body.String())
-	svg.WriteString(`</svg>`)
-	return template.HTML(svg.String()) //nolint:gosec // every text is escaped by esc
-}
-
-// usedLanes are the lanes a ladder draws: every pool, and the phones that sent or
-// received a message (a phone that never registered only widens the picture).
-func usedLanes(r runner.Result) []runner.Lane {
-	used := map[string]bool{}
-	for _, m := range r.Messages {
-		used[m.From], used[m.To] = true, true
-	}
-	var out []runner.Lane
-	for _, l := range r.Lanes {
-		if l.Pool || used[l.Name] {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// label shortens a start line to what a ladder shows: "INVITE sip:100@..." or "180 Ringing".
-func label(summary string) string {
-	if rest, ok := strings.CutPrefix(summary, "SIP/2.0 "); ok {
-		return rest
-	}
-	if i := strings.Index(summary, " SIP/2.0"); i > 0 {
-		summary = summary[:i]
-	}
-	if len(summary) > 40 {
-		summary = summary[:40] + "…"
-	}
-	return summary
-}
-
 func esc(s string) string { return template.HTMLEscapeString(s) }
 
 // roundMS rounds a real duration for people: 14ms, 1.25s.
@@ -130,14 +38,30 @@ body{font-family:sans-serif;margin:1em 2em;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;font-size:13px}
 .pass{color:#17652a}.fail{color:#b00020}
 pre{background:#f6f6f6;padding:6px;white-space:pre-wrap}
-svg.ladder text{font-size:11px;font-family:monospace}
+svg.ladder text{font-size:11px;font-family:"DejaVu Sans Mono","Liberation Mono",monospace}
 svg.ladder .lane{text-anchor:middle;font-weight:bold;font-size:12px}
 svg.ladder .pool{fill:#1a4d8f}
+svg.ladder .lane.again{fill:#888;font-weight:normal;paint-order:stroke;stroke:#fff;stroke-width:4px}
 svg.ladder .life{stroke:#bbb;stroke-dasharray:4 3}
+svg.ladder .life.down{stroke:#c62828;stroke-width:3;stroke-dasharray:2 4}
+svg.ladder .life.recovering{stroke:#e69500;stroke-width:3;stroke-dasharray:none}
 svg.ladder .req{stroke:#1a4d8f}svg.ladder .res{stroke:#17652a;stroke-dasharray:5 2}
+svg.ladder line.refusal{stroke:#c62828;stroke-width:1.5}
 svg.ladder .msg{text-anchor:middle}
-svg.ladder .msg,svg.ladder .step{paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}
-svg.ladder .step{fill:#7a4b00;font-style:italic}
+svg.ladder .msg.refusal{fill:#b00020;font-weight:bold}
+svg.ladder .msg,svg.ladder .step{paint-order:stroke;stroke-width:4px;stroke-linejoin:round}svg.ladder .msg{stroke:#fff}
+svg.ladder .band{fill:#f3efe6}
+svg.ladder .step{fill:#7a4b00;font-style:italic;stroke:#f3efe6}
+svg.ladder .band.check{fill:#f4f6f4}svg.ladder .check text.step{fill:#5b6b5b;stroke:#f4f6f4}
+svg.ladder .band.dr{fill:#e8eef8}svg.ladder .dr text.step{fill:#1a3d6f;font-weight:bold;font-style:normal;stroke:#e8eef8}
+svg.ladder .band.failed{fill:#fdecea}svg.ladder .failed text.step{fill:#b00020;stroke:#fdecea}
+svg.ladder g.event text{text-anchor:middle;font-weight:bold;fill:#fff}
+svg.ladder g.event.outage rect{fill:#c62828}svg.ladder g.event.recovery rect{fill:#e69500}
+svg.ladder g.event.restored rect{fill:#2e7d32}svg.ladder g.event.cmdlet rect{fill:#1a4d8f}
+svg.ladder g.event.refused rect{fill:#777}
+svg.ladder .details rect{fill:#fdecea;stroke:#f1b0b7}svg.ladder .detail{fill:#8a0018}
+.legend span{display:inline-block;margin-right:1.2em;font-size:13px}
+.legend i{display:inline-block;width:28px;height:0;vertical-align:middle;margin-right:4px;border-top:3px solid}
 details{margin:1em 0}
 </style></head><body>
 <h1>pickupsim replay</h1>
@@ -156,7 +80,9 @@ details{margin:1em 0}
 <details><summary>{{len .Steps}} steps</summary><table><tr><th>line</th><th>step</th><th>sim time</th><th>real</th><th>what happened</th></tr>
 {{range .Steps}}<tr class="{{if .Passed}}pass{{else}}fail{{end}}"><td>{{.Line}}</td><td><code>{{.Text}}</code></td><td>{{.SimTime}}</td><td>{{ms .Elapsed}}</td><td>{{.Detail}}</td></tr>
 {{end}}</table></details>
-<details open><summary>SIP ladder</summary>{{.Ladder}}</details>
+<details open><summary>SIP ladder</summary>
+<p class="legend"><span><i style="border-color:#c62828;border-top-style:dotted"></i>pool down</span><span><i style="border-color:#e69500"></i>failover or failback under way</span><span><i style="border-color:#1a4d8f"></i>request</span><span><i style="border-color:#17652a;border-top-style:dashed"></i>response</span><span><i style="border-color:#c62828"></i>refusal, with its Warning and ms-diagnostics</span></p>
+{{.Ladder}}</details>
 </section>
 {{end}}
 </body></html>

@@ -17,28 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/scenarios/report"
+	"github.com/pickupsim/pickupsim/scenarios/report/browsertest"
 	"github.com/pickupsim/pickupsim/scenarios/runner"
 )
-
-// chromiumPath is Debian's chromium, which .ci/run installs.
-const chromiumPath = "/usr/bin/chromium"
-
-// chromium returns the browser, skipping the test when it is missing outside CI. In CI
-// (CI=true) a missing browser fails the test: the HTML report must be checked there.
-func chromium(t *testing.T) string {
-	t.Helper()
-	path := chromiumPath
-	if _, err := os.Stat(path); err != nil {
-		if p, lerr := exec.LookPath("chromium"); lerr == nil {
-			path = p
-		} else if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but chromium is missing (%v): install it with apt-get install chromium", err)
-		} else {
-			t.Skipf("chromium is not installed (%v); CI installs it", err)
-		}
-	}
-	return path
-}
 
 // runChromium runs a headless chromium with a throwaway profile and no network chatter.
 func runChromium(t *testing.T, browser string, args ...string) []byte {
@@ -118,7 +99,7 @@ type ladderProbe struct {
 // (INVITE, 180 Ringing, CANCEL, 480) as visible labels between the lanes of the pools and
 // phones. It also saves a screenshot for a person to look at.
 func TestHTMLReportInChromium(t *testing.T) {
-	browser := chromium(t)
+	browser := browsertest.Chromium(t)
 	res := runner.RunFile("testdata/ladder.yaml", runner.Options{})
 	require.Empty(t, res.Error)
 	require.True(t, res.Passed, "%v", res.Failures)

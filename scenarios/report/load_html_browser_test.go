@@ -14,6 +14,7 @@ import (
 
 	"github.com/pickupsim/pickupsim/scenarios/load"
 	"github.com/pickupsim/pickupsim/scenarios/report"
+	"github.com/pickupsim/pickupsim/scenarios/report/browsertest"
 )
 
 // loadProbe is appended to a copy of the load report: once laid out, it measures every
@@ -69,7 +70,7 @@ type loadReportProbe struct {
 // point per second and stay inside their plot, with legends and the phases labelled, and
 // a table of operations per phase.
 func TestLoadHTMLReportInChromium(t *testing.T) {
-	browser := chromium(t)
+	browser := browsertest.Chromium(t)
 	data, err := os.ReadFile("testdata/load-result.json")
 	require.NoError(t, err)
 	var res load.Result

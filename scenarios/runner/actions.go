@@ -10,6 +10,7 @@ import (
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // do carries out one step; it returns what happened and the action's error.
@@ -177,19 +178,19 @@ func (r *run) dial(st scenario.Step) (string, error) {
 	}
 	ctx, cancel := r.ctx()
 	defer cancel()
-	state, _ := out.WaitState(ctx, sip.Ringing, sip.Established, sip.Failed, sip.Cancelled, sip.Ended)
+	state, _ := out.WaitState(ctx, phone.Ringing, phone.Established, phone.Failed, phone.Cancelled, phone.Ended)
 	callee := st.To
 	if u, ok := r.privateLines[st.To]; ok {
 		callee = u // a private line rings its user's phone
 	}
-	if ph, ok := r.phones[callee]; ok && state == sip.Ringing {
+	if ph, ok := r.phones[callee]; ok && state == phone.Ringing {
 		nc.callee = incomingLeg(ph, out.ID)
 	}
 	detail := fmt.Sprintf("%s dialled %s: %s", st.From, to, state)
 	switch state {
-	case sip.Established:
+	case phone.Established:
 		detail += ", connected to " + out.Remote()
-	case sip.Failed:
+	case phone.Failed:
 		detail += ", " + out.Outcome().String()
 	}
 	return detail, nil
@@ -199,13 +200,13 @@ func (r *run) dial(st scenario.Step) (string, error) {
 // just as the Call Park application answers it, before its 200 (the CANCEL wins) or after
 // (the 200 crosses the CANCEL, and the caller's phone ends it with a BYE).
 func (r *run) callerHangsUp(st scenario.Step) sip.PickupPoint {
-	point, want := sip.BeforeCallerAnswered, sip.Cancelled
+	point, want := sip.BeforeCallerAnswered, phone.Cancelled
 	if st.CallerHangsUp == "after-answer" {
-		point, want = sip.BeforePickerAnswered, sip.Ended
+		point, want = sip.BeforePickerAnswered, phone.Ended
 	}
 	// The picked call was placed by an earlier step: look it up among those now, as the
 	// hook runs on the pool's goroutine while this step goes on.
-	callers := map[string]*sip.Call{}
+	callers := map[string]*phone.Call{}
 	for _, nc := range r.calls {
 		if nc.caller != nil {
 			callers[nc.caller.ID] = nc.caller
@@ -225,7 +226,7 @@ func (r *run) callerHangsUp(st scenario.Step) sip.PickupPoint {
 
 // incomingLeg finds the leg of call id that rings ph. The rung phone tracks the call
 // before it sends 180, so it is there once the caller hears ringing.
-func incomingLeg(ph *sip.Phone, id string) *sip.Call {
+func incomingLeg(ph *phone.Phone, id string) *phone.Call {
 	for _, c := range ph.Calls() {
 		if !c.Outgoing && c.ID == id {
 			return c
@@ -248,15 +249,15 @@ func (r *run) answer(st scenario.Step) (string, error) {
 	defer cancel()
 	// The rung phone sends 180 Ringing a moment before it marks its leg ringing (sip's
 	// onInvite), so the caller may hear ringing first: wait for the callee's side.
-	if _, err := nc.callee.WaitState(ctx, sip.Ringing, sip.Established, sip.Failed, sip.Cancelled, sip.Ended); err != nil {
+	if _, err := nc.callee.WaitState(ctx, phone.Ringing, phone.Established, phone.Failed, phone.Cancelled, phone.Ended); err != nil {
 		return "", fmt.Errorf("%s's phone never rang for call %s: %w", nc.to, st.Call, err)
 	}
-	want := sip.Established
+	want := phone.Established
 	if st.Kind == scenario.Answer {
 		err = nc.callee.Answer()
 	} else {
 		err = nc.callee.Reject(st.Code, st.Reason)
-		want = sip.Failed
+		want = phone.Failed
 	}
 	if err != nil {
 		return "", err
@@ -292,7 +293,7 @@ func (r *run) hangup(st scenario.Step) (string, error) {
 	err = leg.Hangup(ctx)
 	detail := fmt.Sprintf("%s hung up call %s (was %s, now %s)", who, st.Call, before, leg.State())
 	switch {
-	case err != nil && leg.State() == sip.Ended:
+	case err != nil && leg.State() == phone.Ended:
 		// The phone hung up; only its BYE found nobody (the far end's pool is gone).
 		return detail + "; " + err.Error(), nil
 	case err != nil:

@@ -6,16 +6,16 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/pickupsim/pickupsim/sip"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // established returns the established calls of the replay's phones, by call, with the
 // user whose phone holds each.
-func (r *run) established() map[*sip.Call]string {
-	calls := map[*sip.Call]string{}
+func (r *run) established() map[*phone.Call]string {
+	calls := map[*phone.Call]string{}
 	for user, ph := range r.phones {
 		for _, c := range ph.Calls() {
-			if c.State() == sip.Established {
+			if c.State() == phone.Established {
 				calls[c] = user
 			}
 		}
@@ -25,10 +25,10 @@ func (r *run) established() map[*sip.Call]string {
 
 // endedSince says which of the calls established before a step the step ended, and
 // why: an advance of the clock is when phones' timers hang up calls whose far end died.
-func endedSince(before map[*sip.Call]string) string {
+func endedSince(before map[*phone.Call]string) string {
 	var parts []string
 	for c, user := range before {
-		if c.State() == sip.Ended {
+		if c.State() == phone.Ended {
 			parts = append(parts, fmt.Sprintf("%s's %s ended: %s", user, callName(c), c.EndReason()))
 		}
 	}
@@ -37,7 +37,7 @@ func endedSince(before map[*sip.Call]string) string {
 }
 
 // callName names a call from its phone's side: "call to park", "call from alice".
-func callName(c *sip.Call) string {
+func callName(c *phone.Call) string {
 	if c.Outgoing {
 		return "call to " + c.Dialled
 	}
@@ -48,15 +48,15 @@ func callName(c *sip.Call) string {
 // phones' timers have had their time, no phone may be left in an established call whose
 // far end is gone. It moves the clock past them, after the replay's own steps.
 func (r *run) checkNoDeadLegs() {
-	r.clock.Advance(r.net.DeadLegHorizon())
+	r.clock.Advance(r.fleet.DeadLegHorizon())
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.Eventually)
 	defer cancel()
-	err := r.net.CheckNoDeadLegs(ctx)
+	err := r.fleet.CheckNoDeadLegs(ctx)
 	if err == nil {
 		return
 	}
 	f := Failure{File: r.sc.File, Step: "no dead legs",
-		Expected: fmt.Sprintf("every established call to have a live far end %s after the last step", r.net.DeadLegHorizon()),
+		Expected: fmt.Sprintf("every established call to have a live far end %s after the last step", r.fleet.DeadLegHorizon()),
 		Actual:   strings.ReplaceAll(err.Error(), "\n", "; ")}
 	if n := len(r.res.Steps); n > 0 {
 		last := &r.res.Steps[n-1]

@@ -9,6 +9,7 @@ import (
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip"
 	"github.com/pickupsim/pickupsim/sip/media"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // check is one comparison of an expect step: what is expected, and a probe that reads the
@@ -121,7 +122,7 @@ func (r *run) callChecks(e *scenario.Expectation) []check {
 	if e.Connected != "" {
 		want := r.remoteName(e.Connected)
 		cs = append(cs, check{fmt.Sprintf("%s connected to %s", nc.from, e.Connected), func() (bool, string) {
-			return out.State() == sip.Established && out.Remote() == want, describeLeg(out)
+			return out.State() == phone.Established && out.Remote() == want, describeLeg(out)
 		}})
 	}
 	if e.Code != 0 {
@@ -167,35 +168,35 @@ func (r *run) callChecks(e *scenario.Expectation) []check {
 }
 
 // describeLeg renders a leg's state with its detail.
-func describeLeg(c *sip.Call) string {
+func describeLeg(c *phone.Call) string {
 	s := c.State()
 	switch s {
-	case sip.Established:
+	case phone.Established:
 		return fmt.Sprintf("%s, connected to %s", s, c.Remote())
-	case sip.Failed:
+	case phone.Failed:
 		return fmt.Sprintf("%s: %s", s, c.Outcome())
-	case sip.Cancelled:
+	case phone.Cancelled:
 		return fmt.Sprintf("%s: %s", s, c.CancelReason())
-	case sip.Ended:
+	case phone.Ended:
 		return fmt.Sprintf("%s: %s", s, c.EndReason())
 	}
 	return s.String()
 }
 
 // legReason is why a leg is over: why it ended, or its refusal or cancellation.
-func legReason(c *sip.Call) string {
+func legReason(c *phone.Call) string {
 	switch c.State() {
-	case sip.Ended:
+	case phone.Ended:
 		return c.EndReason()
-	case sip.Failed:
+	case phone.Failed:
 		return c.Outcome().String()
-	case sip.Cancelled:
+	case phone.Cancelled:
 		return c.CancelReason()
 	}
 	return ""
 }
 
-func outcomeOrState(c *sip.Call) string {
+func outcomeOrState(c *phone.Call) string {
 	if o := c.Outcome(); o.Code != 0 {
 		return o.String()
 	}
@@ -311,7 +312,7 @@ const mediaPackets = 5
 // phone sends to: the callee, or the picker of a picked-up call.
 func (r *run) mediaFlows(nc *namedCall) error {
 	a := nc.caller
-	if a.State() != sip.Established {
+	if a.State() != phone.Established {
 		return fmt.Errorf("call is %s", describeLeg(a))
 	}
 	b, owner := r.legAt(a)
@@ -325,7 +326,7 @@ func (r *run) mediaFlows(nc *namedCall) error {
 }
 
 // legAt finds the call whose RTP socket a sends to, and its phone's user.
-func (r *run) legAt(a *sip.Call) (*sip.Call, string) {
+func (r *run) legAt(a *phone.Call) (*phone.Call, string) {
 	for user, ph := range r.phones {
 		for _, c := range ph.Calls() {
 			if c != a && c.Media.LocalAddr() == a.RemoteMedia() {
@@ -338,7 +339,7 @@ func (r *run) legAt(a *sip.Call) (*sip.Call, string) {
 
 // hears checks that rx receives fresh packets from tx's stream, and has lost no more of
 // them than the network explains.
-func (r *run) hears(rx, tx *sip.Call, rxName, txName string) error {
+func (r *run) hears(rx, tx *phone.Call, rxName, txName string) error {
 	ssrc := tx.Media.SSRC()
 	base := rx.Media.Stats().Sources[ssrc].Received
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.Eventually)

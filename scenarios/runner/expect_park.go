@@ -8,8 +8,8 @@ import (
 
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
-	"github.com/pickupsim/pickupsim/sip"
-	"github.com/pickupsim/pickupsim/sip/topology"
+	"github.com/pickupsim/pickupsim/sip/lync"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // silence is how long a parkee's leg must hear nothing for music on hold to count as
@@ -143,7 +143,7 @@ func (r *run) refusalChecks(e *scenario.Expectation, rec *parkRecord) []check {
 
 // parkeeLeg is the parkee's call to the Call Park application: the one the park step
 // recorded, or, for a literal orbit number, the newest park call of the parkee's phone.
-func (r *run) parkeeLeg(e *scenario.Expectation) (*sip.Call, error) {
+func (r *run) parkeeLeg(e *scenario.Expectation) (*phone.Call, error) {
 	if rec := r.parks[e.OrbitNumber]; rec != nil {
 		if rec.leg == nil {
 			return nil, fmt.Errorf("park %s has no parkee leg (%s)", e.OrbitNumber, rec.failure())
@@ -158,7 +158,7 @@ func (r *run) parkeeLeg(e *scenario.Expectation) (*sip.Call, error) {
 	if ph == nil {
 		return nil, fmt.Errorf("the parkee %s is not a phone of the scenario", p.Parkee)
 	}
-	if c := newestCall(ph, func(c *sip.Call) bool { return c.Outgoing && c.Dialled == sip.ParkUser }); c != nil {
+	if c := newestCall(ph, func(c *phone.Call) bool { return c.Outgoing && c.Dialled == lync.ParkUser }); c != nil {
 		return c, nil
 	}
 	return nil, fmt.Errorf("%s has no call to the Call Park application", p.Parkee)
@@ -221,7 +221,7 @@ func (r *run) ringingCheck(e *scenario.Expectation) check {
 	return check{fmt.Sprintf("%s's phone rung by %s", e.User, e.Ringing), func() (bool, string) {
 		var by []string
 		for _, c := range ph.Calls() {
-			if !c.Outgoing && c.State() == sip.Ringing {
+			if !c.Outgoing && c.State() == phone.Ringing {
 				by = append(by, c.Remote())
 			}
 		}
@@ -240,9 +240,7 @@ func (r *run) ringingCheck(e *scenario.Expectation) check {
 // cpsCheck compares a pool's CPS settings.
 func (r *run) cpsCheck(e *scenario.Expectation) check {
 	return check{fmt.Sprintf("%s CPS settings %s", e.Pool, cpsText(*e.CPS)), func() (bool, string) {
-		var got park.CPSConfig
-		var err error
-		r.net.Deployment(func(d *topology.Deployment) { got, err = d.CPS(e.Pool) })
+		got, err := r.net.CpsConfiguration(e.Pool) // Get-CsCpsConfiguration
 		if err != nil {
 			return false, err.Error()
 		}

@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
-	"github.com/pickupsim/pickupsim/sip"
+	"github.com/pickupsim/pickupsim/sip/lync"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // transferTimeout bounds a transfer running in the background: the transferor waits for
@@ -17,11 +18,11 @@ const transferTimeout = 32 * time.Second
 // parkRecord is a park a step named with `as`: the orbit it got, or why it was refused.
 type parkRecord struct {
 	parker, parkee string
-	orbit          string      // "" when refused
-	refusal        sip.Outcome // the Call Park application's answer to a refused park
+	orbit          string       // "" when refused
+	refusal        lync.Outcome // the Call Park application's answer to a refused park
 	// leg is the parkee's call to the Call Park application (its newest call when the
 	// park succeeded), where music on hold plays.
-	leg *sip.Call
+	leg *phone.Call
 }
 
 // failure says why the park got no orbit.
@@ -33,7 +34,7 @@ func (p *parkRecord) failure() string {
 }
 
 // legOf returns user's leg of a named call: the dialling phone's, or the rung phone's.
-func (r *run) legOf(name, user string) (*sip.Call, error) {
+func (r *run) legOf(name, user string) (*phone.Call, error) {
 	nc, err := r.named(name)
 	if err != nil {
 		return nil, err
@@ -62,7 +63,7 @@ func (r *run) park(st scenario.Step) (string, error) {
 	defer cancel()
 	orbit, err := r.phones[st.From].Park(ctx, leg)
 	if err != nil {
-		var pe *sip.ParkError
+		var pe *phone.ParkError
 		if errors.As(err, &pe) {
 			rec.refusal = pe.Outcome
 		}
@@ -70,13 +71,13 @@ func (r *run) park(st scenario.Step) (string, error) {
 	}
 	rec.orbit = orbit
 	if ph, ok := r.phones[rec.parkee]; ok {
-		rec.leg = newestCall(ph, func(c *sip.Call) bool { return c.Outgoing && c.Dialled == sip.ParkUser })
+		rec.leg = newestCall(ph, func(c *phone.Call) bool { return c.Outgoing && c.Dialled == lync.ParkUser })
 	}
 	return fmt.Sprintf("%s parked %s (call %s) on orbit %s", st.From, rec.parkee, st.Call, orbit), nil
 }
 
 // newestCall returns the phone's newest call that matches, or nil.
-func newestCall(ph *sip.Phone, match func(*sip.Call) bool) *sip.Call {
+func newestCall(ph *phone.Phone, match func(*phone.Call) bool) *phone.Call {
 	calls := ph.Calls()
 	for i := len(calls) - 1; i >= 0; i-- {
 		if match(calls[i]) {
@@ -111,7 +112,7 @@ func (r *run) transfer(st scenario.Step) (string, error) {
 	if otherPh == nil {
 		return "", fmt.Errorf("call %s connects %s to %q, not a phone of the scenario", st.Call, st.From, other)
 	}
-	known := map[*sip.Call]bool{}
+	known := map[*phone.Call]bool{}
 	for _, c := range otherPh.Calls() {
 		known[c] = true
 	}
@@ -137,11 +138,11 @@ func (r *run) transfer(st scenario.Step) (string, error) {
 
 // awaitReferred waits for the transferee's new call to target to ring, be answered or be
 // refused, or for the transfer to fail first.
-func (r *run) awaitReferred(ph *sip.Phone, known map[*sip.Call]bool, target string, done <-chan error) (*sip.Call, error) {
+func (r *run) awaitReferred(ph *phone.Phone, known map[*phone.Call]bool, target string, done <-chan error) (*phone.Call, error) {
 	deadline := time.Now().Add(r.opts.Settle)
 	for {
-		c := newestCall(ph, func(c *sip.Call) bool { return !known[c] && c.Outgoing && c.Dialled == target })
-		if c != nil && c.State() != sip.Dialing {
+		c := newestCall(ph, func(c *phone.Call) bool { return !known[c] && c.Outgoing && c.Dialled == target })
+		if c != nil && c.State() != phone.Dialing {
 			return c, nil
 		}
 		select {
@@ -166,7 +167,7 @@ func (r *run) awaitReferred(ph *sip.Phone, known map[*sip.Call]bool, target stri
 // (state, connected, media) look at the user's side.
 func (r *run) answerIncoming(st scenario.Step) (string, error) {
 	ph := r.phones[st.User]
-	var c *sip.Call
+	var c *phone.Call
 	// Whatever should ring it was set off by an earlier step: waiting for it is waiting
 	// for asynchronous SIP, as an expect step does.
 	deadline := time.Now().Add(r.opts.Eventually)
@@ -181,7 +182,7 @@ func (r *run) answerIncoming(st scenario.Step) (string, error) {
 	}
 	ctx, cancel := r.ctx()
 	defer cancel()
-	if _, err := c.WaitState(ctx, sip.Established); err != nil {
+	if _, err := c.WaitState(ctx, phone.Established); err != nil {
 		return "", fmt.Errorf("%s answered the call from %s, which is now %s", st.User, c.Remote(), describeLeg(c))
 	}
 	if st.As != "" {
@@ -191,9 +192,9 @@ func (r *run) answerIncoming(st scenario.Step) (string, error) {
 }
 
 // ringingIncoming is the phone's oldest incoming call that rings now, or nil.
-func ringingIncoming(ph *sip.Phone) *sip.Call {
+func ringingIncoming(ph *phone.Phone) *phone.Call {
 	for _, c := range ph.Calls() {
-		if !c.Outgoing && c.State() == sip.Ringing {
+		if !c.Outgoing && c.State() == phone.Ringing {
 			return c
 		}
 	}

@@ -43,6 +43,8 @@ type StepResult struct {
 	// Detail says what happened, in words ("alice registered on pool02 in resiliency mode").
 	Detail   string
 	Failures []Failure
+	// Event is what the step did to the pools (events.go), nil for other steps.
+	Event *Event
 }
 
 // Failure is one unmet expectation or failed action.

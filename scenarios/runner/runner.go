@@ -12,6 +12,7 @@ import (
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip"
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // Epoch is where every replay's virtual clock starts, so two replays of one scenario see
@@ -36,6 +37,9 @@ type Options struct {
 	// random (0.05 in a namespace that drops 5 %). A media: flowing check accepts the RTP
 	// loss such a network explains; zero (loopback) accepts none.
 	NetworkLoss float64
+	// PcapDir is the folder the replay writes its capture to, a file named after the
+	// scenario's (CaptureFile); empty writes none.
+	PcapDir string
 }
 
 func (o Options) withDefaults() Options {
@@ -64,10 +68,11 @@ type run struct {
 	opts   Options
 	net    *sip.Network
 	clock  *clock.Virtual
-	phones map[string]*sip.Phone
-	// outsiders are the phones from outside the enterprise, which the network does not
+	fleet  *phone.Fleet // the users' phones
+	phones map[string]*phone.Phone
+	// outsiders are the phones from outside the enterprise, which the fleet does not
 	// know of (it closes the users' phones itself).
-	outsiders []*sip.Phone
+	outsiders []*phone.Phone
 	// privateLines maps a private line number to its user, whose phone it rings.
 	privateLines map[string]string
 	regs         map[string]registration
@@ -85,7 +90,7 @@ type run struct {
 
 // registration is a user's last REGISTER round.
 type registration struct {
-	reg sip.Registration
+	reg phone.Registration
 	err error
 }
 
@@ -94,8 +99,8 @@ type registration struct {
 // the answering phone's leg, as caller (from is that phone's user).
 type namedCall struct {
 	from, to string
-	caller   *sip.Call
-	callee   *sip.Call
+	caller   *phone.Call
+	callee   *phone.Call
 }
 
 // Run replays a loaded scenario.
@@ -111,12 +116,19 @@ func Run(sc *scenario.Scenario, opts Options) Result {
 		return res
 	}
 	defer n.Close()
+	fleet := phone.NewFleet(n)
+	defer fleet.Close()
 	for _, w := range warnings {
 		res.Warnings = append(res.Warnings, string(w))
 	}
-	r := &run{sc: sc, opts: opts, net: n, clock: vc, phones: map[string]*sip.Phone{}, privateLines: map[string]string{},
+	r := &run{sc: sc, opts: opts, net: n, clock: vc, fleet: fleet, phones: map[string]*phone.Phone{}, privateLines: map[string]string{},
 		regs: map[string]registration{}, calls: map[string]*namedCall{}, parks: map[string]*parkRecord{}, res: &res,
 		rec: &recorder{start: started, names: map[string]string{}}}
+	if err := r.rec.openCapture(opts.PcapDir, sc, vc); err != nil {
+		res.Error = fmt.Sprintf("%s: %v", sc.File, err)
+		return res
+	}
+	defer r.rec.endCapture()
 	defer r.closeOutsiders()
 	r.bgCtx, r.bgStop = context.WithCancel(context.Background())
 	defer r.stopBackground()
@@ -132,6 +144,7 @@ func Run(sc *scenario.Scenario, opts Options) Result {
 	res.Simulated = vc.Now().Sub(Epoch)
 	res.Messages = r.rec.messages()
 	theHub.unregister(r.rec) // what the final check sets off is not the scenario's
+	res.Warnings = append(res.Warnings, r.rec.captureProblems()...)
 	r.checkNoDeadLegs()
 	res.Wall = time.Since(started)
 	res.Passed = len(res.Failures) == 0
@@ -147,7 +160,7 @@ func (r *run) wire() error {
 		addrs = append(addrs, ps.Address)
 	}
 	for _, u := range r.sc.Topology.Users {
-		ph, err := r.net.NewPhone(u.Name)
+		ph, err := r.fleet.NewPhone(u.Name)
 		if err != nil {
 			return err
 		}
@@ -172,7 +185,7 @@ func (r *run) wire() error {
 	return nil
 }
 
-// closeOutsiders closes the outsiders' phones (the network closes the users').
+// closeOutsiders closes the outsiders' phones (the fleet closes the users').
 func (r *run) closeOutsiders() {
 	for _, ph := range r.outsiders {
 		ph.Close()
@@ -181,13 +194,13 @@ func (r *run) closeOutsiders() {
 
 // outsider starts the phone of a caller from outside the enterprise: it never registers
 // and sends its calls straight to the pool it comes in through, as a gateway would.
-func (r *run) outsider(o scenario.Outsider) (*sip.Phone, error) {
+func (r *run) outsider(o scenario.Outsider) (*phone.Phone, error) {
 	p, ok := r.net.Pool(o.Via)
 	if !ok {
 		return nil, fmt.Errorf("outsider %s: no pool %s", o.Name, o.Via)
 	}
 	user, host := o.UserAndHost()
-	ph, err := sip.NewPhone(sip.PhoneConfig{User: user, Domain: host, Registrars: []string{p.Addr()}})
+	ph, err := phone.New(phone.Config{User: user, Domain: host, Registrars: []string{p.Addr()}})
 	if err != nil {
 		return nil, fmt.Errorf("outsider %s: %w", o.Name, err)
 	}
@@ -208,7 +221,9 @@ func (r *run) runStep(st scenario.Step, started time.Time) {
 	r.res.Steps = append(r.res.Steps, StepResult{Line: st.Line, Kind: st.Kind, Text: st.Text,
 		Start: t0.Sub(started), SimTime: r.clock.Now().Sub(Epoch)})
 	r.step = &r.res.Steps[len(r.res.Steps)-1]
+	event := r.event(st)
 	detail, err := r.do(st)
+	r.step.Event = event.done(err)
 	switch {
 	case st.Kind == scenario.Expect:
 	case st.Error != "" && err == nil:

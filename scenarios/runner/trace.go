@@ -5,91 +5,49 @@ import (
 	"sync"
 	"time"
 
-	gosip "github.com/emiago/sipgo/sip"
+	"github.com/pickupsim/pickupsim/sip/wiretap"
 )
 
-// hub receives every SIP message the process writes (sipgo's SIPDebugTracer is process
-// wide) and hands each to the recorder of the scenario that owns the sending or receiving
-// address. Scenarios bind distinct ports, so parallel replays never mix their messages.
-type hub struct {
-	mu    sync.RWMutex
-	owner map[string]*recorder // "ip:port" -> recorder
-}
+// theHub is the process's wiretap (sip/wiretap) as the runner uses it: a scenario's
+// recorder owns the addresses of its pools and phones, so parallel replays never mix
+// their messages (scenarios bind distinct ports), and the RTP addresses their SDP names.
+var theHub hubOwner
 
-var (
-	theHub     = &hub{owner: map[string]*recorder{}}
-	installHub sync.Once
-)
+type hubOwner struct{}
 
-// enableTracing installs the hub once per process, before any network starts: sipgo
+// enableTracing installs the tracer once per process, before any network starts: sipgo
 // reads SIPDebug without a lock, so it must not change while UAs run.
-func enableTracing() {
-	installHub.Do(func() {
-		gosip.SIPDebugTracer(theHub)
-		gosip.SIPDebug = true
-	})
+func enableTracing() { wiretap.Enable() }
+
+func (hubOwner) register(rec *recorder, addrs ...string) { wiretap.Own(rec, addrs...) }
+
+// unregister takes the recorder's addresses back and ends its capture: nothing it
+// records or captures comes later.
+func (hubOwner) unregister(rec *recorder) {
+	wiretap.Release(rec)
+	rec.endCapture()
 }
 
-// SIPTraceRead records a message when its receiver reads it, if that comes before its
-// sender's write is traced (sipgo traces a write after the socket write, so a quick
-// answer can be read before its request's write is traced).
-func (h *hub) SIPTraceRead(transport, laddr, raddr string, msg []byte) {
-	if rec := h.recorderOf(laddr, raddr); rec != nil {
-		rec.add(transport, raddr, laddr, msg, false)
-	}
-}
-
-// SIPTraceWrite records a message for the scenario that owns laddr or raddr, unless its
-// read was recorded first.
-func (h *hub) SIPTraceWrite(transport, laddr, raddr string, msg []byte) {
-	if rec := h.recorderOf(laddr, raddr); rec != nil {
-		rec.add(transport, laddr, raddr, msg, true)
-	}
-}
-
-func (h *hub) recorderOf(a, b string) *recorder {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	if rec := h.owner[a]; rec != nil {
-		return rec
-	}
-	return h.owner[b]
-}
-
-func (h *hub) register(rec *recorder, addrs ...string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, a := range addrs {
-		h.owner[a] = rec
-	}
-}
-
-func (h *hub) unregister(rec *recorder) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for a, r := range h.owner {
-		if r == rec {
-			delete(h.owner, a)
-		}
-	}
-}
-
-// recorder collects one scenario's messages.
+// recorder collects one scenario's messages, each once, at its first sight (the wiretap
+// pairs the writer's and the reader's), and writes its capture if the replay keeps one.
 type recorder struct {
 	start time.Time
 	mu    sync.Mutex
 	names map[string]string // addr -> lane name
 	step  int
 	msgs  []Message
-	// unmatched counts the messages recorded at one end (write or read) whose other end
-	// has not been seen yet, so that each message is recorded once, at its first sight.
-	unmatched map[traceKey]int
+	// capture is the scenario's pcap file (Options.Pcap), nil without one.
+	capture *capture
 }
 
-// traceKey identifies one message on the wire, as seen by its writer or its reader.
-type traceKey struct {
-	from, to, msg string
-	written       bool
+// Capture is the wiretap's: one packet of the scenario, SIP or RTP.
+func (r *recorder) Capture(p wiretap.Packet) {
+	if r.capture != nil {
+		r.capture.write(p)
+	}
+	if !p.Media {
+		r.add(p.Transport, p.From.String(), p.To.String(), p.Data)
+	}
 }
 
 // name names the lane of addr (a pool deployed during the replay).
@@ -105,10 +63,8 @@ func (r *recorder) setStep(i int) {
 	r.mu.Unlock()
 }
 
-// add records a message from -> to, seen by its writer (written) or its reader, unless
-// the other end already recorded it. A retransmission is recorded again: its writes and
-// reads pair up one for one.
-func (r *recorder) add(transport, from, to string, msg []byte, written bool) {
+// add records a message from -> to. A retransmission is recorded again.
+func (r *recorder) add(transport, from, to string, msg []byte) {
 	if len(strings.Trim(string(msg), "\r\n")) == 0 {
 		return // a CRLF keep-alive (a phone asking the network whether a peer is there), not SIP
 	}
@@ -116,15 +72,6 @@ func (r *recorder) add(transport, from, to string, msg []byte, written bool) {
 	summary, _, _ := strings.Cut(raw, "\r\n")
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.unmatched == nil {
-		r.unmatched = map[traceKey]int{}
-	}
-	other := traceKey{from, to, raw, !written}
-	if r.unmatched[other] > 0 {
-		r.unmatched[other]--
-		return
-	}
-	r.unmatched[traceKey{from, to, raw, written}]++
 	r.msgs = append(r.msgs, Message{
 		At: time.Since(r.start), Step: r.step, Transport: transport,
 		From: r.nameOf(from), To: r.nameOf(to), Summary: summary, Raw: raw,

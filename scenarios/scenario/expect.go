@@ -7,7 +7,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pickupsim/pickupsim/park"
-	"github.com/pickupsim/pickupsim/sip"
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -206,11 +206,11 @@ func (c *checker) readChecks(m map[string]*yaml.Node, e *Expectation) {
 	}
 }
 
-func (c *checker) callState(n *yaml.Node, what string) *sip.CallState {
+func (c *checker) callState(n *yaml.Node, what string) *phone.CallState {
 	if n == nil {
 		return nil
 	}
-	st, err := sip.ParseCallState(c.str(n, what))
+	st, err := phone.ParseCallState(c.str(n, what))
 	if err != nil {
 		c.errorf(n, "%s: %v", what, err)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pickupsim/pickupsim/park"
-	"github.com/pickupsim/pickupsim/sip"
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -96,7 +96,7 @@ func TestEveryStepKindParses(t *testing.T) {
 	assert.Equal(t, 3, *cps.MaxCallPickupAttempts)
 	assert.False(t, *cps.EnableMusicOnHold)
 	e := sc.Steps[21].Expect
-	assert.Equal(t, sip.Established, *e.State)
+	assert.Equal(t, phone.Established, *e.State)
 	assert.True(t, e.Media)
 	assert.Equal(t, topology.Resiliency, *sc.Steps[22].Expect.Mode)
 	assert.Equal(t, topology.FailedOver, *sc.Steps[25].Expect.Phase)
@@ -252,4 +252,24 @@ func TestParseDuration(t *testing.T) {
 		_, err := ParseDuration(in)
 		assert.Error(t, err, in)
 	}
+}
+
+// The cmdlet steps read pool and user names as the admin API and the Go API do (one
+// cmdlet vocabulary, issue 12): a pool in any case or as a service identity, a user as a
+// SIP URI.
+func TestCmdletStepsReadNamesAsTheCmdletsDo(t *testing.T) {
+	sc, err := parse(t, header+"  - outage: POOL01.CONTOSO.COM\n  - recover: \"service:ApplicationServer:pool01.contoso.com\"\n"+
+		"  - disable-pickup: \"sip:bob@contoso.com\"\n  - enable-pickup: {user: bob@contoso.com, number: \"100;phone-context=user-default\"}\n")
+	require.NoError(t, err)
+	assert.Equal(t, "pool01.contoso.com", sc.Steps[0].Pool)
+	assert.Equal(t, "pool01.contoso.com", sc.Steps[1].Pool)
+	assert.Equal(t, "bob", sc.Steps[2].User)
+	assert.Equal(t, "bob", sc.Steps[3].User)
+}
+
+// An empty set-orbit is refused by the orbit table, in the file's words.
+func TestSetOrbitOfNothing(t *testing.T) {
+	_, err := parse(t, header+"  - set-orbit: {identity: g1}\n")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "s.yaml:13: set-orbit g1 changes nothing: give start, end, service or type")
 }

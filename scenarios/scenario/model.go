@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/pickupsim/pickupsim/park"
-	"github.com/pickupsim/pickupsim/sip"
+	"github.com/pickupsim/pickupsim/sip/phone"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -126,9 +126,9 @@ type Expectation struct {
 	// warning at all.
 	Warnings string
 
-	State       *sip.CallState // the caller's leg of Call
-	CalleeState *sip.CallState // the rung phone's leg of Call
-	Connected   string         // who the caller's leg is connected to
+	State       *phone.CallState // the caller's leg of Call
+	CalleeState *phone.CallState // the rung phone's leg of Call
+	Connected   string           // who the caller's leg is connected to
 	// Code, Diagnostic and Warning check a call's final response, or a user's last
 	// registration outcome. Warning is a substring of the Warning text or reason.
 	Code         int
@@ -165,7 +165,7 @@ type Expectation struct {
 	ParkedOn    string // the pool whose Call Park application holds it
 	MusicOnHold *bool  // whether the parkee hears music on hold now
 	// ParkeeState is the state of the parkee's call to the Call Park application.
-	ParkeeState *sip.CallState
+	ParkeeState *phone.CallState
 	// ParkeeReason is a substring of why that call ended.
 	ParkeeReason string
 

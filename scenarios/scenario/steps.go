@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -78,12 +79,14 @@ func (c *checker) poolAt(n *yaml.Node, s *Step, what string) string {
 	return c.pool(n, c.pools, what)
 }
 
-// userAt is poolAt for a user an administrator's step names.
+// userAt is poolAt for a user an administrator's step names, read as the cmdlets read
+// one (topology.UserName: "bob", "sip:bob@contoso.com").
 func (c *checker) userAt(n *yaml.Node, s *Step, what string) string {
-	if s.Error != "" {
-		return c.str(n, what)
+	name := topology.UserName(c.str(n, what))
+	if s.Error == "" && name != "" && !c.users[name] {
+		c.errorf(n, "unknown user %q in %s (users: %s)", name, what, strings.Join(sortedKeys(c.users), ", "))
 	}
-	return c.user(n, what)
+	return name
 }
 
 // name declares a call name with `as`.
@@ -380,17 +383,18 @@ func readSetOrbit(c *checker, n *yaml.Node, s *Step) {
 		s.Change.CallParkService = &x
 	}
 	if v := m["type"]; v != nil {
-		t, ok := rangeType(park.RangeType(c.str(v, "type")))
-		if !ok {
-			c.errorf(v, "orbit range type %q: want CallPark or GroupPickup", t)
+		t, err := park.ParseRangeType(c.str(v, "type"))
+		if err != nil {
+			c.errorf(v, "%v", err)
 		}
 		s.Change.Type = &t
 	}
-	if s.Change == (park.OrbitChange{}) {
+	// The orbit table decides, as Set-CsCallParkOrbit does; an empty change is refused in
+	// the file's words.
+	switch err := c.orbits.Set(s.Identity, s.Change); {
+	case errors.Is(err, park.ErrNoChange):
 		c.errorf(n, "set-orbit %s changes nothing: give start, end, service or type", s.Identity)
-		return
-	}
-	if err := c.orbits.Set(s.Identity, s.Change); err != nil && s.Error == "" {
+	case err != nil && s.Error == "":
 		c.errorf(n, "%v", err)
 	}
 }
@@ -446,7 +450,7 @@ func readEnablePickup(c *checker, n *yaml.Node, s *Step) {
 	}
 	s.User = c.userAt(m["user"], s, "user")
 	s.Number = c.str(m["number"], "number")
-	if r, ok := c.orbits.Lookup(s.Number); s.Error == "" && (!ok || r.Type != park.GroupPickup) {
+	if _, err := topology.GroupPickupRange(c.orbits, s.Number); s.Error == "" && err != nil {
 		c.errorf(m["number"], "enable-pickup: %s is not in any GroupPickup orbit range at this point", s.Number)
 	}
 }

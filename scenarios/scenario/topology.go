@@ -78,21 +78,8 @@ func poolNames(pools []topology.Pool) poolSet {
 	return s
 }
 
-func (s poolSet) resolve(name string) string {
-	if s[name] {
-		return name
-	}
-	found := ""
-	for f := range s {
-		if strings.HasPrefix(f, name+".") {
-			if found != "" {
-				return ""
-			}
-			found = f
-		}
-	}
-	return found
-}
+// resolve reads a pool's name as the cmdlets do (topology.ResolvePool).
+func (s poolSet) resolve(name string) string { return topology.ResolvePool(sortedKeys(s), name) }
 
 // pool resolves a pool name at n, reporting an unknown one.
 func (r *reader) pool(n *yaml.Node, names poolSet, what string) string {
@@ -299,23 +286,13 @@ func (r *reader) readOrbit(n *yaml.Node, pool func(n *yaml.Node, what string) st
 		CallParkService:  pool(m["service"], "service"),
 		Type:             park.RangeType(r.str(m["type"], "type")),
 	}
-	if t, ok := rangeType(o.Type); ok {
-		o.Type = t
-	} else {
-		r.errorf(m["type"], "orbit range type %q: want CallPark or GroupPickup", o.Type)
+	t, err := park.ParseRangeType(string(o.Type))
+	if err != nil {
+		r.errorf(m["type"], "%v", err)
 		return o, false
 	}
+	o.Type = t
 	return o, o.CallParkService != ""
-}
-
-func rangeType(t park.RangeType) (park.RangeType, bool) {
-	switch {
-	case t == "" || strings.EqualFold(string(t), string(park.CallPark)):
-		return park.CallPark, true
-	case strings.EqualFold(string(t), string(park.GroupPickup)):
-		return park.GroupPickup, true
-	}
-	return t, false
 }
 
 func orNode(n, alt *yaml.Node) *yaml.Node {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadNetstring(t *testing.T) {
@@ -22,7 +23,7 @@ func TestReadNetstring(t *testing.T) {
 }
 
 func TestToneIsAnEightKilohertzMonoWAV(t *testing.T) {
-	b := toneWAV(1)
+	b := toneWAV(8000, time.Second, 400)
 	if string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" || len(b) != 44+2*8000 {
 		t.Fatalf("not a 1 s 8 kHz 16-bit mono WAV: %d bytes, header %q", len(b), b[:12])
 	}

@@ -45,6 +45,7 @@ func (s *Stream) receiveLoop() {
 		}
 		now := time.Now()
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		tapped(from, s.local, buf[:n], false)
 		if !isRTP(buf[:n]) || pkt.Unmarshal(buf[:n]) != nil {
 			s.countInvalid()
 			continue

@@ -148,6 +148,7 @@ func (s *Stream) sendOne(quit chan struct{}, buf []byte) {
 		return
 	}
 	s.tx.sent++
+	tapped(s.local, s.tx.remote, buf[:n], true)
 }
 
 // resume prepares the first packet after a (re)start at now: a marker bit, and a

@@ -2,23 +2,13 @@ package topology
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/pickupsim/pickupsim/park"
 )
 
-// poolOf returns the pool a CallParkService names, as the orbit table stores it: trimmed,
-// lower case (DNS ignores case), and without the "ApplicationServer:" of a service ID. The
-// check that the pool exists must look at that name, or a range could be accepted for a
-// pool that routing then cannot find.
-func poolOf(service string) string {
-	s := strings.ToLower(strings.TrimSpace(service))
-	return strings.TrimSpace(strings.TrimPrefix(s, "applicationserver:"))
-}
-
 // NewOrbit is New-CsCallParkOrbit. The owning pool must exist.
 func (d *Deployment) NewOrbit(r park.OrbitRange) error {
-	if _, ok := d.config[poolOf(r.CallParkService)]; !ok && poolOf(r.CallParkService) != "" {
+	if _, ok := d.config[park.PoolName(r.CallParkService)]; !ok && park.PoolName(r.CallParkService) != "" {
 		return fmt.Errorf("New-CsCallParkOrbit %s: CallParkService %s: %w", r.Identity, r.CallParkService, unknownPool(r.CallParkService))
 	}
 	if err := d.orbits.New(r); err != nil {
@@ -30,7 +20,7 @@ func (d *Deployment) NewOrbit(r park.OrbitRange) error {
 // SetOrbit is Set-CsCallParkOrbit. A new owning pool must exist.
 func (d *Deployment) SetOrbit(identity string, c park.OrbitChange) error {
 	if c.CallParkService != nil {
-		if _, ok := d.config[poolOf(*c.CallParkService)]; !ok {
+		if _, ok := d.config[park.PoolName(*c.CallParkService)]; !ok {
 			return fmt.Errorf("Set-CsCallParkOrbit %s: CallParkService %s: %w", identity, *c.CallParkService, unknownPool(*c.CallParkService))
 		}
 	}
@@ -61,19 +51,16 @@ func (d *Deployment) LookupOrbit(number string) (park.OrbitRange, bool) {
 }
 
 // EnableGroupPickup is SEFAUtil /enablegrouppickup:<number>: number must be in a
-// GroupPickup range (as New-CsGroupPickupUserOrbit checks). URI parameters
-// (";phone-context=...") are not part of the number and are not stored.
+// GroupPickup range (as New-CsGroupPickupUserOrbit checks, GroupPickupRange). URI
+// parameters (";phone-context=...") are not part of the number and are not stored. The
+// user may be written as the cmdlets take one (UserName).
 func (d *Deployment) EnableGroupPickup(user, number string) error {
-	number = Dialled(number)
+	user, number = UserName(user), Dialled(number)
 	if _, ok := d.users[user]; !ok {
 		return fmt.Errorf("enable group pickup: no user named %q in the topology", user)
 	}
-	r, ok := d.orbits.Lookup(number)
-	switch {
-	case !ok:
-		return fmt.Errorf("enable group pickup for %s: %s is not in any orbit range", user, number)
-	case r.Type != park.GroupPickup:
-		return fmt.Errorf("enable group pickup for %s: %s is in range %s of type %s, not GroupPickup", user, number, r.Identity, r.Type)
+	if _, err := GroupPickupRange(d.orbits, number); err != nil {
+		return fmt.Errorf("enable group pickup for %s: %w", user, err)
 	}
 	d.groups.Assign(user, number)
 	return nil
@@ -81,6 +68,7 @@ func (d *Deployment) EnableGroupPickup(user, number string) error {
 
 // DisableGroupPickup is SEFAUtil /disablegrouppickup.
 func (d *Deployment) DisableGroupPickup(user string) error {
+	user = UserName(user)
 	if _, ok := d.users[user]; !ok {
 		return fmt.Errorf("disable group pickup: no user named %q in the topology", user)
 	}

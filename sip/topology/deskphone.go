@@ -19,15 +19,25 @@ const (
 // package pkg. Only users of the enterprise subscribe; a mailbox is its owner's alone.
 func (d *Deployment) MaySubscribe(subscriber Caller, target, pkg string) *Rejection {
 	if !subscriber.Enterprise() {
-		return reject(403, "Forbidden", 0, "only users of "+d.topo.Domain+" who registered from this address may subscribe")
+		return SubscriberNotAUser(d.topo.Domain)
 	}
 	if _, ok := d.users[target]; !ok {
-		return reject(404, "Not Found", 0, fmt.Sprintf("%s is not a user of domain %s", target, d.topo.Domain))
+		return NotAUser(target, d.topo.Domain)
 	}
 	if pkg == EventMessageSummary && target != subscriber.User {
-		return reject(403, "Forbidden", 0, fmt.Sprintf("%s may subscribe to its own mailbox only, not %s's", subscriber.User, target))
+		return NotOwnMailbox(subscriber.User, target)
 	}
 	return nil
+}
+
+// SubscriberNotAUser refuses a subscription from anyone but a registered user of domain.
+func SubscriberNotAUser(domain string) *Rejection {
+	return reject(403, "Forbidden", 0, "only users of "+domain+" who registered from this address may subscribe")
+}
+
+// NotOwnMailbox refuses a subscription to another user's mailbox (message-summary).
+func NotOwnMailbox(subscriber, target string) *Rejection {
+	return reject(403, "Forbidden", 0, fmt.Sprintf("%s may subscribe to its own mailbox only, not %s's", subscriber, target))
 }
 
 // BadSubscriptionEvent refuses a subscription to an event package the pools do not serve (RFC 6665

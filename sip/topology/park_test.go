@@ -24,6 +24,8 @@ func TestAdmitPark(t *testing.T) {
 		pool     string
 		parker   park.Party
 		fromPeer bool
+		media    netip.Addr // the offer's music on hold address; the source is 192.0.2.7
+		offerErr error
 		kind     ParkKind
 		target   string // ParkElsewhere
 		code     int
@@ -48,6 +50,13 @@ func TestAdmitPark(t *testing.T) {
 		{name: "after failover, sent to the backup", state: &state{FailedOver, false}, pool: pool01, parker: alice,
 			kind: ParkElsewhere, target: pool02},
 		{name: "during failback", state: &state{FailingBack, true}, pool: pool01, parker: alice, code: 480, warning: "resiliency mode"},
+		{name: "unreadable offer", pool: pool01, parker: alice, offerErr: errors.New("no audio"), code: 488, warning: "no audio"},
+		{name: "music on hold asked for elsewhere", pool: pool01, parker: alice, media: netip.MustParseAddr("198.51.100.9"),
+			code: 488, warning: "music on hold goes only to the parkee's own address"},
+		{name: "a peer pool checked the media", pool: pool01, parker: alice, fromPeer: true, media: netip.MustParseAddr("198.51.100.9"),
+			kind: ParkHere},
+		{name: "who parks is decided before the offer is read", pool: pool01, parker: park.Party{User: "zed"},
+			offerErr: errors.New("no audio"), code: 403, diag: DiagNoConversation, warning: "not a user"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,7 +68,13 @@ func TestAdmitPark(t *testing.T) {
 			if tc.state != nil {
 				drive(t, d, pool01, *tc.state)
 			}
-			a := d.AdmitPark(tc.pool, tc.parker, tc.fromPeer, at(tc.at))
+			source := netip.MustParseAddr("192.0.2.7")
+			media := tc.media
+			if !media.IsValid() {
+				media = source
+			}
+			a := d.AdmitPark(tc.pool, ParkRequest{Parker: tc.parker, FromPeer: tc.fromPeer, Media: media, Source: source, OfferErr: tc.offerErr},
+				at(tc.at))
 			if tc.code != 0 {
 				require.Equal(t, ParkRefused, a.Kind)
 				assert.Equal(t, tc.code, a.Reject.Code)

@@ -101,24 +101,14 @@ type RegisterDecision struct {
 func (d *Deployment) Register(pool, user string, now time.Time) RegisterDecision {
 	pl, err := d.Place(user, now)
 	if err != nil {
-		return RegisterDecision{Reject: reject(404, "Not Found", 0, fmt.Sprintf("%s is not a user of domain %s", user, d.topo.Domain))}
+		return RegisterDecision{Reject: NotAUser(user, d.topo.Domain)}
 	}
 	switch {
 	case pl.Pool == pool:
 		return RegisterDecision{Accept: true, Mode: pl.Mode}
 	case pl.Pool != "":
-		return RegisterDecision{Redirect: pl.Pool, Reject: reject(301, "Moved Permanently", 0,
-			fmt.Sprintf("%s is served by %s now (%s)", user, pl.Pool, whyOr(pl.Why, "home pool")))}
+		return RegisterDecision{Redirect: pl.Pool, Reject: ServedElsewhere(user, pl.Pool, pl.Why)}
 	default:
-		r := reject(503, "Service Unavailable", 0, pl.Why)
-		r.RetryAfter = pl.RetryAfter
-		return RegisterDecision{Reject: r}
+		return RegisterDecision{Reject: NoRegistrar(pl.Why, pl.RetryAfter)}
 	}
-}
-
-func whyOr(why, alt string) string {
-	if why == "" {
-		return alt
-	}
-	return why
 }

@@ -1,7 +1,6 @@
 package topology
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -69,12 +68,12 @@ func (d *Deployment) Route(pool string, caller Caller, dialled string, now time.
 		user, private = u, true
 	}
 	if _, ok := d.users[user]; !ok {
-		return Route{Reject: reject(404, "Not Found", 0, fmt.Sprintf("%s is neither a user nor an orbit of domain %s", dialled, d.topo.Domain))}
+		return Route{Reject: UnknownNumber(dialled, d.topo.Domain)}
 	}
 	pl, _ := d.Place(user, now)
 	switch pl.Pool {
 	case "":
-		return Route{Reject: reject(480, "Temporarily Unavailable", 0, fmt.Sprintf("%s is signed out: %s", user, pl.Why))}
+		return Route{Reject: UserSignedOut(user, pl.Why)}
 	case pool:
 		return Route{Kind: ToUser, User: user, PrivateLine: private}
 	default:
@@ -90,40 +89,29 @@ func (d *Deployment) Route(pool string, caller Caller, dialled string, now time.
 func (d *Deployment) cpsRefusal(r park.OrbitRange) *Rejection {
 	owner := r.CallParkService
 	st, known := d.pools[owner]
-	var why string
 	switch {
 	case !known:
-		why = fmt.Sprintf("orbit range %s points at %s, which is not a pool of this topology", r.Identity, owner)
+		return OrbitRangeOnNoPool(r)
 	case !st.up:
-		why = fmt.Sprintf("orbit range %s belongs to %s, which is not answering (redirect it with Set-CsCallParkOrbit)", r.Identity, owner)
+		return OrbitRangeOwnerDown(r)
 	case d.config[owner].CPSDisabled:
-		why = fmt.Sprintf("orbit range %s belongs to %s, whose Call Park application is disabled", r.Identity, owner)
+		return OrbitRangeOwnerCPSDisabled(r)
 	case st.phase == FailingOver || st.phase == FailedOver:
 		b, _ := d.backupOf(owner)
-		why = fmt.Sprintf("orbit range %s belongs to %s, which is %s to %s and does not run its Call Park application (redirect it with Set-CsCallParkOrbit)",
-			r.Identity, owner, st.phase, b)
-	default:
-		return nil
+		return OrbitRangeOwnerFailedOver(r, st.phase, b)
 	}
-	return reject(503, "Service Unavailable", DiagCannotForward, why)
+	return nil
 }
 
 func (d *Deployment) routeOrbit(pool string, caller Caller, number string, r park.OrbitRange, now time.Time) Route {
-	feature := "retrieve a parked call"
-	if r.Type == park.GroupPickup {
-		feature = "use Group Call Pickup"
-	}
 	if !caller.Enterprise() {
-		return Route{Reject: reject(403, "Forbidden", DiagOutsideEnterprise,
-			fmt.Sprintf("callers from outside the enterprise cannot %s (%s)", feature, number))}
+		return Route{Reject: OrbitFromOutside(r.Type, number)}
 	}
 	if pl, err := d.Place(caller.User, now); err == nil && pl.Mode == Resiliency {
-		return Route{Reject: reject(480, "Temporarily Unavailable", 0,
-			fmt.Sprintf("%s is in resiliency mode (%s) and cannot %s", caller.User, pl.Why, feature))}
+		return Route{Reject: OrbitInResiliency(r.Type, caller.User, pl.Why)}
 	}
 	if r.Type == park.GroupPickup && d.topo.PickupMembersOnly && !d.groups.IsMember(caller.User, number) {
-		return Route{Reject: reject(403, "Forbidden", 0,
-			fmt.Sprintf("%s is not a member of group call pickup group %s, and this deployment restricts pickup to members", caller.User, number))}
+		return Route{Reject: NotAGroupMember(caller.User, number)}
 	}
 	owner := r.CallParkService
 	if rej := d.cpsRefusal(r); rej != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 const (
@@ -315,7 +316,9 @@ func TestParseCmdletArgs(t *testing.T) {
 
 func TestMetricsCountRegistrationsAndDisasterEvents(t *testing.T) {
 	f := newFixture(t, "")
-	ph, err := f.net.NewPhone("bob")
+	phones := phone.NewFleet(f.net)
+	t.Cleanup(phones.Close)
+	ph, err := phones.NewPhone("bob")
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -54,10 +54,10 @@ func init() {
 				if err := p.check(cmd); err != nil {
 					return nil, err
 				}
-				if err := op(n, poolName(pool)); err != nil {
+				if err := op(n, pool); err != nil {
 					return nil, err
 				}
-				return poolPhase(n, poolName(pool)), nil
+				return poolPhase(n, pool), nil
 			}})
 	}
 	dr("Invoke-PoolOutage", "the pool stops answering (unplanned outage): sockets close, memory is lost", (*sip.Network).Outage)
@@ -92,23 +92,6 @@ func init() {
 		Synopsis: "take a user out of its pickup group (SEFAUtil /disablegrouppickup)", run: removePickup})
 }
 
-// poolName accepts an FQDN in any case, or Lync's service identity
-// ("service:ApplicationServer:pool01.contoso.com").
-func poolName(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	s = strings.TrimPrefix(s, "service:")
-	return strings.TrimPrefix(s, "applicationserver:")
-}
-
-// userName accepts "bob", "sip:bob@contoso.com" or "bob@contoso.com".
-func userName(s string) string {
-	s = strings.TrimPrefix(strings.TrimSpace(s), "sip:")
-	if i := strings.IndexByte(s, '@'); i >= 0 {
-		s = s[:i]
-	}
-	return s
-}
-
 // PhaseResult is what a disaster-recovery cmdlet returns: the pool's phase afterwards.
 type PhaseResult struct {
 	PoolFqdn string `json:"PoolFqdn"`
@@ -116,7 +99,9 @@ type PhaseResult struct {
 	Up       bool   `json:"Up"`
 }
 
+// poolPhase is a pool's phase after a cmdlet, the pool named as the cmdlet took it.
 func poolPhase(n *sip.Network, pool string) PhaseResult {
+	pool = n.ResolvePool(pool)
 	for _, ps := range n.Pools() {
 		if ps.FQDN == pool {
 			return PhaseResult{PoolFqdn: ps.FQDN, Phase: ps.Phase.String(), Up: ps.Up}
@@ -147,14 +132,12 @@ func rangeType(p *params) (park.RangeType, bool) {
 	if !ok {
 		return "", false
 	}
-	switch {
-	case strings.EqualFold(t, string(park.CallPark)):
-		return park.CallPark, true
-	case strings.EqualFold(t, string(park.GroupPickup)):
-		return park.GroupPickup, true
+	typ, err := park.ParseRangeType(t)
+	if err != nil || t == "" {
+		p.errorf("parameter -Type must be CallPark or GroupPickup, not %q", t)
+		return "", false
 	}
-	p.errorf("parameter -Type must be CallPark or GroupPickup, not %q", t)
-	return "", false
+	return typ, true
 }
 
 func newOrbit(n *sip.Network, p *params, cmd string) (any, error) {
@@ -162,18 +145,15 @@ func newOrbit(n *sip.Network, p *params, cmd string) (any, error) {
 	r.Identity, _ = p.str("Identity", true)
 	r.NumberRangeStart, _ = p.str("NumberRangeStart", true)
 	r.NumberRangeEnd, _ = p.str("NumberRangeEnd", true)
-	svc, _ := p.str("CallParkService", true)
-	r.CallParkService = poolName(svc)
-	r.Type, _ = rangeType(p)
-	if r.Type == "" {
-		r.Type = park.CallPark
-	}
+	r.CallParkService, _ = p.str("CallParkService", true)
+	r.Type, _ = rangeType(p) // none: CallPark, as New-CsCallParkOrbit defaults it
 	if err := p.check(cmd); err != nil {
 		return nil, err
 	}
 	if err := n.NewCallParkOrbit(r); err != nil {
 		return nil, err
 	}
+	r, _ = n.CallParkOrbit(r.Identity) // as the orbit table keeps it
 	return orbitJSON(r), nil
 }
 
@@ -187,7 +167,6 @@ func setOrbit(n *sip.Network, p *params, cmd string) (any, error) {
 		c.NumberRangeEnd = &v
 	}
 	if v, ok := p.str("CallParkService", false); ok {
-		v = poolName(v)
 		c.CallParkService = &v
 	}
 	if t, ok := rangeType(p); ok {
@@ -196,10 +175,7 @@ func setOrbit(n *sip.Network, p *params, cmd string) (any, error) {
 	if err := p.check(cmd); err != nil {
 		return nil, err
 	}
-	if c == (park.OrbitChange{}) {
-		return nil, fmt.Errorf("%w: %s: give at least one of -NumberRangeStart, -NumberRangeEnd, -CallParkService, -Type", ErrBadRequest, cmd)
-	}
-	if err := n.SetCallParkOrbit(id, c); err != nil {
+	if err := n.SetCallParkOrbit(id, c); err != nil { // an empty change is refused there
 		return nil, err
 	}
 	return getOrbit(n, &params{vals: map[string]any{"identity": id}, seen: map[string]bool{}}, "Get-CsCallParkOrbit")
@@ -213,19 +189,12 @@ func removeOrbit(n *sip.Network, p *params, cmd string) (any, error) {
 	return nil, n.RemoveCallParkOrbit(id)
 }
 
-func cpsOf(n *sip.Network, pool string) (park.CPSConfig, error) {
-	var c park.CPSConfig
-	var err error
-	n.Deployment(func(d *topology.Deployment) { c, err = d.CPS(pool) })
-	return c, err
-}
-
 func getCPS(n *sip.Network, p *params, cmd string) (any, error) {
 	id, _ := p.str("Identity", true)
 	if err := p.check(cmd); err != nil {
 		return nil, err
 	}
-	c, err := cpsOf(n, poolName(id))
+	c, err := n.CpsConfiguration(id)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
@@ -259,7 +228,7 @@ func setCPS(n *sip.Network, p *params, cmd string) (any, error) {
 	}
 	// One implementation of the cmdlet for the API, scenarios and Go callers: the change is
 	// applied to the pool's current settings, so what is not named is kept.
-	c, err := n.SetCpsConfiguration(poolName(id), ch)
+	c, err := n.SetCpsConfiguration(id, ch)
 	if err != nil {
 		return nil, err
 	}
@@ -277,17 +246,11 @@ func getPickup(n *sip.Network, p *params, cmd string) (any, error) {
 	if err := p.check(cmd); err != nil {
 		return nil, err
 	}
-	user := userName(u)
-	var number string
-	var known bool
-	n.Deployment(func(d *topology.Deployment) {
-		_, known = d.User(user)
-		number, _ = d.PickupNumber(user)
-	})
-	if !known {
-		return nil, fmt.Errorf("%s: no user named %q in the topology", cmd, user)
+	number, err := n.GroupPickupUserOrbit(u)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
-	return PickupAssignment{User: user, Orbit: number}, nil
+	return PickupAssignment{User: topology.UserName(u), Orbit: number}, nil
 }
 
 func newPickup(n *sip.Network, p *params, cmd string) (any, error) {
@@ -296,10 +259,10 @@ func newPickup(n *sip.Network, p *params, cmd string) (any, error) {
 	if err := p.check(cmd); err != nil {
 		return nil, err
 	}
-	if err := n.EnableGroupPickup(userName(u), number); err != nil {
+	if err := n.EnableGroupPickup(u, number); err != nil {
 		return nil, err
 	}
-	return PickupAssignment{User: userName(u), Orbit: number}, nil
+	return PickupAssignment{User: topology.UserName(u), Orbit: number}, nil
 }
 
 func removePickup(n *sip.Network, p *params, cmd string) (any, error) {
@@ -307,5 +270,5 @@ func removePickup(n *sip.Network, p *params, cmd string) (any, error) {
 	if err := p.check(cmd); err != nil {
 		return nil, err
 	}
-	return nil, n.DisableGroupPickup(userName(u))
+	return nil, n.DisableGroupPickup(u)
 }

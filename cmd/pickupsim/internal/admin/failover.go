@@ -20,8 +20,8 @@ func invokeFailOver(n *sip.Network, p *params, cmd string) (any, error) {
 	if disaster {
 		op = n.InvokeFailOver
 	}
-	if err := op(poolName(pool)); err != nil {
+	if err := op(pool); err != nil {
 		return nil, err
 	}
-	return poolPhase(n, poolName(pool)), nil
+	return poolPhase(n, pool), nil
 }

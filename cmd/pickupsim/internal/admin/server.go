@@ -168,7 +168,6 @@ func (s *Server) runCmdlet(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: c.Name + ": " + err.Error()})
 		return
 	}
-	p.resolvePoolNames(c.Name, s.cfg.Network) // "pool01" as scenarios write it (poolnames.go)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out, err := c.run(s.cfg.Network, p, c.Name)
