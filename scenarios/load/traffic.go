@@ -10,6 +10,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/sip/loadphone"
+	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
 // planKind is what a call of the traffic does.
@@ -271,7 +272,7 @@ func (t *traffic) park(caller int) {
 	t.sleep(tr.Hold / 2)
 	rn.m.callsUp.Add(-1)
 	start := time.Now()
-	park := parker.Refer("sip:park@"+rn.rh.Population.Domain, 0)
+	park := parker.Refer("sip:"+lync.ParkUser+"@"+rn.rh.Population.Domain, 0)
 	rn.m.record(kPark, parker.Phone().User(), start, time.Since(start), park)
 	if !park.OK() || park.ParkOrbit == "" {
 		t.talk(leg, tr.Hold/2)

@@ -29,7 +29,7 @@ type InviteOptions struct {
 }
 
 // NotRegistered is the outcome of a call a phone could not place: it has no registrar.
-var NotRegistered = Outcome{Code: 0, Reason: "phone not registered", NoAnswer: true}
+var NotRegistered = local(0, "phone not registered", "", true)
 
 // Invite calls to through the phone's registrar (its outbound proxy) and waits for the
 // final answer. On a 2xx it acknowledges and returns the established leg; otherwise the
@@ -185,11 +185,11 @@ func (l *Leg) cancel(tx *clientTx, lk link, dst netip.AddrPort) Outcome {
 	switch {
 	case err != nil:
 		l.end("cancelled, unanswered")
-		return Outcome{Code: 487, Reason: "Request Terminated", Warning: "cancelled by the caller; no answer to the CANCEL", NoAnswer: true}
+		return local(487, "Request Terminated", "cancelled by the caller; no answer to the CANCEL", true)
 	case res.IsSuccess():
 		l.confirm(res)
 		l.Bye()
-		return Outcome{Code: 487, Reason: "Request Terminated", Warning: "cancelled by the caller as the answer crossed"}
+		return local(487, "Request Terminated", "cancelled by the caller as the answer crossed", false)
 	}
 	l.end("cancelled")
 	out := outcomeOf(res)
@@ -200,7 +200,7 @@ func (l *Leg) cancel(tx *clientTx, lk link, dst netip.AddrPort) Outcome {
 // Bye hangs up an established leg and returns the answer to the BYE.
 func (l *Leg) Bye() Outcome {
 	if l.State() == Ended {
-		return Outcome{Code: 481, Reason: "Call/Transaction Does Not Exist", Warning: "the call was over: " + l.EndReason()}
+		return local(481, "Call/Transaction Does Not Exist", "the call was over: "+l.EndReason(), false)
 	}
 	req := l.request(gosip.BYE)
 	_, out := l.do(req)

@@ -7,6 +7,9 @@ import (
 	"sync"
 
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
+	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
 // LegState is where one side of a call stands.
@@ -74,7 +77,7 @@ func (l *Leg) Phone() *Phone { return l.ph }
 func (l *Leg) Invite() *gosip.Request { return l.invite }
 
 // Caller returns the user part of the INVITE's From (who calls, as the caller wrote it).
-func (l *Leg) Caller() string { return l.invite.From().Address.User }
+func (l *Leg) Caller() string { return siputil.FromUser(l.invite) }
 
 // State returns where the leg stands.
 func (l *Leg) State() LegState {
@@ -387,10 +390,11 @@ func (l *Leg) onInDialog(req *gosip.Request, from link, src netip.AddrPort) {
 		}
 	case gosip.NOTIFY:
 		if ct := req.GetHeader("Content-Type"); ct != nil && strings.Contains(ct.Value(), "sipfrag") {
-			out := parseSipfrag(req.Body())
-			select {
-			case l.notifies <- out:
-			default:
+			if f, err := lync.ParseSipfrag(req.Body()); err == nil {
+				select {
+				case l.notifies <- Outcome{Outcome: f.Outcome, ParkOrbit: f.ParkOrbit}:
+				default:
+				}
 			}
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
 // Defaults of Config.
@@ -222,13 +224,10 @@ func sdpOffer(addr netip.AddrPort) []byte {
 	return []byte(b.String())
 }
 
-// Outcome is what a phone learnt from a final answer, or from none.
+// Outcome is what a phone learnt from a final answer, or from none: the answer as
+// sip/lync reads it (code, reason, Warning, ms-diagnostics, Retry-After), and more.
 type Outcome struct {
-	Code       int
-	Reason     string
-	Warning    string // the Warning's text, without code and agent
-	Diagnostic int    // ms-diagnostics code, 0 if none
-	RetryAfter time.Duration
+	lync.Outcome
 	// ParkOrbit is the orbit the Call Park application named (X-Park-Orbit).
 	ParkOrbit string
 	// NoAnswer is set when no server answered in time (Code is then 408), or could not be
@@ -239,46 +238,23 @@ type Outcome struct {
 // OK reports a 2xx.
 func (o Outcome) OK() bool { return o.Code >= 200 && o.Code < 300 }
 
-// String renders the outcome for logs and reports.
-func (o Outcome) String() string {
-	s := fmt.Sprintf("%d %s", o.Code, o.Reason)
-	if o.Diagnostic != 0 {
-		s += fmt.Sprintf(" (ms-diagnostics %d)", o.Diagnostic)
-	}
-	if o.Warning != "" {
-		s += ": " + o.Warning
-	}
-	return s
+// local is an outcome the phone decided itself, with no final answer to read.
+func local(code int, reason, warning string, noAnswer bool) Outcome {
+	return Outcome{Outcome: lync.Outcome{Code: code, Reason: reason, Warning: warning}, NoAnswer: noAnswer}
 }
 
 func noAnswer(to netip.AddrPort, err error) Outcome {
 	if errors.Is(err, errTimeout) {
-		return Outcome{Code: 408, Reason: "Request Timeout", Warning: "no answer from " + to.String(), NoAnswer: true}
+		return local(408, "Request Timeout", "no answer from "+to.String(), true)
 	}
-	return Outcome{Code: 503, Reason: "Service Unavailable", Warning: fmt.Sprintf("cannot reach %s: %v", to, err), NoAnswer: true}
+	return local(503, "Service Unavailable", fmt.Sprintf("cannot reach %s: %v", to, err), true)
 }
 
-// outcomeOf reads a final answer: code, Warning text, ms-diagnostics code, Retry-After.
+// outcomeOf reads a final answer: code, Warning text, ms-diagnostics code, Retry-After,
+// and the orbit of a park.
 func outcomeOf(res *gosip.Response) Outcome {
-	o := Outcome{Code: res.StatusCode, Reason: res.Reason}
-	if h := res.GetHeader("Warning"); h != nil {
-		v := h.Value()
-		if i, j := strings.IndexByte(v, '"'), strings.LastIndexByte(v, '"'); i >= 0 && j > i {
-			v = v[i+1 : j]
-		}
-		o.Warning = v
-	}
-	if h := res.GetHeader("ms-diagnostics"); h != nil {
-		v, _, _ := strings.Cut(h.Value(), ";")
-		o.Diagnostic, _ = strconv.Atoi(strings.TrimSpace(v))
-	}
-	if h := res.GetHeader("Retry-After"); h != nil {
-		v, _, _ := strings.Cut(h.Value(), ";")
-		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
-			o.RetryAfter = time.Duration(n) * time.Second
-		}
-	}
-	if h := res.GetHeader(HeaderParkOrbit); h != nil {
+	o := Outcome{Outcome: lync.OutcomeOf(res)}
+	if h := res.GetHeader(lync.HeaderParkOrbit); h != nil {
 		o.ParkOrbit = strings.TrimSpace(h.Value())
 	}
 	return o

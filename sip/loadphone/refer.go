@@ -2,16 +2,12 @@ package loadphone
 
 import (
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
-)
 
-// HeaderParkOrbit is where the Call Park application names the orbit, in its 200 to the
-// parkee and, relayed by the parkee, in the sipfrag of its NOTIFY to the parker.
-const HeaderParkOrbit = "X-Park-Orbit"
+	"github.com/pickupsim/pickupsim/sip/lync"
+)
 
 // DefaultReferWait bounds how long a transferor waits for the transfer's final NOTIFY.
 const DefaultReferWait = 10 * time.Second
@@ -43,9 +39,9 @@ func (l *Leg) Refer(referTo string, wait time.Duration) Outcome {
 				return frag
 			}
 		case <-deadline.C:
-			return Outcome{Code: 408, Reason: "Request Timeout", Warning: "no final NOTIFY for the transfer", NoAnswer: true}
+			return local(408, "Request Timeout", "no final NOTIFY for the transfer", true)
 		case <-l.ph.pop.closing:
-			return Outcome{Code: 408, Reason: "Request Timeout", Warning: "stopped", NoAnswer: true}
+			return local(408, "Request Timeout", "stopped", true)
 		}
 	}
 }
@@ -73,7 +69,7 @@ func (l *Leg) followRefer(refer *gosip.Request) {
 	sdp := l.localSDP
 	l.mu.Unlock()
 	nl, out := l.ph.Invite(target, InviteOptions{SDP: sdp, Headers: extra})
-	l.notify(sipfrag(out))
+	l.notify(lync.Sipfrag{Outcome: out.Outcome, ParkOrbit: out.ParkOrbit}.Render(l.ph.user))
 	if f := l.ph.pop.cfg.Events.Transferred; f != nil {
 		f(l.ph, l, nl, out)
 	}
@@ -88,56 +84,4 @@ func (l *Leg) notify(frag string) {
 	req.AppendHeader(gosip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
 	req.SetBody([]byte(frag))
 	l.do(req)
-}
-
-// sipfrag renders an outcome as the transferee reports it (RFC 3420).
-func sipfrag(o Outcome) string {
-	var b strings.Builder
-	b.WriteString("SIP/2.0 " + strconv.Itoa(o.Code) + " " + o.Reason + "\r\n")
-	if o.Warning != "" {
-		b.WriteString(`Warning: 399 loadphone "` + strings.ReplaceAll(o.Warning, `"`, "'") + "\"\r\n")
-	}
-	if o.Diagnostic != 0 {
-		b.WriteString("ms-diagnostics: " + strconv.Itoa(o.Diagnostic) + "\r\n")
-	}
-	if o.ParkOrbit != "" {
-		b.WriteString(HeaderParkOrbit + ": " + o.ParkOrbit + "\r\n")
-	}
-	return b.String()
-}
-
-// parseSipfrag reads a NOTIFY's sipfrag: the status line and the headers sipfrag wrote.
-func parseSipfrag(body []byte) Outcome {
-	lines := strings.Split(strings.ReplaceAll(string(body), "\r\n", "\n"), "\n")
-	var o Outcome
-	if len(lines) == 0 {
-		return o
-	}
-	parts := strings.SplitN(strings.TrimSpace(lines[0]), " ", 3)
-	if len(parts) >= 2 {
-		o.Code, _ = strconv.Atoi(parts[1])
-	}
-	if len(parts) == 3 {
-		o.Reason = parts[2]
-	}
-	for _, line := range lines[1:] {
-		name, value, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		value = strings.TrimSpace(value)
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "warning":
-			if i, j := strings.IndexByte(value, '"'), strings.LastIndexByte(value, '"'); i >= 0 && j > i {
-				value = value[i+1 : j]
-			}
-			o.Warning = value
-		case "ms-diagnostics":
-			v, _, _ := strings.Cut(value, ";")
-			o.Diagnostic, _ = strconv.Atoi(strings.TrimSpace(v))
-		case strings.ToLower(HeaderParkOrbit):
-			o.ParkOrbit = value
-		}
-	}
-	return o
 }

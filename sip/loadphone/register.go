@@ -4,10 +4,11 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/pickupsim/pickupsim/sip/lync"
 )
 
 // Mode is how a registrar serves a phone, as the phone learns it.
@@ -280,7 +281,7 @@ func (ph *Phone) registerAt(addr netip.AddrPort) (Outcome, Mode, netip.AddrPort)
 		return out, Offline, moved
 	}
 	mode := Normal
-	if h := res.GetHeader("presence-state"); h != nil && strings.Contains(h.Value(), `is-connected-to-primary="no"`) {
+	if primary, told := lync.ConnectedToPrimary(res); told && !primary {
 		mode = Resiliency
 	}
 	return out, mode, moved
