@@ -40,7 +40,7 @@ func (n *Network) RemovePool(fqdn string) error {
 	delete(n.pools, fqdn)
 	n.poolsMu.Unlock()
 	if p != nil {
-		p.stop()
+		p.retire()
 		n.byAddr.Delete(p.Addr())
 	}
 	for _, w := range n.Warnings() {
