@@ -81,14 +81,15 @@ func TestSeedTableNewCalls(t *testing.T) {
 		l.do(l.net.CompleteFailBack, pool01)
 		l.reregister(topology.NormalMode, pool01, "alice", "bob", "carol")
 
-		// The range still points at pool02: pool01 reports bob's calls to pool02's queue
-		// (SPEC section 3, a cross-pool group), so pickup works through pool02 already.
-		l.ring("alice", "bob")
-		p2, _ := l.net.Pool(pool02)
-		require.Len(t, p2.Queued()["100"], 1)
-		assert.Equal(t, pool01, p2.Queued()["100"][0].Holder)
-		picked := l.pickUp("carol", "100", "alice")
-		require.NoError(t, picked.Hangup(ctx(t)))
+		// The range still points at pool02: not yet available (seed: "Group Call Pickup
+		// number ranges are redirected back to primary pool"), and the refusal says what to run.
+		out, _ := l.ring("alice", "bob")
+		assert.Zero(t, l.net.QueueLength("100"), "no queue holds bob's call")
+		o := l.dialFails("carol", "100")
+		assert.Equal(t, 503, o.Code)
+		assert.Equal(t, topology.DiagCannotForward, o.Diagnostic)
+		assert.Contains(t, o.Warning, "Set-CsCallParkOrbit -Identity pickup-pool01 -CallParkService "+pool01)
+		require.NoError(t, out.Hangup(ctx(t)))
 
 		// The runbook step brings the queue home.
 		require.NoError(t, l.net.RedirectCallParkOrbit("pickup-pool01", pool01))

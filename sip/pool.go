@@ -45,6 +45,7 @@ type runtime struct {
 	srv    *sipgo.Server
 	cli    *sipgo.Client
 	udp    *udpSocket // transport.go: sockets that report when they stop serving
+	order  *ackOrder  // dialog_order.go: an ACK passed on before the BYE read after it
 	tcp    *listener
 	tls    *listener  // nil without a certificate
 	laddr  gosip.Addr // the UDP listener, which forwarded requests leave from
@@ -118,7 +119,8 @@ func (p *Pool) start() error {
 	p.addr = udpConn.LocalAddr().String()
 	host, port, _ := net.SplitHostPort(p.addr)
 	portN, _ := strconv.Atoi(port)
-	udp := &udpSocket{PacketConn: udpConn, serving: serving{transport: "udp", log: p.log}}
+	order := newAckOrder()
+	udp := &udpSocket{PacketConn: udpConn, serving: serving{transport: "udp", log: p.log}, order: order}
 	tcp := newListener(tcpLn, "tcp", p.cfg.maxConns, p.log)
 
 	var tlsLn *listener
@@ -149,7 +151,7 @@ func (p *Pool) start() error {
 	cli, _ := sipgo.NewClient(ua, sipgo.WithClientAddr(p.addr), sipgo.WithClientConnectionAddr(p.addr), sipgo.WithClientLogger(p.log))
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &runtime{
-		pool: p, ctx: ctx, cancel: cancel, ua: ua, srv: srv, cli: cli, udp: udp, tcp: tcp, tls: tlsLn,
+		pool: p, ctx: ctx, cancel: cancel, ua: ua, srv: srv, cli: cli, udp: udp, tcp: tcp, tls: tlsLn, order: order,
 		laddr:       gosip.Addr{IP: net.ParseIP(host), Port: portN},
 		bindings:    map[string]binding{},
 		queues:      pickup.NewQueues(),
@@ -247,7 +249,11 @@ func (p *Pool) queueLength(number string) int {
 func (rt *runtime) routes() {
 	rt.srv.OnRegister(rt.observe(rt.onRegister)) // observe: events.go, behind the input guard (sip/internal/guard)
 	rt.srv.OnInvite(rt.observe(rt.onInvite))
-	rt.srv.OnAck(rt.observe(rt.onAck))
+	onAck := rt.observe(rt.onAck)
+	rt.srv.OnAck(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		defer rt.order.handled(siputil.CallID(req))
+		onAck(req, tx)
+	})
 	rt.srv.OnBye(rt.observe(rt.onInDialog))
 	rt.srv.OnRequest(gosip.PUBLISH, rt.observe(rt.onPublish)) // pickup_report.go
 	rt.srv.OnOptions(rt.observe(rt.onOptions))                // subscribe.go, with the other desk-phone requests
@@ -272,6 +278,7 @@ func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
 		}
 		tcp, err := net.Listen("tcp", udp.LocalAddr().String())
 		if err == nil {
+			sizeForStorms(udp)
 			return udp, tcp, nil
 		}
 		udp.Close()

@@ -221,6 +221,7 @@ func (rt *runtime) onAck(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	out := req.Clone()
 	rt.address(out, dest)
+	call(rt.pool.dep.hooks().beforeAckRelay, siputil.CallID(req), "")
 	if err := rt.cli.WriteRequest(out, sipgo.ClientRequestAddVia); err != nil {
 		rt.pool.log.Debug("ACK not passed on", "call_id", siputil.CallID(req), "err", err)
 	}
@@ -231,6 +232,8 @@ func (rt *runtime) onAck(req *gosip.Request, tx gosip.ServerTransaction) {
 // phone or a peer pool (pools do not Record-Route, so this is rare), and refused for
 // anything else (relay.go).
 func (rt *runtime) onInDialog(req *gosip.Request, tx gosip.ServerTransaction) {
+	// Never ahead of an ACK read before it (dialog_order.go).
+	rt.order.waitAcks(siputil.CallID(req))
 	if rt.parking.inDialog(req, tx) { // Call Park legs (callpark.go)
 		return
 	}

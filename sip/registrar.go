@@ -41,6 +41,10 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 		rt.refuse(tx, req, topology.MalformedRequest("the To header names no user"))
 		return
 	}
+	if res := rt.retransmittedRegister(req, user); res != nil {
+		sendStateless(tx, res)
+		return
+	}
 	if !rt.authenticate(req, tx, user) {
 		return
 	}
@@ -95,6 +99,15 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 		rt.bindings[user] = b
 	}
 	rt.mu.Unlock()
+	rt.log("REGISTER accepted", req, "user", user, "mode", d.Mode.String(), "expires", expires)
+	// Stateless, as Kamailio's registrar answers: a UDP server transaction would keep about
+	// 4 KB for Timer J's 32 s, 330 MB in an 80,000-user storm (issue 14). A retransmission
+	// is recognised by retransmittedRegister instead, and answered the same.
+	sendStateless(tx, registered(req, contact, expires, d.Mode))
+}
+
+// registered is the 200 OK to a REGISTER that bound contact for expires seconds in mode.
+func registered(req *gosip.Request, contact *gosip.ContactHeader, expires int, mode topology.Mode) *gosip.Response {
 	res := gosip.NewResponseFromRequest(req, 200, "OK", nil)
 	if contact != nil {
 		c := contact.Clone()
@@ -103,9 +116,32 @@ func (rt *runtime) onRegister(req *gosip.Request, tx gosip.ServerTransaction) {
 		res.AppendHeader(c)
 	}
 	res.AppendHeader(gosip.NewHeader("Expires", strconv.Itoa(expires)))
-	res.AppendHeader(lync.PresenceState(d.Mode))
-	rt.log("REGISTER accepted", req, "user", user, "mode", d.Mode.String(), "expires", expires)
-	tx.Respond(res)
+	res.AppendHeader(lync.PresenceState(mode))
+	return res
+}
+
+// retransmittedRegister answers a retransmission of the REGISTER that made user's binding
+// (its 200 was lost): the same Call-ID and CSeq, from the same address and transport, for
+// the same Contact. It is answered as before and changes nothing; the transaction layer
+// would have absorbed it had the 200 been sent statefully (RFC 3261 17.2.2). Anything else
+// goes on to authentication and staleRefresh.
+func (rt *runtime) retransmittedRegister(req *gosip.Request, user string) *gosip.Response {
+	cs, contact := req.CSeq(), req.Contact()
+	if cs == nil || contact == nil {
+		return nil
+	}
+	rt.mu.Lock()
+	b, ok := rt.bindings[user]
+	rt.mu.Unlock()
+	if !ok || b.callID != siputil.CallID(req) || b.cseq != cs.SeqNo || b.source != req.Source() ||
+		b.transport != strings.ToLower(req.Transport()) || b.contact.String() != contact.Address.String() {
+		return nil
+	}
+	left := int((b.expires.Sub(rt.pool.dep.Clock().Now()) + time.Second - 1) / time.Second)
+	if left <= 0 {
+		return nil
+	}
+	return registered(req, contact, left, b.mode)
 }
 
 func requestedExpires(req *gosip.Request) int {

@@ -24,9 +24,12 @@ func (d *Deployment) SetOrbit(identity string, c park.OrbitChange) error {
 			return fmt.Errorf("Set-CsCallParkOrbit %s: CallParkService %s: %w", identity, *c.CallParkService, unknownPool(*c.CallParkService))
 		}
 	}
+	before, _ := d.orbits.Get(identity)
 	if err := d.orbits.Set(identity, c); err != nil {
 		return fmt.Errorf("Set-CsCallParkOrbit: %w", err)
 	}
+	after, _ := d.orbits.Get(identity)
+	d.noteMove(identity, after.Type, before.CallParkService, after.CallParkService)
 	return nil
 }
 
@@ -36,6 +39,7 @@ func (d *Deployment) RemoveOrbit(identity string) error {
 	if err := d.orbits.Remove(identity); err != nil {
 		return fmt.Errorf("Remove-CsCallParkOrbit: %w", err)
 	}
+	delete(d.displaced, identity)
 	return nil
 }
 

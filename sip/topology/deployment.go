@@ -24,6 +24,9 @@ type Deployment struct {
 	// redirected remembers, per failed-over pool, the GroupPickup ranges the simulator moved
 	// to the backup itself (AutoRedirectOrbits), so failback completion moves those back.
 	redirected map[string][]string
+	// displaced maps a GroupPickup range moved to a backup while its pool was failing to
+	// that pool, its home (displaced.go).
+	displaced map[string]string
 }
 
 // Warning is something legal but likely wrong in a topology.
@@ -50,6 +53,7 @@ func New(t Topology) (*Deployment, []Warning, error) {
 		groups:       pickup.NewGroups(),
 		cps:          map[string]park.CPSConfig{},
 		redirected:   map[string][]string{},
+		displaced:    map[string]string{},
 		privateLines: map[string]string{},
 	}
 	for _, p := range t.Pools {
@@ -100,7 +104,7 @@ func (d *Deployment) Warnings() []Warning {
 			out = append(out, Warning(fmt.Sprintf("orbit range %s points at %s, which is not a pool of this topology: reassign it with Set-CsCallParkOrbit", r.Identity, r.CallParkService)))
 		}
 	}
-	return out
+	return append(out, d.displacedWarnings()...)
 }
 
 // Topology returns the static description the deployment was built from.

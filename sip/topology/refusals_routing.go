@@ -112,3 +112,12 @@ func OrbitRangeOwnerFailedOver(r park.OrbitRange, phase Phase, backup string) *R
 		fmt.Sprintf("orbit range %s belongs to %s, which is %s to %s and does not run its Call Park application (redirect it with Set-CsCallParkOrbit)",
 			r.Identity, r.CallParkService, phase, backup))
 }
+
+// GroupPickupRangeNotRedirectedBack refuses a pickup through a GroupPickup range still on
+// the backup pool after its home pool failed back (displaced.go; seed: the ranges "must be
+// redirected back to the primary pool after the failback process ... is complete").
+func GroupPickupRangeNotRedirectedBack(r park.OrbitRange, home string) *Rejection {
+	return reject(503, "Service Unavailable", DiagCannotForward,
+		fmt.Sprintf("orbit range %s still points at %s, but %s serves its users again: Group Call Pickup is available once the range is redirected back (Set-CsCallParkOrbit -Identity %s -CallParkService %s)",
+			r.Identity, r.CallParkService, home, r.Identity, home))
+}

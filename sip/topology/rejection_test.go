@@ -66,6 +66,7 @@ func rejectionTable() []namedRejection {
 		{OrbitRangeOwnerDown, OrbitRangeOwnerDown(orbits), 503, "Service Unavailable", DiagCannotForward},
 		{OrbitRangeOwnerCPSDisabled, OrbitRangeOwnerCPSDisabled(orbits), 503, "Service Unavailable", DiagCannotForward},
 		{OrbitRangeOwnerFailedOver, OrbitRangeOwnerFailedOver(orbits, FailedOver, pool02), 503, "Service Unavailable", DiagCannotForward},
+		{GroupPickupRangeNotRedirectedBack, GroupPickupRangeNotRedirectedBack(orbits, pool01), 503, "Service Unavailable", DiagCannotForward},
 
 		// Desk phones' subscriptions and attended transfers (deskphone.go).
 		{SubscriberNotAUser, SubscriberNotAUser("contoso.com"), 403, "Forbidden", 0},

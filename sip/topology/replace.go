@@ -73,6 +73,9 @@ func (d *Deployment) ReassignOrbits(from, to string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("Set-CsCallParkOrbit: %w", err)
 	}
+	for _, id := range ids {
+		delete(d.displaced, id) // reassigned on purpose (a replaced pool)
+	}
 	return ids, nil
 }
 
@@ -98,6 +101,11 @@ func (d *Deployment) RemovePool(fqdn string) error {
 	delete(d.pools, fqdn)
 	delete(d.cps, fqdn)
 	delete(d.redirected, fqdn)
+	for id, home := range d.displaced {
+		if home == fqdn {
+			delete(d.displaced, id)
+		}
+	}
 	d.topo.Pools = slices.DeleteFunc(d.topo.Pools, func(p Pool) bool { return p.FQDN == fqdn })
 	for i := range d.topo.Pools {
 		if d.topo.Pools[i].Backup == fqdn {

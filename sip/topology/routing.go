@@ -100,7 +100,7 @@ func (d *Deployment) cpsRefusal(r park.OrbitRange) *Rejection {
 		b, _ := d.backupOf(owner)
 		return OrbitRangeOwnerFailedOver(r, st.phase, b)
 	}
-	return nil
+	return d.notRedirectedBack(r)
 }
 
 func (d *Deployment) routeOrbit(pool string, caller Caller, number string, r park.OrbitRange, now time.Time) Route {

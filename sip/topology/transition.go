@@ -149,6 +149,7 @@ func (d *Deployment) autoRedirect(pool string, ev Event) ([]string, error) {
 		// Append, not replace: after an outage during failback the ranges moved by the first
 		// failover are still on the backup, and failback completion must bring them back too.
 		for _, id := range ids {
+			d.noteMove(id, park.GroupPickup, pool, backup)
 			if !slices.Contains(d.redirected[pool], id) {
 				d.redirected[pool] = append(d.redirected[pool], id)
 			}
@@ -167,6 +168,9 @@ func (d *Deployment) autoRedirect(pool string, ev Event) ([]string, error) {
 			return nil, fmt.Errorf("redirecting orbit range %s back to %s: %w", id, pool, err)
 		}
 		moved = append(moved, id)
+	}
+	for _, id := range moved {
+		d.noteMove(id, park.GroupPickup, backup, pool)
 	}
 	d.orbits = next
 	delete(d.redirected, pool)
