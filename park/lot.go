@@ -109,6 +109,18 @@ type Lot struct {
 	parked map[string]*Parked // by orbit
 	byKey  map[string]string  // parked call key -> orbit
 	nextID uint64
+	// changed is called when a call is parked or leaves its orbit (OnChange).
+	changed func()
+}
+
+// OnChange makes every park and every freed orbit call f, under whatever lock the owner
+// holds: f must return at once (busy lamps watch the orbits).
+func (l *Lot) OnChange(f func()) { l.changed = f }
+
+func (l *Lot) touched() {
+	if l.changed != nil {
+		l.changed()
+	}
 }
 
 // NewLot returns a lot over orbits, all free, allocated in the order given.
@@ -174,6 +186,7 @@ func (l *Lot) Park(r ParkRequest, cfg CPSConfig, now time.Time) (Parked, error) 
 	if r.Key != "" {
 		l.byKey[r.Key] = orbit
 	}
+	l.touched()
 	return *p, nil
 }
 
@@ -316,4 +329,5 @@ func (l *Lot) free(p *Parked) {
 	if l.known[p.Orbit] {
 		l.freed = append(l.freed, p.Orbit)
 	}
+	l.touched()
 }

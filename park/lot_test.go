@@ -243,3 +243,19 @@ func TestCheckFindsLeaksAndDoubleHolds(t *testing.T) {
 	l.fresh = []string{"7001", "7000"}
 	assert.ErrorContains(t, l.Check(), "orbit 7000 is both free and held")
 }
+
+// Busy lamps learn of every park and every freed orbit.
+func TestLotReportsChanges(t *testing.T) {
+	l := NewLot([]string{"7000", "7001"})
+	n := 0
+	l.OnChange(func() { n++ })
+	p, err := l.Park(req("a"), DefaultCPSConfig(), t0)
+	require.NoError(t, err)
+	q, err := l.Park(req("b"), DefaultCPSConfig(), t0)
+	require.NoError(t, err)
+	_, err = l.Retrieve(p.Orbit)
+	require.NoError(t, err)
+	l.Leave(q.Orbit, q.ID)
+	l.Leave(q.Orbit, q.ID) // gone already: no change
+	assert.Equal(t, 4, n)
+}

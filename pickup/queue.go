@@ -40,6 +40,17 @@ type Queues struct {
 	seq      uint64
 	byNumber map[string][]*Call
 	byID     map[string]*Call
+	changed  func() // OnChange
+}
+
+// OnChange makes every change of the queues (a call added or removed) call f, under
+// whatever lock the owner holds: f must return at once (busy lamps watch the queues).
+func (q *Queues) OnChange(f func()) { q.changed = f }
+
+func (q *Queues) touched() {
+	if q.changed != nil {
+		q.changed()
+	}
 }
 
 // NewQueues returns empty queues.
@@ -56,6 +67,7 @@ func (q *Queues) Add(c Call) error {
 	c.seq = q.seq
 	q.byID[c.ID] = &c
 	q.byNumber[c.Number] = append(q.byNumber[c.Number], &c)
+	q.touched()
 	return nil
 }
 
@@ -79,6 +91,7 @@ func (q *Queues) Remove(id string) (Call, bool) {
 	} else {
 		q.byNumber[c.Number] = list
 	}
+	q.touched()
 	return c.public(), true
 }
 

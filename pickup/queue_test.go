@@ -322,3 +322,16 @@ func TestDropIncludesBlockedCalls(t *testing.T) {
 	assert.Equal(t, []string{"c1", "c2"}, ids(lost))
 	assert.Equal(t, []string{"c3"}, ids(q.Calls("250")))
 }
+
+// Busy lamps learn of every change of the queues.
+func TestQueuesReportChanges(t *testing.T) {
+	q := NewQueues()
+	n := 0
+	q.OnChange(func() { n++ })
+	require.NoError(t, q.Add(Call{ID: "a", Number: "100", Callee: "bob"}))
+	require.NoError(t, q.Add(Call{ID: "b", Number: "100", Callee: "bob"}))
+	q.Take("100", "carol")
+	q.Drop(func(Call) bool { return true })
+	q.Remove("zz")
+	assert.Equal(t, 4, n, "two added, one taken, one dropped; removing nothing changes nothing")
+}

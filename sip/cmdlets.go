@@ -53,6 +53,7 @@ func (n *Network) CompleteFailBack(pool string) error {
 
 // apply runs a disaster-recovery event through the model and carries out its decisions.
 func (n *Network) apply(pool string, ev topology.Event) error {
+	defer n.lampsMayChange() // seam_lamps.go
 	pool = n.ResolvePool(pool)
 	p, ok := n.Pool(pool)
 	if !ok {
@@ -94,6 +95,7 @@ func (n *Network) apply(pool string, ev topology.Event) error {
 // NewCallParkOrbit is New-CsCallParkOrbit. The range is kept with its type CallPark unless
 // given, and its CallParkService the pool's FQDN (CallParkOrbit shows it).
 func (n *Network) NewCallParkOrbit(r park.OrbitRange) error {
+	defer n.lampsMayChange() // seam_lamps.go
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	r.CallParkService = n.resolvePoolLocked(r.CallParkService)
@@ -110,6 +112,7 @@ func (n *Network) CallParkOrbit(identity string) (park.OrbitRange, bool) {
 // SetCallParkOrbit is Set-CsCallParkOrbit: what the change names is set, an empty change
 // is refused.
 func (n *Network) SetCallParkOrbit(identity string, c park.OrbitChange) error {
+	defer n.lampsMayChange() // seam_lamps.go
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if c.CallParkService != nil {
@@ -126,6 +129,7 @@ func (n *Network) RedirectCallParkOrbit(identity, pool string) error {
 
 // RemoveCallParkOrbit is Remove-CsCallParkOrbit.
 func (n *Network) RemoveCallParkOrbit(identity string) error {
+	defer n.lampsMayChange() // seam_lamps.go
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.deploy.RemoveOrbit(identity)

@@ -26,7 +26,10 @@ type ringingCall struct {
 	tx     gosip.ServerTransaction
 	caller string // the caller's user name, or its address when outside the enterprise
 	callee string
-	q      topology.QueueDecision
+	q      topology.QueueDecision // zero for a call to a user in no group (directed pickup only)
+	// since is when it started ringing; private: it is to the callee's private line.
+	since   time.Time
+	private bool
 	// picked hands the call to a picker. It is unbuffered: a send succeeds only when the
 	// goroutine that owns the caller's transaction (forward) takes the pickup on.
 	picked chan pickRequest
@@ -38,8 +41,8 @@ type ringingCall struct {
 	reported  bool   // the owner was told the call rings (early)
 }
 
-func newRingingCall(req *gosip.Request, tx gosip.ServerTransaction, caller, callee string, q topology.QueueDecision) *ringingCall {
-	return &ringingCall{req: req, tx: tx, caller: caller, callee: callee, q: q,
+func newRingingCall(req *gosip.Request, tx gosip.ServerTransaction, caller, callee string, q topology.QueueDecision, since time.Time, private bool) *ringingCall {
+	return &ringingCall{req: req, tx: tx, caller: caller, callee: callee, q: q, since: since, private: private,
 		picked: make(chan pickRequest), done: make(chan struct{})}
 }
 
@@ -81,15 +84,20 @@ func (rt *runtime) pickUp(req *gosip.Request, tx gosip.ServerTransaction, picker
 		}
 	}()
 	lost := false
+	named := replacedCallID(req) // a pickup from the group's busy lamp names its call (pickup_directed.go)
 	for {
 		rt.mu.Lock()
-		call, ok := rt.queues.Take(number, picker.User)
+		call, ok := rt.takeQueued(number, picker.User, named)
 		rc := rt.ringing[call.ID]
 		if ok && call.Holder == "" {
 			delete(rt.ringing, call.ID)
 		}
 		blocked := rt.queues.BlockedCalls(number)
 		rt.mu.Unlock()
+		if !ok && named != "" && !lost {
+			rt.respond(tx, req, topology.NoRingingCall(named)) // RFC 3891 section 3
+			return
+		}
 		switch {
 		case !ok && lost && len(blocked) == 0:
 			rt.respond(tx, req, topology.PickedCallGone(number))

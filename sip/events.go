@@ -24,6 +24,9 @@ const (
 	ChangePhase ChangeKind = "phase"
 	// ChangeConfig: the administrator changed the orbit table, pickup groups or CPS settings.
 	ChangeConfig ChangeKind = "config"
+	// ChangeNotify: a pool sent a busy lamp's NOTIFY; Code is the subscriber's answer (0: none),
+	// User the subscriber and Detail what it watches (blf_notify.go).
+	ChangeNotify ChangeKind = "notify"
 )
 
 // Change is one thing that happened in a Network, for status pages and metrics. It is a
@@ -47,6 +50,10 @@ type Change struct {
 	InDialog bool
 	// Pickup is true for an INVITE that dials a Group Call Pickup number.
 	Pickup bool
+	// Directed says how an INVITE picks up the call ringing one user: "code" (the directed
+	// pickup prefix and the user's name) or "replaces" (Replaces with early-only: RFC 3891's
+	// pickup of an early dialog, not an attended transfer); "" for anything else.
+	Directed string
 	// Detail describes a phase or configuration change in words.
 	Detail string
 }
@@ -82,6 +89,9 @@ type observedTx struct {
 
 // Respond sends res and reports it when final.
 func (o *observedTx) Respond(res *gosip.Response) error {
+	if o.req.Method == gosip.INVITE {
+		o.rt.dialogs.answered(o.req, res) // the caller's busy lamp (blf_dialogs.go)
+	}
 	err := o.ServerTransaction.Respond(res)
 	if res.StatusCode >= 200 {
 		o.final.Store(true)
@@ -93,6 +103,9 @@ func (o *observedTx) Respond(res *gosip.Response) error {
 // RespondStateless sends a final res without keeping the transaction (guard.WriteStateless),
 // and reports it.
 func (o *observedTx) RespondStateless(res *gosip.Response) error {
+	if o.req.Method == gosip.INVITE {
+		o.rt.dialogs.answered(o.req, res)
+	}
 	o.final.Store(true)
 	err := guard.WriteStateless(o.ServerTransaction, res)
 	o.rt.pool.dep.emit(o.rt.responseChange(o.req, res))
@@ -123,6 +136,7 @@ func (rt *runtime) responseChange(req *gosip.Request, res *gosip.Response) Chang
 		c.Dialled = topology.Dialled(req.Recipient.User)
 		r, ok := rt.pool.dep.lookupOrbit(c.Dialled)
 		c.Pickup = ok && r.Type == park.GroupPickup
+		c.Directed = rt.directedKind(req, c.Dialled) // pickup_directed.go
 	}
 	return c
 }

@@ -14,6 +14,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/pickup"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -88,33 +89,21 @@ func (rt *runtime) handOver(req *gosip.Request, tx gosip.ServerTransaction, pick
 	}
 }
 
-// pickUpReplaced is the holder's side: a peer pool hands over a picker's INVITE for a call
-// this pool rings. Only a pool may do it (the caller checked the source); the call must
-// still ring, and the tags must name its dialog.
-func (rt *runtime) pickUpReplaced(req *gosip.Request, tx gosip.ServerTransaction, replaces string) {
-	id, fromTag, toTag := parseReplaces(replaces)
-	picker := lync.UserOf(req.GetHeader(lync.HeaderAssertedIdentity))
-	rt.mu.Lock()
-	rc := rt.ringing[id]
-	if rc != nil && (rc.q.Owner == rt.pool.fqdn || rc.q.Blocked != "" || !rc.names(fromTag, toTag)) {
-		rc = nil
+// pickUpReplaced is the holder's side: an INVITE with Replaces names a call this pool
+// rings (taken out of the ringing calls by ringingNamed): a pickup the queue's pool hands
+// over, or a directed pickup by Replaces (pickup_directed.go), from a phone or through the
+// picker's pool. The picker is admitted as for any directed pickup, then answered as for a
+// call of this pool's own queue.
+func (rt *runtime) pickUpReplaced(req *gosip.Request, tx gosip.ServerTransaction, rc *ringingCall, restore func(), fromPeer bool) {
+	picker, ok := rt.pickerOf(req, tx, fromPeer)
+	if !ok {
+		restore()
+		return // challenged
 	}
-	if rc != nil {
-		delete(rt.ringing, id)
-	}
-	rt.mu.Unlock()
-	if rc == nil || picker == "" {
-		rt.respond(tx, req, topology.NoRingingCall(id))
+	if rej := rt.pool.dep.admitDirectedPickup(picker, rc.callee, rc.private); rej != nil {
+		restore()
+		rt.respond(tx, req, rej)
 		return
-	}
-	restore := func() {
-		rt.mu.Lock()
-		defer rt.mu.Unlock()
-		select {
-		case <-rc.done:
-		default:
-			rt.ringing[id] = rc
-		}
 	}
 	pl, err := rt.readPicker(req, tx)
 	if err != nil {
@@ -122,16 +111,16 @@ func (rt *runtime) pickUpReplaced(req *gosip.Request, tx gosip.ServerTransaction
 		return
 	}
 	var refusal refused
-	switch err := rt.takeOver(pl, req, picker, rc); {
+	switch err := rt.takeOver(pl, req, picker.User, rc); {
 	case err == nil:
-		rt.log("picked up for "+rc.q.Owner, req, "picker", picker, "caller", rc.caller, "callee", rc.callee, "number", rc.q.Number)
+		rt.log("picked up by Replaces", req, "picker", picker.User, "caller", rc.caller, "callee", rc.callee, "queue", rc.q.Owner)
 	case errors.As(err, &refusal):
 		restore()
 		rt.respond(tx, req, refusal.r)
 	case errors.Is(err, errPickerGone):
 		restore()
 	default:
-		rt.respond(tx, req, topology.NoRingingCall(id))
+		rt.respond(tx, req, topology.NoRingingCall(siputil.CallID(rc.req)))
 	}
 	if pl.leg.LoadState() < gosip.DialogStateEstablished {
 		pl.leg.Close()

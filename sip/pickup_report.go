@@ -48,7 +48,7 @@ func (rt *runtime) enterQueue(req *gosip.Request, tx gosip.ServerTransaction, ca
 	if who == "" {
 		who = req.From().Address.String()
 	}
-	rc := newRingingCall(req, tx, who, user, q)
+	rc := newRingingCall(req, tx, who, user, q, p.dep.Clock().Now(), private)
 	id := siputil.CallID(req)
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -90,7 +90,7 @@ func (rt *runtime) leaveQueue(rc *ringingCall) {
 // ringingEarly reports a call to the owner of its group's queue when the callee's phone
 // first rings (a provisional response with a To tag: RFC 4235's "early" dialog).
 func (rt *runtime) ringingEarly(rc *ringingCall, res *gosip.Response) {
-	if rc == nil || rc.q.Owner == rt.pool.fqdn {
+	if rc == nil {
 		return
 	}
 	tag, _ := res.To().Params.Get("tag")
@@ -101,6 +101,9 @@ func (rt *runtime) ringingEarly(rc *ringingCall, res *gosip.Response) {
 	}
 	rc.calleeTag = tag
 	rc.mu.Unlock()
+	if rc.q.Owner == "" || rc.q.Owner == rt.pool.fqdn {
+		return // nobody else to tell (a call queued here, or in no group)
+	}
 	if err := rt.publishRinging(rc, dialoginfo.Early, reportTimeout); err != nil {
 		rt.pool.log.Warn("group call pickup: the queue's pool was not told", "call_id", siputil.CallID(rc.req), "owner", rc.q.Owner, "err", err)
 		return

@@ -62,6 +62,8 @@ type runtime struct {
 	parking     *parking                 // the Call Park application's parking lot (callpark.go)
 	auth        *authenticator           // digest challenges for users with a password (auth.go)
 	legSDP      sync.Map                 // Call-ID -> the SDP the Call Park application last sent on that leg (cps_session_timer.go)
+	dialogs     *dialogTracker           // the dialogs of the users this pool serves (blf_dialogs.go)
+	lamps       *lamps                   // busy lamp subscriptions (blf_lamps.go)
 }
 
 // FQDN returns the pool's name.
@@ -162,6 +164,10 @@ func (p *Pool) start() error {
 	rt.cps = sipgo.NewDialogServerCache(cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: portN}})
 	rt.parking = newParking(rt)
 	rt.auth = newAuthenticator(p.dep.Domain(), p.dep.Clock())
+	rt.lamps = newLamps(rt)
+	rt.dialogs = newDialogTracker(rt)
+	rt.queues.OnChange(rt.lamps.changed)
+	rt.parking.lot.OnChange(rt.lamps.changed)
 	rt.routes()
 	go func() { udp.served(srv.ServeUDP(udp)) }()
 	go func() { tcp.served(srv.ServeTCP(tcp)) }()
@@ -262,7 +268,8 @@ func (rt *runtime) routes() {
 	rt.srv.OnCancel(rt.observe(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		rt.refuse(tx, req, topology.NoSuchDialog(rt.pool.fqdn)) // RFC 3261 9.2: 481
 	}))
-	for _, m := range []gosip.RequestMethod{gosip.INFO, gosip.UPDATE, gosip.REFER, gosip.NOTIFY, gosip.MESSAGE} {
+	rt.srv.OnRequest(gosip.NOTIFY, rt.observe(rt.onNotify)) // blf_upstream.go, then onInDialog
+	for _, m := range []gosip.RequestMethod{gosip.INFO, gosip.UPDATE, gosip.REFER, gosip.MESSAGE} {
 		rt.srv.OnRequest(m, rt.observe(rt.onInDialog))
 	}
 }

@@ -34,12 +34,8 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		rt.refuse(tx, req, topology.TooManyHops())
 		return
 	}
-	contactByAddress(req) // relay.go: dialogs never need a name resolved
-	if h := req.GetHeader("Replaces"); h != nil && rt.fromPeer(req) {
-		rt.pickUpReplaced(req, tx, h.Value()) // a pickup handed over by the queue's pool (pickup_remote.go)
-		return
-	}
-	if rt.refuseReplaces(req, tx) { // attended.go
+	contactByAddress(req)       // relay.go: dialogs never need a name resolved
+	if rt.onReplaces(req, tx) { // a takeover of a call ringing here, or a refusal (pickup_directed.go)
 		return
 	}
 	if rt.isParkRequest(req) {
@@ -54,6 +50,10 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	dialled := req.Recipient.User
 	route := p.dep.route(p.fqdn, caller, dialled)
 	rt.log("INVITE", req, "caller", caller.User, "dialled", dialled, "route", route.Kind.String())
+	if _, served := rt.lookup(caller.User); served && caller.Enterprise() {
+		rt.dialogs.outgoing(req, caller.User) // the caller's busy lamp (blf_dialogs.go)
+	}
+	defer rt.dialogs.settle(siputil.CallID(req))
 	switch route.Kind {
 	case topology.Rejected:
 		rt.refuse(tx, req, route.Reject) // stateless: a flood of calls to unknown numbers leaves nothing behind
@@ -70,6 +70,8 @@ func (rt *runtime) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		rt.pickUp(req, tx, caller, route.Number)
 	case topology.ToOrbit:
 		rt.retrieve(req, tx, caller, route.Number) // Call Park (callpark.go)
+	case topology.ToDirectedPickup:
+		rt.pickUpDirected(req, tx, caller, route.User) // pickup_directed.go
 	}
 }
 
@@ -84,8 +86,12 @@ func (rt *runtime) ringUser(req *gosip.Request, tx gosip.ServerTransaction, call
 		rt.refuse(tx, req, topology.NotRegisteredHere(user, p.fqdn))
 		return
 	}
-	dest := b.route() // relay.go: the phone's TCP or TLS connection, or its proven UDP address
+	dest := b.route()                               // relay.go: the phone's TCP or TLS connection, or its proven UDP address
+	rt.dialogs.incoming(req, user, caller, private) // the callee's busy lamp (blf_dialogs.go)
 	rc := rt.enterQueue(req, tx, caller, user, private)
+	if rc == nil {
+		rc = rt.ringDirectly(req, tx, caller, user, private) // still open to a directed pickup
+	}
 	if rc != nil {
 		defer rt.leaveQueue(rc)
 	}
@@ -140,6 +146,7 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 				continue
 			}
 			rt.rememberAnswer(req, res, caller) // who talked to whom, before they can park (callpark_admit.go)
+			rt.dialogs.branch(req, res)         // the callee's busy lamp (blf_dialogs.go)
 			if res.StatusCode < 200 {
 				timerC.reset()
 				rt.ringingEarly(rc, res) // the owner of the group's queue learns it rings first
@@ -234,6 +241,9 @@ func (rt *runtime) onAck(req *gosip.Request, tx gosip.ServerTransaction) {
 func (rt *runtime) onInDialog(req *gosip.Request, tx gosip.ServerTransaction) {
 	// Never ahead of an ACK read before it (dialog_order.go).
 	rt.order.waitAcks(siputil.CallID(req))
+	if req.Method == gosip.BYE {
+		defer rt.dialogs.end(siputil.CallID(req), "") // a BYE the pool sees ends the call on its lamps
+	}
 	if rt.parking.inDialog(req, tx) { // Call Park legs (callpark.go)
 		return
 	}

@@ -9,6 +9,7 @@ import (
 // AddPool deploys a new pool (Topology Builder) and starts its SIP server. Its Call Park
 // application starts with default settings: after replacing a pool they must be set again.
 func (n *Network) AddPool(p topology.Pool) error {
+	defer n.lampsMayChange() // seam_lamps.go
 	n.mu.Lock()
 	err := n.deploy.AddPool(p)
 	n.mu.Unlock()
@@ -28,6 +29,7 @@ func (n *Network) AddPool(p topology.Pool) error {
 // RemovePool takes a failed pool out of the topology (it must be down, its users moved).
 // Orbit ranges still pointing at it are reported by Warnings until reassigned.
 func (n *Network) RemovePool(fqdn string) error {
+	defer n.lampsMayChange() // seam_lamps.go
 	n.mu.Lock()
 	fqdn = n.resolvePoolLocked(fqdn)
 	err := n.deploy.RemovePool(fqdn)
@@ -52,6 +54,7 @@ func (n *Network) RemovePool(fqdn string) error {
 // MoveUsers is Move-CsUser -Force for every user homed on from; their phones learn their
 // new registrars (as clients do from DNS and in-band provisioning).
 func (n *Network) MoveUsers(from, to string) ([]string, error) {
+	defer n.lampsMayChange() // seam_lamps.go
 	n.mu.Lock()
 	moved, err := n.deploy.MoveUsers(n.resolvePoolLocked(from), n.resolvePoolLocked(to))
 	n.mu.Unlock()
@@ -64,6 +67,7 @@ func (n *Network) MoveUsers(from, to string) ([]string, error) {
 
 // ReassignOrbits runs Set-CsCallParkOrbit -CallParkService to on every range of from.
 func (n *Network) ReassignOrbits(from, to string) ([]string, error) {
+	defer n.lampsMayChange() // seam_lamps.go
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.deploy.ReassignOrbits(n.resolvePoolLocked(from), n.resolvePoolLocked(to))
@@ -71,6 +75,7 @@ func (n *Network) ReassignOrbits(from, to string) ([]string, error) {
 
 // PairPools makes two pools each other's backup registrar.
 func (n *Network) PairPools(a, b string) error {
+	defer n.lampsMayChange() // seam_lamps.go
 	n.mu.Lock()
 	err := n.deploy.PairPools(n.resolvePoolLocked(a), n.resolvePoolLocked(b))
 	n.mu.Unlock()

@@ -31,6 +31,7 @@ type model interface {
 	holdsQueue(pool, number string) bool
 	admitPark(pool string, r topology.ParkRequest) topology.ParkAdmission
 	maySubscribe(subscriber topology.Caller, target, pkg string) *topology.Rejection
+	lampModel // busy lamps and directed pickup (seam_lamps.go)
 	cps(pool string) park.CPSConfig
 	lookupOrbit(number string) (park.OrbitRange, bool)
 	Domain() string

@@ -31,8 +31,8 @@ type notifier struct {
 	state func(rt *runtime, target string) []byte
 }
 
-// eventPackages are the packages pools serve, by Event header name. A later issue adds
-// "dialog" (RFC 4235, busy lamp fields) here.
+// eventPackages are the packages pools serve statelessly, by Event header name. The dialog
+// package (RFC 4235, busy lamp fields) keeps its subscriptions: blf_notify.go.
 var eventPackages = map[string]notifier{
 	topology.EventMessageSummary: {contentType: "application/simple-message-summary", state: messageSummary},
 	topology.EventPresence:       {contentType: "application/pidf+xml", state: presenceDocument},
@@ -43,7 +43,7 @@ const maxSubscriptionExpires = 3600
 
 // servedEvents lists eventPackages' names, sorted, for Allow-Events.
 func servedEvents() []string {
-	out := make([]string, 0, len(eventPackages))
+	out := []string{topology.EventDialog}
 	for name := range eventPackages {
 		out = append(out, name)
 	}
@@ -57,6 +57,10 @@ func servedEvents() []string {
 // expires; a pool that fails forgets them as it forgets registrations.
 func (rt *runtime) onSubscribe(req *gosip.Request, tx gosip.ServerTransaction) {
 	pkg := strings.ToLower(eventPackage(req)) // pickup_report.go
+	if pkg == topology.EventDialog {
+		rt.onDialogSubscribe(req, tx) // busy lamps (blf_notify.go)
+		return
+	}
 	ep, ok := eventPackages[pkg]
 	if !ok {
 		res := lync.Response(req, topology.BadSubscriptionEvent(pkg, servedEvents()), rt.pool.fqdn)

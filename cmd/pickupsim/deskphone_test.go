@@ -37,7 +37,7 @@ func TestSIPpDeskPhoneSubscriptionsAndKeepAlives(t *testing.T) {
 	}
 	sipp(t, bin, "subscribe-mwi.xml", alice, p1.Addr(), "").wait(t, "alice's message-waiting subscription, refresh and unsubscribe")
 	sipp(t, bin, "subscribe-presence.xml", alice, p1.Addr(), "bob").wait(t, "alice watches bob's presence")
-	sipp(t, bin, "subscribe-unknown.xml", alice, p1.Addr(), "bob").wait(t, "a dialog subscription refused with 489")
+	sipp(t, bin, "subscribe-unknown.xml", alice, p1.Addr(), "bob").wait(t, "a subscription to a package the pools do not serve refused with 489")
 	sipp(t, bin, "options-keepalive.xml", alice, p1.Addr(), "").wait(t, "alice's OPTIONS keep-alives")
 
 	m := metricsText(t, s.AdminURL)

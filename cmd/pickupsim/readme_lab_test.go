@@ -89,6 +89,10 @@ func TestREADMELab(t *testing.T) {
 			assert.True(t, heard["carol"], "alice receives carol's RTP")
 		}},
 		{"sipp_phone carol 5073 6120 5060 picker 100", func(t *testing.T, _ labBlock, _ string) {}},
+		{"blf-pickup-replaces.xml -key user carol", func(t *testing.T, _ labBlock, out string) {
+			assert.Regexp(t, `carol's lamp of bob: -key callid \S+ -key localtag \S+ -key remotetag \S+`, out,
+				"SIPp logged the early dialog's identifiers from the NOTIFY")
+		}},
 		{"pickupsim admin Invoke-PoolOutage pool01.contoso.com", func(t *testing.T, _ labBlock, out string) {
 			assert.Regexp(t, `registrar failover timer of pool01.contoso.com: pool02.contoso.com takes its users in \d+ s`, out)
 			assert.Regexp(t, `carol\s+pool01.contoso.com\s+100\s+pool02.contoso.com\s+normal \(phone shows resiliency\)\s+pool02.contoso.com \(normal\)`, out)

@@ -46,8 +46,8 @@ type sippRun struct {
 }
 
 // sipp starts one SIPp process running scenario as phone, towards pool (empty for a
-// phone that only answers), dialling service.
-func sipp(t *testing.T, bin, scenario string, ph sippPhone, pool, service string) *sippRun {
+// phone that only answers), dialling service, with extra SIPp arguments.
+func sipp(t *testing.T, bin, scenario string, ph sippPhone, pool, service string, extra ...string) *sippRun {
 	t.Helper()
 	sf, err := filepath.Abs(filepath.Join("testdata", "sipp", scenario))
 	require.NoError(t, err)
@@ -57,6 +57,7 @@ func sipp(t *testing.T, bin, scenario string, ph sippPhone, pool, service string
 	if service != "" {
 		args = append(args, "-s", service)
 	}
+	args = append(args, extra...)
 	if pool != "" {
 		args = append([]string{pool}, args...)
 	}

@@ -33,6 +33,10 @@ func (r *run) do(st scenario.Step) (string, error) {
 		return r.replace(st)
 	case scenario.Hangup:
 		return r.hangup(st)
+	case scenario.Subscribe, scenario.Unsubscribe:
+		return r.subscribe(st) // lamps.go
+	case scenario.DirectedPickup:
+		return r.directedPickup(st)
 	case scenario.Advance:
 		before := r.established()
 		fired := r.clock.Advance(st.Duration)
@@ -172,6 +176,12 @@ func (r *run) dial(st scenario.Step) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return r.follow(st, to, out), nil
+}
+
+// follow names a call a step placed, waits until it rings, is answered or refused, and
+// says what happened.
+func (r *run) follow(st scenario.Step, to string, out *phone.Call) string {
 	nc := &namedCall{from: st.From, to: to, caller: out}
 	if st.As != "" {
 		r.calls[st.As] = nc
@@ -193,7 +203,7 @@ func (r *run) dial(st scenario.Step) (string, error) {
 	case phone.Failed:
 		detail += ", " + out.Outcome().String()
 	}
-	return detail, nil
+	return detail
 }
 
 // callerHangsUp arms the race a pickup step rehearses: the picked call's caller hangs up

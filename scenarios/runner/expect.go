@@ -221,6 +221,9 @@ func (r *run) userChecks(e *scenario.Expectation) []check {
 	if e.Ringing != "" {
 		cs = append(cs, r.ringingCheck(e))
 	}
+	if e.Lamp != nil {
+		cs = append(cs, r.lampCheck(e)) // lamps.go
+	}
 	last := func() string {
 		reg, ok := r.regs[e.User]
 		if !ok {

@@ -18,7 +18,7 @@ const maxWait = 10 * time.Second
 var expectKeys = []string{"call", "user", "orbit", "queue", "pool", "orbit-number", "warnings",
 	"state", "callee-state", "connected", "code", "diagnostic", "warning", "cancel-reason", "picked-up-by", "media", "reason",
 	"mode", "registrar", "ringing", "owner", "length", "phase", "up", "cps", "active-calls",
-	"number", "parked", "parker", "parkee", "parked-on", "parkee-state", "parkee-reason", "music-on-hold", "count"}
+	"number", "parked", "parker", "parkee", "parked-on", "parkee-state", "parkee-reason", "music-on-hold", "count", "lamp"}
 
 // subjects are the keys that name what an expect step looks at.
 var subjects = []string{"call", "user", "orbit", "queue", "pool", "orbit-number", "warnings"}
@@ -26,7 +26,7 @@ var subjects = []string{"call", "user", "orbit", "queue", "pool", "orbit-number"
 // checksBySubject lists the checks each subject allows.
 var checksBySubject = map[string][]string{
 	"call":         {"state", "callee-state", "connected", "code", "diagnostic", "warning", "cancel-reason", "picked-up-by", "media", "reason"},
-	"user":         {"mode", "registrar", "ringing", "code", "diagnostic", "warning"},
+	"user":         {"mode", "registrar", "ringing", "code", "diagnostic", "warning", "lamp"},
 	"orbit":        {"owner"},
 	"queue":        {"length"},
 	"pool":         {"phase", "up", "cps", "active-calls"},
@@ -78,6 +78,9 @@ func readExpect(c *checker, n *yaml.Node, s *Step) {
 		e.Call = c.call(m["call"], "call")
 	case "user":
 		e.User = c.user(m["user"], "user")
+		if v := m["lamp"]; v != nil {
+			e.Lamp = c.readLamp(v, e.User) // steps_lamps.go
+		}
 	case "orbit":
 		e.Orbit = c.str(m["orbit"], "orbit")
 		if _, ok := c.orbits.Get(e.Orbit); !ok {

@@ -78,6 +78,11 @@ func TestEveryStepKindParses(t *testing.T) {
   - expect: {user: alice, ringing: bob}
   - expect: {pool: pool03, cps: default}
   - expect: {pool: pool03, cps: {maxCallPickupAttempts: 2}}
+  - subscribe: {user: alice, watch: [bob, 100, 7000]}
+  - expect: {user: alice, lamp: {watching: bob, state: early, caller: bob}}
+  - directed-pickup: {from: alice, to: bob, by: replaces, as: dp1}
+  - directed-pickup: {from: alice, to: bob, as: dp2}
+  - unsubscribe: {user: alice, watch: 7000}
 `)
 	require.NoError(t, err)
 	seen := map[Kind]bool{}
@@ -198,6 +203,12 @@ func TestMalformedFiles(t *testing.T) {
 		{"refusal on a number", header + "  - expect: {orbit-number: 7000, code: 480}\n", "a refusal is checked on the name of a park step"},
 		{"bad cps check", header + "  - expect: {pool: pool01, cps: fast}\n", "s.yaml:13: cps \"fast\""},
 		{"ringing nobody known", header + "  - expect: {user: alice, ringing: zoe}\n", "s.yaml:13: unknown user \"zoe\""},
+		{"watch nothing", header + "  - subscribe: {user: alice, watch: zoe}\n", "s.yaml:13: alice watches \"zoe\": neither a user"},
+		{"unsubscribe unwatched", header + "  - unsubscribe: {user: alice, watch: bob}\n", "s.yaml:13: alice unsubscribes from \"bob\""},
+		{"lamp without key", header + "  - expect: {user: alice, lamp: {watching: bob, state: early}}\n", "s.yaml:13: alice has no busy lamp key for \"bob\""},
+		{"bad lamp state", header + "  - subscribe: {user: alice, watch: bob}\n  - expect: {user: alice, lamp: {watching: bob, state: lit}}\n", "s.yaml:14: lamp state \"lit\""},
+		{"replaces without lamp", header + "  - directed-pickup: {from: alice, to: bob, by: replaces}\n", "s.yaml:13: alice picks up by Replaces from its lamp of bob: subscribe"},
+		{"directed pickup by what", header + "  - directed-pickup: {from: alice, to: bob, by: magic}\n", "s.yaml:13: by \"magic\""},
 		{"outsider registers", outsiderHeader + "  - register: [pstn]\n", "s.yaml:15: pstn is outside the enterprise: outsiders do not register"},
 		{"outsider named like a user", strings.Replace(outsiderHeader, "name: pstn", "name: alice", 1) + "  - outage: pool01\n", "s.yaml:13: outsider \"alice\": the name is already a user's"},
 		{"outsider bad uri", strings.Replace(outsiderHeader, "uri: \"sip:+14255550100@gw.contoso.com\"", "uri: tel:+1425", 1) + "  - outage: pool01\n", "uri \"tel:+1425\" is not sip:user@host"},

@@ -54,6 +54,9 @@ const (
 	RemovePool       Kind = "remove-pool"       // Topology Builder: a failed pool is removed
 	PairPools        Kind = "pair-pools"        // Topology Builder: two pools back each other up
 	ReassignOrbits   Kind = "reassign-orbits"   // Set-CsCallParkOrbit on every range of a pool
+	Subscribe        Kind = "subscribe"         // a phone's busy lamp keys subscribe (RFC 4235)
+	Unsubscribe      Kind = "unsubscribe"       // a busy lamp key unsubscribes
+	DirectedPickup   Kind = "directed-pickup"   // a phone picks up the call ringing a colleague (** code or Replaces)
 	Advance          Kind = "advance"           // virtual time
 	Wait             Kind = "wait"              // real time, for media
 	Expect           Kind = "expect"
@@ -63,7 +66,7 @@ const (
 var Kinds = []Kind{Register, Call, Answer, Reject, Hangup, Pickup, Dial, Park, Retrieve, Transfer,
 	Outage, Recover, FailOver, FailOverComplete, FailBack, FailBackComplete, SetOrbit, NewOrbit,
 	RemoveOrbit, SetCPS, EnablePickup, DisablePickup, AddPool, MoveUsers, RemovePool, PairPools,
-	ReassignOrbits, Advance, Wait, Expect}
+	ReassignOrbits, Subscribe, Unsubscribe, DirectedPickup, Advance, Wait, Expect}
 
 // Step is one line of the timeline. Which fields are set depends on Kind.
 type Step struct {
@@ -105,6 +108,12 @@ type Step struct {
 	User             string           // enable-pickup, disable-pickup, answer (the rung phone's user)
 	Number           string           // enable-pickup
 	Duration         time.Duration    // advance, wait
+	// Watch is what subscribe's and unsubscribe's busy lamp keys watch: users, orbit or
+	// group numbers, CallPark range identities. User is the watching phone's user.
+	Watch []string
+	// ByReplaces: a directed pickup by INVITE with Replaces from the picker's lamp of To,
+	// rather than by dialling the feature code.
+	ByReplaces bool
 	// Error, on an action step, says the action is expected to fail with an error containing
 	// this text; the step fails if the action succeeds.
 	Error  string
@@ -170,6 +179,15 @@ type Expectation struct {
 	ParkeeReason string
 
 	WarningCount *int // how many of the deployment's warnings contain the Warnings text
+
+	Lamp *LampCheck // a user's busy lamp key
+}
+
+// LampCheck is what a user's busy lamp key for Watching should show: State (trying,
+// proceeding, early, confirmed, terminated or unknown) and, when set, the other party of
+// the dialog that lights it (Caller: who calls, who is parked).
+type LampCheck struct {
+	Watching, State, Caller string
 }
 
 // RingingNobody is the Ringing check of a phone that nobody rings.

@@ -25,11 +25,12 @@ type checker struct {
 	calls     map[string]bool
 	parks     map[string]bool
 	orbits    *park.OrbitTable
+	watching  map[string]map[string]bool // busy lamp keys, by watcher (steps_lamps.go)
 }
 
 func newChecker(r *reader, t topology.Topology) *checker {
 	c := &checker{reader: r, users: map[string]bool{}, outsiders: map[string]bool{}, pools: poolNames(t.Pools), calls: map[string]bool{},
-		parks: map[string]bool{}, orbits: park.NewOrbitTable()}
+		parks: map[string]bool{}, orbits: park.NewOrbitTable(), watching: map[string]map[string]bool{}}
 	for _, u := range t.Users {
 		c.users[u.Name] = true
 	}
@@ -207,6 +208,9 @@ var stepReaders = map[Kind]func(c *checker, n *yaml.Node, s *Step){
 	RemovePool:       readPoolStep,
 	PairPools:        readPairPools,
 	ReassignOrbits:   readPoolPair,
+	Subscribe:        readSubscribe,
+	Unsubscribe:      readSubscribe,
+	DirectedPickup:   readDirectedPickup,
 	Advance:          readDuration,
 	Wait:             readDuration,
 	Expect:           readExpect,

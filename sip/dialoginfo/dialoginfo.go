@@ -54,6 +54,11 @@ type Info struct {
 	// Entity is the address of record the dialogs belong to (the rung user).
 	Entity  string
 	Dialogs []Dialog
+	// Unknown, when set, says why the notifier does not know the entity's dialogs now (the
+	// pool that held them is down, the range is not redirected): a pickupsim extension
+	// element at the document's end (RFC 4235 section 4.1 allows elements of other
+	// namespaces there). The document then lists no live dialog.
+	Unknown string
 }
 
 // Dialog is one dialog of the entity.
@@ -65,6 +70,9 @@ type Dialog struct {
 	// Direction is "initiator" or "recipient" (the entity was called), or empty.
 	Direction string
 	State     string
+	// Event says why a terminated dialog ended (RFC 4235 section 4.1.6.2: cancelled,
+	// rejected, replaced, local-bye, remote-bye, error, timeout); empty otherwise.
+	Event string
 	// Local and Remote are the parties' identities (addresses).
 	Local, Remote string
 	// Pickup, when set, is the simulator's extension: the call rings a member of a Group
@@ -87,6 +95,16 @@ type xmlInfo struct {
 	State   string      `xml:"state,attr"`
 	Entity  string      `xml:"entity,attr"`
 	Dialogs []xmlDialog `xml:"dialog"`
+	Unknown *xmlUnknown `xml:"urn:pickupsim:params:xml:ns:pickup unknown,omitempty"`
+}
+
+type xmlUnknown struct {
+	Why string `xml:",chardata"`
+}
+
+type xmlState struct {
+	Event string `xml:"event,attr,omitempty"`
+	Value string `xml:",chardata"`
 }
 
 type xmlDialog struct {
@@ -95,7 +113,7 @@ type xmlDialog struct {
 	LocalTag  string     `xml:"local-tag,attr,omitempty"`
 	RemoteTag string     `xml:"remote-tag,attr,omitempty"`
 	Direction string     `xml:"direction,attr,omitempty"`
-	State     string     `xml:"state"`
+	State     xmlState   `xml:"state"`
 	Local     *xmlParty  `xml:"local,omitempty"`
 	Remote    *xmlParty  `xml:"remote,omitempty"`
 	Pickup    *xmlPickup `xml:"urn:pickupsim:params:xml:ns:pickup pickup,omitempty"`
@@ -118,7 +136,8 @@ func Build(info Info) []byte {
 		x.State = "full"
 	}
 	for _, d := range info.Dialogs {
-		xd := xmlDialog{ID: d.ID, CallID: d.CallID, LocalTag: d.LocalTag, RemoteTag: d.RemoteTag, Direction: d.Direction, State: d.State}
+		xd := xmlDialog{ID: d.ID, CallID: d.CallID, LocalTag: d.LocalTag, RemoteTag: d.RemoteTag, Direction: d.Direction,
+			State: xmlState{Event: d.Event, Value: d.State}}
 		if d.Local != "" {
 			xd.Local = &xmlParty{Identity: d.Local}
 		}
@@ -129,6 +148,9 @@ func Build(info Info) []byte {
 			xd.Pickup = &xmlPickup{Number: p.Number, Blocked: p.Blocked, Why: p.Why}
 		}
 		x.Dialogs = append(x.Dialogs, xd)
+	}
+	if info.Unknown != "" {
+		x.Unknown = &xmlUnknown{Why: info.Unknown}
 	}
 	out, err := xml.Marshal(x)
 	if err != nil { // only strings and integers: cannot fail
@@ -155,6 +177,9 @@ func Parse(body []byte) (Info, error) {
 		return Info{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	info := Info{Version: x.Version, Entity: strings.TrimSpace(x.Entity)}
+	if x.Unknown != nil {
+		info.Unknown = strings.TrimSpace(x.Unknown.Why)
+	}
 	switch x.State {
 	case "full":
 		info.Full = true
@@ -170,7 +195,7 @@ func Parse(body []byte) (Info, error) {
 	}
 	for i, xd := range x.Dialogs {
 		d := Dialog{ID: xd.ID, CallID: xd.CallID, LocalTag: xd.LocalTag, RemoteTag: xd.RemoteTag,
-			Direction: xd.Direction, State: strings.TrimSpace(xd.State)}
+			Direction: xd.Direction, State: strings.TrimSpace(xd.State.Value), Event: xd.State.Event}
 		switch {
 		case d.ID == "":
 			return Info{}, fmt.Errorf("%w: dialog %d has no id", ErrInvalid, i+1)
@@ -191,4 +216,26 @@ func Parse(body []byte) (Info, error) {
 		info.Dialogs = append(info.Dialogs, d)
 	}
 	return info, nil
+}
+
+// Unknown is the state a busy lamp shows when nobody tells it the truth: no active
+// subscription, or a notifier that does not know the entity's dialogs now (Info.Unknown).
+const Unknown = "unknown"
+
+// Lamp is what a busy lamp field key shows for a document: the state of the dialog that
+// matters most (a call ringing, then one being set up, then one answered; terminated when
+// no dialog is live), and that dialog. Phones light their keys this way: ringing first, so
+// a colleague's ringing call can be picked up even while they are on another call.
+func Lamp(info Info) (state string, d Dialog) {
+	if info.Unknown != "" {
+		return Unknown, Dialog{}
+	}
+	rank := map[string]int{Early: 4, Proceeding: 3, Trying: 2, Confirmed: 1}
+	state = Terminated
+	for _, x := range info.Dialogs {
+		if rank[x.State] > rank[state] {
+			state, d = x.State, x
+		}
+	}
+	return state, d
 }

@@ -1,11 +1,14 @@
 package dialoginfo
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pickupsim/pickupsim/sip/dialoginfo/xsdcheck"
 )
 
 func ringing() Info {
@@ -94,4 +97,50 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip changed the document: %+v -> %+v", info, again)
 		}
 	})
+}
+
+// Every shape of document pools send validates against RFC 4235's own schema (section
+// 4.4): an early dialog with the pickup extension, a confirmed one, one terminated with its
+// event, an idle entity, and an entity whose state is unknown. A document the schema
+// forbids is caught, so the check can fail.
+func TestDocumentsValidateAgainstTheRFCSchema(t *testing.T) {
+	confirmed := ringing()
+	confirmed.Full = true
+	confirmed.Dialogs[0].State, confirmed.Dialogs[0].Pickup = Confirmed, nil
+	ended := ringing()
+	ended.Dialogs[0].State, ended.Dialogs[0].Event = Terminated, "cancelled"
+	unknown := Info{Full: true, Version: 9, Entity: "sip:7000@contoso.com", Unknown: "pool01.contoso.com is down", Dialogs: []Dialog{{
+		ID: "x", CallID: "y", State: Terminated, Event: "error"}}}
+	xsdcheck.Require(t, Build(ringing()), Build(confirmed), Build(ended), Build(Info{Full: true, Entity: "sip:bob@contoso.com"}), Build(unknown))
+
+	bad := strings.Replace(string(Build(ended)), `event="cancelled"`, `event="hung-up"`, 1)
+	err := xsdcheck.Validate([]byte(bad))
+	if errors.Is(err, xsdcheck.ErrNoXmllint) {
+		return // Require skipped or failed above already
+	}
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "hung-up")
+}
+
+// A lamp shows ringing before anything else, then a call being set up, then an answered
+// call; terminated when nothing is live; unknown when the notifier does not know.
+func TestLamp(t *testing.T) {
+	ring := Dialog{ID: "r", State: Early, Remote: "sip:alice@contoso.com"}
+	talk := Dialog{ID: "t", State: Confirmed, Remote: "sip:carol@contoso.com"}
+	gone := Dialog{ID: "g", State: Terminated}
+	for _, c := range []struct {
+		info  Info
+		state string
+		d     Dialog
+	}{
+		{Info{Dialogs: []Dialog{talk, ring, gone}}, Early, ring},
+		{Info{Dialogs: []Dialog{gone, talk}}, Confirmed, talk},
+		{Info{Dialogs: []Dialog{gone}}, Terminated, Dialog{}},
+		{Info{}, Terminated, Dialog{}},
+		{Info{Dialogs: []Dialog{ring}, Unknown: "pool01 is down"}, Unknown, Dialog{}},
+	} {
+		state, d := Lamp(c.info)
+		assert.Equal(t, c.state, state)
+		assert.Equal(t, c.d, d)
+	}
 }

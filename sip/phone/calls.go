@@ -179,6 +179,11 @@ func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 			return
 		}
 	}
+	swap, replacing := ph.replaces(req) // an INVITE with Replaces (replaces.go)
+	if replacing && swap.code != 0 {
+		tx.Respond(gosip.NewResponseFromRequest(req, swap.code, replacesRefusals[swap.code], nil))
+		return
+	}
 	offer, err := media.ParseAudio(req.Body())
 	if err != nil {
 		tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
@@ -225,7 +230,10 @@ func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	ph.mu.Lock()
 	auto := ph.autoAnswer
 	ph.mu.Unlock()
-	if auto {
+	switch {
+	case replacing:
+		ph.takeOver(c, swap.old)
+	case auto:
 		c.decide(answerChoice{code: 200})
 	}
 	// A reliable 180 (RFC 3262) is sent again, T1 doubling, until its PRACK arrives.

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
 
+	"github.com/pickupsim/pickupsim/sip/dialoginfo"
 	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
@@ -260,6 +262,10 @@ func (ph *Phone) notifyRefer(c *Call, frag string, final bool) {
 
 // onNotify takes a NOTIFY of a transfer this phone started, and hands its sipfrag to Park.
 func (ph *Phone) onNotify(req *gosip.Request, tx gosip.ServerTransaction) {
+	if ev := req.GetHeader("Event"); ev != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(ev.Value())), dialoginfo.Event) {
+		ph.onDialogNotify(req, tx) // a busy lamp key's (blf.go)
+		return
+	}
 	if ph.call(siputil.CallID(req)) == nil {
 		tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return

@@ -81,6 +81,7 @@ type Phone struct {
 	panics    atomic.Uint64 // handler panics the guard recovered (guard.go)
 	// acks holds the re-INVITE 2xx the phone retransmits until their ACK (reinvite_ack.go).
 	acks sync.Map
+	blf  blfState // busy lamp keys (blf.go)
 }
 
 // ErrNotRegistered is returned when no registrar accepted the phone.
@@ -131,13 +132,11 @@ func New(cfg Config) (*Phone, error) {
 	srv.OnInvite(ph.guarded(ph.onInvite))
 	srv.OnAck(ph.guarded(ph.onAck)) // reinvite_ack.go
 	srv.OnBye(ph.guarded(ph.onBye))
-	srv.OnRefer(ph.guarded(ph.onRefer))   // Call Park: blind transfer (park.go)
-	srv.OnNotify(ph.guarded(ph.onNotify)) // Call Park: transfer progress (park.go)
-	srv.OnPrack(ph.guarded(ph.onPrack))   // reliable ringing (prack.go)
-	srv.OnUpdate(ph.guarded(ph.onUpdate)) // session refresh (call_session_timer.go)
-	srv.OnOptions(ph.guarded(func(req *gosip.Request, tx gosip.ServerTransaction) {
-		tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
-	}))
+	srv.OnRefer(ph.guarded(ph.onRefer))     // Call Park: blind transfer (park.go)
+	srv.OnNotify(ph.guarded(ph.onNotify))   // Call Park: transfer progress (park.go)
+	srv.OnPrack(ph.guarded(ph.onPrack))     // reliable ringing (prack.go)
+	srv.OnUpdate(ph.guarded(ph.onUpdate))   // session refresh (call_session_timer.go)
+	srv.OnOptions(ph.guarded(ph.onOptions)) // keep-alives, and pools' dialog probes (blf.go)
 	go srv.ServeUDP(conn)
 	if err := siputil.WaitListening(ua, addr); err != nil {
 		ph.Close()
@@ -257,6 +256,9 @@ func (ph *Phone) register(ctx context.Context, expires int) (Registration, error
 				ph.registrar, ph.mode = addr, reg.Mode
 			}
 			ph.mu.Unlock()
+			if expires != 0 {
+				ph.registeredOn(addr) // busy lamp keys follow the phone to its registrar (blf.go)
+			}
 			return reg, nil
 		case res.StatusCode == 301 || res.StatusCode == 302:
 			if c := res.Contact(); c != nil {
@@ -267,6 +269,7 @@ func (ph *Phone) register(ctx context.Context, expires int) (Registration, error
 	ph.mu.Lock()
 	ph.registrar, ph.mode = "", topology.Offline
 	ph.mu.Unlock()
+	ph.registeredOn("")
 	return reg, fmt.Errorf("%s: %w (tried %v; last answer %s)", ph.user, ErrNotRegistered, reg.Tried, reg.Outcome)
 }
 

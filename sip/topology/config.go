@@ -34,6 +34,9 @@ type Topology struct {
 	// PickupMembersOnly restricts Group Call Pickup to members of the group. Lync lets anyone
 	// in the enterprise pick up, so it is off by default.
 	PickupMembersOnly bool
+	// DirectedPickupPrefix is the feature code a phone dials before a user's name to pick up
+	// the call ringing that user (directed.go); empty means DefaultDirectedPickupPrefix.
+	DirectedPickupPrefix string
 	// Phones sets up the simulated phones (not real ones, which have their own settings).
 	Phones PhoneSettings
 	Pools  []Pool
@@ -104,6 +107,9 @@ func (t *Topology) applyDefaults() {
 	}
 	if t.RegistrarFailoverTimer == 0 {
 		t.RegistrarFailoverTimer = DefaultRegistrarFailoverTimer
+	}
+	if t.DirectedPickupPrefix == "" {
+		t.DirectedPickupPrefix = DefaultDirectedPickupPrefix
 	}
 }
 

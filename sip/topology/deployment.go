@@ -44,6 +44,9 @@ func New(t Topology) (*Deployment, []Warning, error) {
 	if err := t.validateUsers(); err != nil {
 		return nil, nil, err
 	}
+	if err := validDirectedPrefix(t.DirectedPickupPrefix); err != nil {
+		return nil, nil, err
+	}
 	d := &Deployment{
 		topo:         t,
 		pools:        map[string]*poolState{},

@@ -5,7 +5,7 @@ import "fmt"
 // Names of enumerations, for logs and reports: every log line says "to-pickup", never
 // "route=3", in text and in JSON alike.
 
-var routeKindNames = [...]string{"rejected", "to-pool", "to-user", "to-pickup", "to-orbit"}
+var routeKindNames = [...]string{"rejected", "to-pool", "to-user", "to-pickup", "to-orbit", "to-directed-pickup"}
 
 // String names the route kind.
 func (k RouteKind) String() string {

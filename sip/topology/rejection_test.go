@@ -75,6 +75,19 @@ func rejectionTable() []namedRejection {
 		{NotAcceptable, NotAcceptable(EventPresence, "application/pidf+xml"), 406, "Not Acceptable", 0},
 		{ReplacesRefused, ReplacesRefused(), 403, "Forbidden", 0},
 
+		// Busy lamps and directed pickup (watch.go, directed.go).
+		{NotWatchable, NotWatchable("zed", "contoso.com"), 404, "Not Found", 0},
+		{SubscriptionGone, SubscriptionGone(pool01), 481, "Call/Transaction Does Not Exist", 0},
+		{DirectedPickupFromOutside, DirectedPickupFromOutside("bob"), 403, "Forbidden", DiagOutsideEnterprise},
+		{DirectedPickupInResiliency, DirectedPickupInResiliency("carol", "pool01 is out"), 480, "Temporarily Unavailable", 0},
+		{DirectedCalleeInResiliency, DirectedCalleeInResiliency("bob", "pool01 is out"), 480, "Temporarily Unavailable", 0},
+		{DirectedPrivateLine, DirectedPrivateLine("bob"), 404, "Not Found", DiagOrbitNotFound},
+		{DirectedPickupUnavailable, DirectedPickupUnavailable(pool01, "bob"), 503, "Service Unavailable", DiagCannotForward},
+		{NothingRingingFor, NothingRingingFor("bob"), 404, "Not Found", DiagOrbitNotFound},
+		{DirectedCallGone, DirectedCallGone("bob"), 404, "Not Found", DiagOrbitNotFound},
+		{ReplacesConfirmedEarlyOnly, ReplacesConfirmedEarlyOnly("abc"), 486, "Busy Here", 0},
+		{ReplacesDialogEnded, ReplacesDialogEnded("abc"), 603, "Declined", 0},
+
 		// Group Call Pickup (rejection.go, pickupqueue.go).
 		{NothingToPickUp, NothingToPickUp("100"), 404, "Not Found", DiagOrbitNotFound},
 		{CalleeInResiliency, CalleeInResiliency("100", "bob", "pool01 is out"), 480, "Temporarily Unavailable", 0},

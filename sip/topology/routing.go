@@ -31,6 +31,9 @@ const (
 	ToPickup
 	// ToOrbit: this pool's Call Park application answers a call park orbit (retrieval).
 	ToOrbit
+	// ToDirectedPickup: this pool serves the callee, whose ringing call this pool's Call
+	// Park application answers for the picker (the directed pickup code, directed.go).
+	ToDirectedPickup
 )
 
 // Route is where an INVITE for a dialled number goes.
@@ -62,6 +65,9 @@ func (d *Deployment) Route(pool string, caller Caller, dialled string, now time.
 	dialled = Dialled(dialled)
 	if r, ok := d.orbits.Lookup(dialled); ok {
 		return d.routeOrbit(pool, caller, dialled, r, now)
+	}
+	if callee, ok := d.directedPickupCode(dialled); ok {
+		return d.routeDirected(pool, caller, callee, now) // directed.go
 	}
 	user, private := dialled, false
 	if u, ok := d.privateLines[dialled]; ok {

@@ -1,6 +1,7 @@
 package siputil
 
 import (
+	"strconv"
 	"strings"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -46,4 +47,15 @@ func ToUser(m interface{ To() *gosip.ToHeader }) string {
 		return h.Address.User
 	}
 	return ""
+}
+
+// Expires is the positive Expires a response grants (a SUBSCRIBE's 2xx, RFC 6665 4.1.2.1),
+// or def when it names none.
+func Expires(res *gosip.Response, def int) int {
+	if h := res.GetHeader("Expires"); h != nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n > 0 {
+			return n
+		}
+	}
+	return def
 }

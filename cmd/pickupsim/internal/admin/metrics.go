@@ -18,6 +18,8 @@ type metrics struct {
 	pickups       *prometheus.CounterVec
 	responses     *prometheus.CounterVec
 	drEvents      *prometheus.CounterVec
+	directed      *prometheus.CounterVec
+	notifies      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, n *sip.Network) *metrics {
@@ -33,7 +35,13 @@ func newMetrics(reg prometheus.Registerer, n *sip.Network) *metrics {
 		drEvents: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pickupsim_dr_events_total",
 			Help: "Disaster-recovery events applied to pools."}, []string{"pool"}),
 	}
-	reg.MustRegister(m.registrations, m.calls, m.pickups, m.responses, m.drEvents, &gauges{n: n})
+	m.directed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pickupsim_directed_pickups_total",
+		Help: "Directed pickups from phones (the ** code, or an INVITE with Replaces and early-only from a busy lamp), accepted or rejected, by reason."},
+		[]string{"pool", "by", "result", "reason"})
+	m.notifies = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pickupsim_dialog_notifies_total",
+		Help: "Busy lamp NOTIFYs (RFC 4235) sent by pools, by whether the subscriber answered 2xx (unanswered or refused ends the subscription)."},
+		[]string{"pool", "result"})
+	reg.MustRegister(m.registrations, m.calls, m.pickups, m.responses, m.drEvents, m.directed, m.notifies, &gauges{n: n})
 	registerGuardMetrics(reg, n) // metrics_guard.go
 	return m
 }
@@ -42,6 +50,13 @@ func (m *metrics) observe(c sip.Change) {
 	switch c.Kind {
 	case sip.ChangePhase:
 		m.drEvents.WithLabelValues(c.Pool).Inc()
+		return
+	case sip.ChangeNotify:
+		result := "answered"
+		if c.Code < 200 || c.Code >= 300 {
+			result = "failed"
+		}
+		m.notifies.WithLabelValues(c.Pool, result).Inc()
 		return
 	case sip.ChangeResponse:
 	default:
@@ -55,6 +70,12 @@ func (m *metrics) observe(c sip.Change) {
 	switch {
 	case c.Method == "REGISTER":
 		m.registrations.WithLabelValues(c.Pool, code).Inc()
+	case c.Method == "INVITE" && c.Directed != "":
+		result := "rejected"
+		if c.Code < 300 {
+			result = "accepted"
+		}
+		m.directed.WithLabelValues(c.Pool, c.Directed, result, PickupReason(c.Code, c.Diagnostic, c.Warning)).Inc()
 	case c.Method == "INVITE" && c.Pickup:
 		result := "rejected"
 		if c.Code < 300 {
@@ -97,11 +118,12 @@ var (
 	descQueued     = prometheus.NewDesc("pickupsim_pickup_queued_calls", "Calls ringing in the pool's Group Call Pickup queues.", []string{"pool"}, nil)
 	descParked     = prometheus.NewDesc("pickupsim_parked_calls", "Calls parked on the pool's orbits.", []string{"pool"}, nil)
 	descActive     = prometheus.NewDesc("pickupsim_bridged_calls", "Picked-up calls the pool's Call Park application bridges.", []string{"pool"}, nil)
+	descLamps      = prometheus.NewDesc("pickupsim_dialog_subscriptions", "Busy lamp subscriptions (RFC 4235) the pool holds, from phones and from peer pools.", []string{"pool"}, nil)
 	descThrottled  = prometheus.NewDesc("pickupsim_park_requests_throttled_total", "Park requests refused over the per-source rate limit since the pool last started.", []string{"pool"}, nil)
 )
 
 func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descUp, descPhase, descRegistered, descQueued, descParked, descActive, descThrottled} {
+	for _, d := range []*prometheus.Desc{descUp, descPhase, descRegistered, descQueued, descParked, descActive, descThrottled, descLamps} {
 		ch <- d
 	}
 }
@@ -135,6 +157,7 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descQueued, prometheus.GaugeValue, float64(queued), ps.FQDN)
 		ch <- prometheus.MustNewConstMetric(descParked, prometheus.GaugeValue, float64(len(p.ParkedCalls())), ps.FQDN)
 		ch <- prometheus.MustNewConstMetric(descActive, prometheus.GaugeValue, float64(p.ActiveCalls()), ps.FQDN)
+		ch <- prometheus.MustNewConstMetric(descLamps, prometheus.GaugeValue, float64(len(p.Subscriptions())), ps.FQDN)
 		ch <- prometheus.MustNewConstMetric(descThrottled, prometheus.CounterValue, float64(p.ParkRequestsThrottled()), ps.FQDN)
 	}
 }

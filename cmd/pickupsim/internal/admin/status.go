@@ -13,14 +13,16 @@ import (
 type Status struct {
 	Domain string `json:"domain"`
 	// Now is the simulator's time when the status was taken; timers count down from it.
-	Now      time.Time     `json:"now"`
-	Pools    []PoolStatus  `json:"pools"`
-	Users    []UserStatus  `json:"users"`
-	Orbits   []Orbit       `json:"orbits"`
-	Queues   []QueueStatus `json:"queues"`
-	Parked   []ParkedCall  `json:"parked"`
-	Bridged  []BridgedCall `json:"bridged"`
-	Warnings []string      `json:"warnings,omitempty"`
+	Now     time.Time     `json:"now"`
+	Pools   []PoolStatus  `json:"pools"`
+	Users   []UserStatus  `json:"users"`
+	Orbits  []Orbit       `json:"orbits"`
+	Queues  []QueueStatus `json:"queues"`
+	Parked  []ParkedCall  `json:"parked"`
+	Bridged []BridgedCall `json:"bridged"`
+	// Lamps are the busy lamp subscriptions (RFC 4235) the pools hold.
+	Lamps    []Lamp   `json:"lamps"`
+	Warnings []string `json:"warnings,omitempty"`
 	// Log is what changed since serve started, oldest first (changelog.go).
 	Log []LogEntry `json:"log"`
 }
@@ -94,6 +96,19 @@ type QueuedCall struct {
 	Caller string    `json:"caller"`
 	Callee string    `json:"callee"`
 	Since  time.Time `json:"since"`
+}
+
+// Lamp is one busy lamp subscription a pool holds: who watches what, and what its last
+// NOTIFY showed.
+type Lamp struct {
+	Pool       string    `json:"pool"`
+	Subscriber string    `json:"subscriber"`
+	Peer       bool      `json:"peer,omitempty"` // a peer pool watching for its own phones
+	Watching   string    `json:"watching"`
+	Kind       string    `json:"kind"`
+	State      string    `json:"state"`
+	Notifies   int       `json:"notifies"`
+	Expires    time.Time `json:"expires"`
 }
 
 // ParkedCall is a call held on an orbit.
@@ -193,6 +208,10 @@ func status(n *sip.Network) Status {
 			}
 			st.Queues = append(st.Queues, q)
 		}
+		for _, sub := range p.Subscriptions() {
+			st.Lamps = append(st.Lamps, Lamp{Pool: ps.FQDN, Subscriber: sub.Subscriber, Peer: sub.Peer, Watching: sub.Watching,
+				Kind: sub.Kind, State: sub.Lamp, Notifies: sub.Notifies, Expires: sub.Expires})
+		}
 		for _, pc := range p.ParkedCalls() {
 			st.Parked = append(st.Parked, ParkedCall{Pool: ps.FQDN, Orbit: pc.Orbit, Parker: pc.Parker, Parkee: pc.Parkee,
 				ParkedAt: pc.ParkedAt, RingBackAt: pc.Due, RingingBack: pc.RingingBack})
@@ -221,6 +240,9 @@ func status(n *sip.Network) Status {
 	}
 	if st.Bridged == nil {
 		st.Bridged = []BridgedCall{}
+	}
+	if st.Lamps == nil {
+		st.Lamps = []Lamp{}
 	}
 	st.Log = []LogEntry{}
 	if st.Orbits == nil {
