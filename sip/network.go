@@ -112,7 +112,7 @@ func Start(cfg Config) (*Network, []topology.Warning, error) {
 // Close stops every pool. Close the phones (phone.Fleet) first.
 func (n *Network) Close() {
 	for _, p := range n.allPools() {
-		p.retire()
+		p.stop()
 	}
 }
 

@@ -31,9 +31,6 @@ type Pool struct {
 	rt   *runtime // nil while the pool is down
 	// stopped is the runtime of the last outage (pool_recover.go).
 	stopped *runtime
-	// ownPort is the port the pool took below the ephemeral range, when it was given
-	// port 0 (pool_port.go).
-	ownPort int
 }
 
 // runtime is what a pool holds in memory while it answers; an outage loses all of it.
@@ -107,14 +104,7 @@ func (p *Pool) start() error {
 		return fmt.Errorf("address %q: a pool listens on an IP address and port (the simulator resolves no names)", p.addr)
 	}
 	p.releaseStopped() // pool_recover.go
-	var udpConn net.PacketConn
-	var tcpLn net.Listener
-	var err error
-	if host, port, _ := net.SplitHostPort(p.addr); port == "0" {
-		udpConn, tcpLn, p.ownPort, err = listenOwnPort(host) // pool_port.go
-	} else {
-		udpConn, tcpLn, err = listenBoth(p.addr)
-	}
+	udpConn, tcpLn, err := listenBoth(p.addr)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func (n *Network) RemovePool(fqdn string) error {
 	delete(n.pools, fqdn)
 	n.poolsMu.Unlock()
 	if p != nil {
-		p.retire()
+		p.stop()
 		n.byAddr.Delete(p.Addr())
 	}
 	for _, w := range n.Warnings() {

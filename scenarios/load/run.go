@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"runtime"
+	"strconv"
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -103,7 +105,17 @@ func Run(ctx context.Context, rh *scenario.Rehearsal, opts Options) *Result {
 func (rn *run) start() error {
 	p := rn.rh.Population
 	topo := p.Topology()
-	// The pools take ports below the kernel's ephemeral range of their own (sip/pool_port.go).
+	ip := rn.opts.IP
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
+	for i := range topo.Pools {
+		addr, err := portBelowEphemeral(ip)
+		if err != nil {
+			return err
+		}
+		topo.Pools[i].Address = addr
+	}
 	n, warnings, err := sip.Start(sip.Config{Topology: topo, Logger: rn.opts.Logger, IP: rn.opts.IP})
 	if err != nil {
 		return fmt.Errorf("starting the deployment: %w", err)
@@ -361,6 +373,29 @@ func (rn *run) pickMember(callee, caller int) int {
 		}
 	}
 	return -1
+}
+
+// portBelowEphemeral finds an address on ip, free for UDP and TCP, whose port is below the
+// kernel's ephemeral range (32768 and up on Linux). A pool that recovers after an outage
+// binds its address again; on a port from the ephemeral range, a socket opened meanwhile
+// (music on hold, a phone's connection) may hold it, and the recovery fails with "address
+// already in use". Nothing takes a port below the range unless asked for it.
+func portBelowEphemeral(ip string) (string, error) {
+	for range 200 {
+		addr := net.JoinHostPort(ip, strconv.Itoa(20000+rand.IntN(12000)))
+		u, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			continue
+		}
+		t, err := net.Listen("tcp", addr)
+		u.Close()
+		if err != nil {
+			continue
+		}
+		t.Close()
+		return addr, nil
+	}
+	return "", fmt.Errorf("no port free for both UDP and TCP on %s between 20000 and 32000", ip)
 }
 
 // HostInfo describes the machine a rehearsal ran on.
