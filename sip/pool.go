@@ -29,6 +29,8 @@ type Pool struct {
 	mu   sync.Mutex
 	addr string   // host:port; the port is fixed at first start so recovery rebinds it
 	rt   *runtime // nil while the pool is down
+	// stopped is the runtime of the last outage (pool_recover.go).
+	stopped *runtime
 }
 
 // runtime is what a pool holds in memory while it answers; an outage loses all of it.
@@ -101,6 +103,7 @@ func (p *Pool) start() error {
 	if host, _, err := net.SplitHostPort(p.addr); err != nil || net.ParseIP(host) == nil {
 		return fmt.Errorf("address %q: a pool listens on an IP address and port (the simulator resolves no names)", p.addr)
 	}
+	p.releaseStopped() // pool_recover.go
 	udpConn, tcpLn, err := listenBoth(p.addr)
 	if err != nil {
 		return err
@@ -181,6 +184,9 @@ func (p *Pool) stop() {
 		return
 	}
 	rt.close()
+	p.mu.Lock()
+	p.stopped = rt
+	p.mu.Unlock()
 	p.log.Info("pool stopped answering", "addr", p.addr)
 }
 

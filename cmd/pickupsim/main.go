@@ -17,7 +17,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true, // printed below, except the failed-scenarios marker
 	}
-	root.AddCommand(newReplayCmd())
+	root.AddCommand(newReplayCmd(), newLoadCmd())                 // load.go: load rehearsals
 	root.AddCommand(newServeCmd(), newAdminCmd(), newStatusCmd()) // serve.go, admincmd.go
 	if err := root.Execute(); err != nil {
 		if !errors.Is(err, errScenariosFailed) {

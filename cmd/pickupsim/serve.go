@@ -37,6 +37,8 @@ type serveFlags struct {
 	printLab  bool
 	tlsCert   string
 	tlsKey    string
+	pprof     string // pprof.go
+	cpu       string // pprof.go
 	pcap      string
 }
 
@@ -75,6 +77,8 @@ topology file, atomically, so a restart keeps them.`,
 	cmd.Flags().BoolVar(&f.printLab, "print-lab-topology", false, "print the built-in lab topology and exit")
 	cmd.Flags().StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate `FILE`: pools also accept SIP over TLS on their port + 1")
 	cmd.Flags().StringVar(&f.tlsKey, "tls-key", "", "PEM private key `FILE` of --tls-cert")
+	cmd.Flags().StringVar(&f.pprof, "pprof", "", "serve Go's runtime profiles and memory statistics on loopback `ADDR`, for benchmarks")
+	cmd.Flags().StringVar(&f.cpu, "cpuprofile", "", "write a CPU profile from start to stop to `FILE`, for benchmarks")
 	cmd.Flags().StringVar(&f.pcap, "pcap", "", "capture the SIP and RTP the pools send and receive into `FILE` (pcap, wall-clock timestamps)")
 	return cmd
 }
@@ -118,6 +122,20 @@ func serve(ctx context.Context, out, logOut io.Writer, f serveFlags, ready func(
 	}
 	if err := admin.CheckBind(f.admin, f.token); err != nil {
 		return err
+	}
+	stopProfile, err := cpuProfile(f.cpu)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
+	var pprofURL string
+	if f.pprof != "" {
+		url, stop, err := servePprof(f.pprof)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		pprofURL = url
 	}
 	topo, source, err := loadServeTopology(f.topology)
 	if err != nil {
@@ -164,6 +182,9 @@ func serve(ctx context.Context, out, logOut io.Writer, f serveFlags, ready func(
 		adminURL, adminURL, adminURL, adminURL)
 	if f.token != "" {
 		fmt.Fprintf(out, "  the admin API requires the bearer token (open the page as %s/?token=...)\n", adminURL)
+	}
+	if pprofURL != "" {
+		fmt.Fprintf(out, "  pprof        %s\n", pprofURL)
 	}
 	fmt.Fprintln(out, "Ctrl-C stops.")
 

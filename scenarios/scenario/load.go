@@ -139,7 +139,8 @@ func loadTopology(path string) (t topology.Topology, err error) {
 
 // Collect expands paths (files or folders) into the scenario files to replay: *.yaml and
 // *.yml files of folders, recursively, sorted, except topology files (a file whose name
-// starts with "topology" or that lives in a folder named "topologies").
+// starts with "topology" or that lives in a folder named "topologies") and load rehearsals
+// (*.load.yaml, run by `pickupsim load`).
 func Collect(paths ...string) ([]string, error) {
 	var out []string
 	for _, p := range paths {
@@ -164,7 +165,7 @@ func Collect(paths ...string) ([]string, error) {
 				return nil
 			}
 			ext := filepath.Ext(path)
-			if (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(d.Name(), "topology") {
+			if (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(d.Name(), "topology") && !strings.HasSuffix(d.Name(), RehearsalSuffix) {
 				found = append(found, path)
 			}
 			return nil

@@ -98,14 +98,13 @@ func OutcomeOf(res *gosip.Response) Outcome {
 		o.Warning = WarningText(h.Value())
 	}
 	if h := res.GetHeader(HeaderDiagnostics); h != nil {
-		v := h.Value()
-		if i := strings.IndexByte(v, ';'); i >= 0 {
-			v = v[:i]
-		}
-		o.Diagnostic, _ = strconv.Atoi(strings.TrimSpace(v))
+		o.Diagnostic = diagnosticCode(h.Value())
 	}
 	if h := res.GetHeader("Retry-After"); h != nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil {
+		// RFC 3261 20.33: delta-seconds, then an optional comment and parameters.
+		v, _, _ := strings.Cut(h.Value(), ";")
+		v, _, _ = strings.Cut(v, "(")
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
 			o.RetryAfter = time.Duration(n) * time.Second
 		}
 	}

@@ -1,12 +1,10 @@
 package phone
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -235,26 +233,14 @@ func (ph *Phone) FollowRefer(target gosip.Uri, referredBy string) (*Call, error)
 // sipfragOf renders how a referred call went as a message/sipfrag (RFC 3420): the status
 // line, plus the headers a parker needs (the orbit, or why the park was refused).
 func sipfragOf(c *Call) string {
-	var b strings.Builder
+	f := lync.Sipfrag{Outcome: lync.Outcome{Code: 487, Reason: "Request Terminated"}}
 	switch c.State() {
 	case Established, Ended:
-		b.WriteString("SIP/2.0 200 OK\r\n")
-		if orbit := c.ParkOrbit(); orbit != "" {
-			fmt.Fprintf(&b, "%s: %s\r\n", lync.HeaderParkOrbit, orbit)
-		}
+		f = lync.Sipfrag{Outcome: lync.Outcome{Code: 200, Reason: "OK"}, ParkOrbit: c.ParkOrbit()}
 	case Failed:
-		o := c.Outcome()
-		fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", o.Code, o.Reason)
-		if o.Warning != "" {
-			fmt.Fprintf(&b, "Warning: %s\r\n", lync.Warning(c.phone.user, o.Warning).Value())
-		}
-		if o.Diagnostic != 0 {
-			fmt.Fprintf(&b, "%s: %s\r\n", lync.HeaderDiagnostics, lync.Diagnostics(o.Diagnostic, "referred call").Value())
-		}
-	default:
-		b.WriteString("SIP/2.0 487 Request Terminated\r\n")
+		f.Outcome = c.Outcome()
 	}
-	return b.String()
+	return f.Render(c.phone.user)
 }
 
 // notifyRefer sends a NOTIFY of the implicit refer subscription (RFC 3515 2.4.4).
@@ -299,41 +285,8 @@ func (ph *Phone) onNotify(req *gosip.Request, tx gosip.ServerTransaction) {
 
 // parseSipfrag reads a message/sipfrag status line and headers.
 func parseSipfrag(body []byte) (referStatus, error) {
-	sc := bufio.NewScanner(strings.NewReader(string(body)))
-	if !sc.Scan() {
-		return referStatus{}, errors.New("empty sipfrag")
-	}
-	parts := strings.SplitN(strings.TrimSpace(sc.Text()), " ", 3)
-	if len(parts) < 2 || !strings.HasPrefix(parts[0], "SIP/") {
-		return referStatus{}, fmt.Errorf("sipfrag status line %q", sc.Text())
-	}
-	code, err := strconv.Atoi(parts[1])
-	if err != nil {
-		return referStatus{}, fmt.Errorf("sipfrag status code %q", parts[1])
-	}
-	st := referStatus{outcome: lync.Outcome{Code: code}}
-	if len(parts) == 3 {
-		st.outcome.Reason = parts[2]
-	}
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		value = strings.TrimSpace(value)
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case strings.ToLower(lync.HeaderParkOrbit):
-			st.orbit = value
-		case "warning":
-			st.outcome.Warning = lync.WarningText(value)
-		case strings.ToLower(lync.HeaderDiagnostics):
-			if i := strings.IndexByte(value, ';'); i >= 0 {
-				value = value[:i]
-			}
-			st.outcome.Diagnostic, _ = strconv.Atoi(value)
-		}
-	}
-	return st, nil
+	f, err := lync.ParseSipfrag(body)
+	return referStatus{outcome: f.Outcome, orbit: f.ParkOrbit}, err
 }
 
 // onReInvite takes a re-INVITE on an established call (RFC 3261 14.2): the other side

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,8 +58,9 @@ type Server struct {
 	watchMu  sync.Mutex
 	watchers map[chan struct{}]bool
 
-	changes *changeLog    // changelog.go
-	recheck chan struct{} // a change happened: compare the status now
+	changes  *changeLog    // changelog.go
+	recheck  chan struct{} // a change happened: compare the status now
+	compared atomic.Int64  // comparisons of the status the change log made (changelog.go)
 }
 
 // New builds the admin server and starts observing the network.
