@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
@@ -58,9 +59,15 @@ func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall) (
 	}
 	domain := rt.pool.dep.Domain()
 	req := gosip.NewRequest(gosip.INVITE, *b.contact.Clone())
+	// The ring-back's identifiers name the parked call and the attempt (package ids).
+	g, attempt := rt.pool.ids, []string{siputil.CallID(h.parkee.InviteRequest), strconv.Itoa(p.RingBacks)}
+	callID := g.Token(append([]string{"ring-back"}, attempt...)...)
 	req.AppendHeader(&gosip.FromHeader{DisplayName: "Call Park", Address: gosip.Uri{Scheme: "sip", User: lync.ParkUser, Host: domain},
-		Params: gosip.HeaderParams{{K: "tag", V: gosip.GenerateTagN(10)}}})
+		Params: gosip.HeaderParams{{K: "tag", V: g.Token(append([]string{"ring-back-tag"}, attempt...)...)}}})
 	req.AppendHeader(&gosip.ToHeader{Address: gosip.Uri{Scheme: "sip", User: p.Parker, Host: domain}})
+	cid := gosip.CallIDHeader(callID)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&gosip.CSeqHeader{SeqNo: g.CSeq(callID), MethodName: gosip.INVITE})
 	req.AppendHeader(gosip.NewHeader(lync.HeaderAssertedIdentity, rt.identityOf(p.Parkee)))
 	req.AppendHeader(gosip.NewHeader(lync.HeaderParkOrbit, p.Orbit))
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))

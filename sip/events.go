@@ -82,6 +82,7 @@ type observedTx struct {
 
 // Respond sends res and reports it when final.
 func (o *observedTx) Respond(res *gosip.Response) error {
+	o.rt.pool.ids.TagResponse(o.req, res)
 	err := o.ServerTransaction.Respond(res)
 	if res.StatusCode >= 200 {
 		o.final.Store(true)
@@ -93,6 +94,7 @@ func (o *observedTx) Respond(res *gosip.Response) error {
 // RespondStateless sends a final res without keeping the transaction (guard.WriteStateless),
 // and reports it.
 func (o *observedTx) RespondStateless(res *gosip.Response) error {
+	o.rt.pool.ids.TagResponse(o.req, res)
 	o.final.Store(true)
 	err := guard.WriteStateless(o.ServerTransaction, res)
 	o.rt.pool.dep.emit(o.rt.responseChange(o.req, res))

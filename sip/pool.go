@@ -14,6 +14,7 @@ import (
 
 	"github.com/pickupsim/pickupsim/pickup"
 	"github.com/pickupsim/pickupsim/sip/dialoginfo"
+	"github.com/pickupsim/pickupsim/sip/ids"
 	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -25,6 +26,10 @@ type Pool struct {
 	dep  deployment   // all a pool asks of the deployment it runs in (seam.go)
 	cfg  poolSettings // its transport settings and counters
 	log  *slog.Logger
+	// ids makes the pool's Call-IDs, tags, branches, nonces and SDP session ids (package
+	// ids); it outlives an outage, so a recovered pool does not repeat them.
+	ids       *ids.Gen
+	documents documentVersions // dialog-info versions (pickup_report.go)
 
 	mu   sync.Mutex
 	addr string   // host:port; the port is fixed at first start so recovery rebinds it
@@ -51,8 +56,9 @@ type runtime struct {
 	// heldDialogs are the ringing dialogs other pools reported to this pool's queues, by
 	// Call-ID (pickup_report.go).
 	heldDialogs map[string]dialoginfo.Dialog
-	cps         *sipgo.DialogServerCache // the Call Park application's legs
+	cps         *siputil.AnsweredDialogs // the Call Park application's legs
 	bridges     map[string]*bridge       // calls the Call Park application connected, by leg Call-ID (bridge.go)
+	cancelled   sync.Map                 // Via branches of forwarded INVITEs being CANCELled (proxy.go)
 	parking     *parking                 // the Call Park application's parking lot (callpark.go)
 	auth        *authenticator           // digest challenges for users with a password (auth.go)
 	legSDP      sync.Map                 // Call-ID -> the SDP the Call Park application last sent on that leg (cps_session_timer.go)
@@ -134,6 +140,7 @@ func (p *Pool) start() error {
 	}
 	srv, _ := sipgo.NewServer(ua, sipgo.WithServerLogger(p.log))
 	cli, _ := sipgo.NewClient(ua, sipgo.WithClientAddr(p.addr), sipgo.WithClientConnectionAddr(p.addr), sipgo.WithClientLogger(p.log))
+	ids.Install(cli, p.ids) // Via branches from the pool's generator
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &runtime{
 		pool: p, ctx: ctx, cancel: cancel, ua: ua, srv: srv, cli: cli, udp: udp, tcp: tcp, tls: tlsLn,
@@ -144,9 +151,10 @@ func (p *Pool) start() error {
 		heldDialogs: map[string]dialoginfo.Dialog{},
 		bridges:     map[string]*bridge{},
 	}
-	rt.cps = sipgo.NewDialogServerCache(cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: portN}})
+	rt.cps = siputil.NewAnsweredDialogs(cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: portN}}, p.ids)
 	rt.parking = newParking(rt)
 	rt.auth = newAuthenticator(p.dep.Domain(), p.dep.Clock())
+	rt.auth.ids = p.ids
 	rt.routes()
 	go func() { udp.served(srv.ServeUDP(udp)) }()
 	go func() { tcp.served(srv.ServeTCP(tcp)) }()

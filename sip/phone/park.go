@@ -346,7 +346,7 @@ func (ph *Phone) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return
 	}
-	answer, err := media.Answer(req.Body(), c.Media.LocalAddr(), uint64(ph.clock.Now().UnixNano()))
+	answer, err := media.Answer(req.Body(), c.Media.LocalAddr(), ph.ids.SDPSession(c.ID, "reinvite", strconv.FormatUint(uint64(req.CSeq().SeqNo), 10)))
 	if err != nil {
 		tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return

@@ -144,10 +144,16 @@ func WriteStateless(tx gosip.ServerTransaction, res *gosip.Response) error {
 // (a phone's): it notes the final responses that leave on it.
 type Tx struct {
 	gosip.ServerTransaction
+	// Tag, when set, gives a response the side's own To tag before it leaves (ids.Gen's
+	// TagResponse).
+	Tag   func(*gosip.Response)
 	final atomic.Bool
 }
 
 func (t *Tx) Respond(res *gosip.Response) error {
+	if t.Tag != nil {
+		t.Tag(res)
+	}
 	if res.StatusCode >= 200 {
 		t.final.Store(true)
 	}
@@ -161,6 +167,9 @@ func (t *Tx) Answered() bool { return t.final.Load() }
 
 // RespondStateless sends res without the transaction's state machine (WriteStateless).
 func (t *Tx) RespondStateless(res *gosip.Response) error {
+	if t.Tag != nil {
+		t.Tag(res)
+	}
 	t.final.Store(true)
 	return WriteStateless(t.ServerTransaction, res)
 }
