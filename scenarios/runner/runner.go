@@ -12,6 +12,7 @@ import (
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip"
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/ids"
 	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
@@ -40,6 +41,10 @@ type Options struct {
 	// PcapDir is the folder the replay writes its capture to, a file named after the
 	// scenario's (CaptureFile); empty writes none.
 	PcapDir string
+	// Seed seeds every identifier the replay's pools and phones make (Call-IDs, tags, Via
+	// branches, SDP session ids, nonces, RTP SSRCs: package sip/ids). Two replays of a
+	// scenario with the same seed write the same messages.
+	Seed uint64
 }
 
 func (o Options) withDefaults() Options {
@@ -110,7 +115,8 @@ func Run(sc *scenario.Scenario, opts Options) Result {
 	started := time.Now()
 	res := Result{Name: sc.Name, Description: sc.Description, File: sc.File}
 	vc := clock.NewVirtual(Epoch)
-	n, warnings, err := sip.Start(sip.Config{Topology: sc.Topology, Clock: vc, Logger: opts.Logger})
+	seed := ids.New(opts.Seed)
+	n, warnings, err := sip.Start(sip.Config{Topology: sc.Topology, Clock: vc, Logger: opts.Logger, IDs: seed})
 	if err != nil {
 		res.Error = fmt.Sprintf("%s: starting the network: %v", sc.File, err)
 		return res
@@ -123,7 +129,9 @@ func Run(sc *scenario.Scenario, opts Options) Result {
 	}
 	r := &run{sc: sc, opts: opts, net: n, clock: vc, fleet: fleet, phones: map[string]*phone.Phone{}, privateLines: map[string]string{},
 		regs: map[string]registration{}, calls: map[string]*namedCall{}, parks: map[string]*parkRecord{}, res: &res,
-		rec: &recorder{start: started, names: map[string]string{}}}
+		rec: &recorder{start: started, clock: vc, names: map[string]string{}, ids: seed}}
+	r.rec.ledger = newLedger(r.alive)
+	vc.SetSettle(r.settle)
 	if err := r.rec.openCapture(opts.PcapDir, sc, vc); err != nil {
 		res.Error = fmt.Sprintf("%s: %v", sc.File, err)
 		return res
@@ -156,7 +164,7 @@ func (r *run) wire() error {
 	var addrs []string
 	for _, ps := range r.net.Pools() {
 		r.res.Lanes = append(r.res.Lanes, Lane{Name: ps.FQDN, Addr: ps.Address, Pool: true})
-		r.rec.names[ps.Address] = ps.FQDN
+		r.rec.name(ps.Address, ps.FQDN)
 		addrs = append(addrs, ps.Address)
 	}
 	for _, u := range r.sc.Topology.Users {
@@ -166,7 +174,7 @@ func (r *run) wire() error {
 		}
 		r.phones[u.Name] = ph
 		r.res.Lanes = append(r.res.Lanes, Lane{Name: u.Name, Addr: ph.Addr()})
-		r.rec.names[ph.Addr()] = u.Name
+		r.rec.name(ph.Addr(), u.Name)
 		addrs = append(addrs, ph.Addr())
 		if u.PrivateLine != "" {
 			r.privateLines[u.PrivateLine] = u.Name
@@ -178,7 +186,7 @@ func (r *run) wire() error {
 			return err
 		}
 		r.res.Lanes = append(r.res.Lanes, Lane{Name: o.Name, Addr: ph.Addr()})
-		r.rec.names[ph.Addr()] = o.Name
+		r.rec.name(ph.Addr(), o.Name)
 		addrs = append(addrs, ph.Addr())
 	}
 	theHub.register(r.rec, addrs...)
@@ -200,7 +208,8 @@ func (r *run) outsider(o scenario.Outsider) (*phone.Phone, error) {
 		return nil, fmt.Errorf("outsider %s: no pool %s", o.Name, o.Via)
 	}
 	user, host := o.UserAndHost()
-	ph, err := phone.New(phone.Config{User: user, Domain: host, Registrars: []string{p.Addr()}})
+	ph, err := phone.New(phone.Config{User: user, Domain: host, Registrars: []string{p.Addr()}, IDs: r.net.IDs().Gen(o.Name),
+		Clock: r.clock, RTPTimeout: r.net.PhoneSettings().RTPTimeout}) // its timers on the replay's clock, as the users' phones
 	if err != nil {
 		return nil, fmt.Errorf("outsider %s: %w", o.Name, err)
 	}
@@ -223,6 +232,7 @@ func (r *run) runStep(st scenario.Step, started time.Time) {
 	r.step = &r.res.Steps[len(r.res.Steps)-1]
 	event := r.event(st)
 	detail, err := r.do(st)
+	r.settleAfter(st)
 	r.step.Event = event.done(err)
 	switch {
 	case st.Kind == scenario.Expect:
@@ -238,6 +248,38 @@ func (r *run) runStep(st scenario.Step, started time.Time) {
 	r.step.Detail = detail
 	r.step.Elapsed = time.Since(t0)
 	r.step.Passed = len(r.step.Failures) == 0
+}
+
+// alive reports whether the user agent of a lane is up: a pool not down, a phone of the
+// scenario. Nothing is owed to or by another (settle.go).
+func (r *run) alive(lane string) bool {
+	if p, ok := r.net.Pool(lane); ok {
+		return p.Up()
+	}
+	_, ok := r.phones[lane]
+	return ok
+}
+
+// settleBound bounds a wait for the network to be quiet (settle.go). A lossy network
+// retransmits for up to 32 s; the wait decides nothing, it only keeps the messages of a
+// step together, so it is cut short after the first retransmissions.
+const settleBound = 4 * time.Second
+
+// settle waits until nothing is owed on the network (settle.go).
+func (r *run) settle() {
+	ctx, cancel := context.WithTimeout(context.Background(), settleBound)
+	defer cancel()
+	r.rec.ledger.settle(ctx)
+}
+
+// settleAfter waits, after st, until the network is quiet: what st set off is recorded
+// under it. A pool that went down or came back owes nothing, and is owed nothing.
+func (r *run) settleAfter(st scenario.Step) {
+	switch st.Kind {
+	case scenario.Outage, scenario.Recover, scenario.RemovePool:
+		r.rec.ledger.forget(st.Pool)
+	}
+	r.settle()
 }
 
 // fail records a failure at st.
