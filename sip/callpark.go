@@ -257,20 +257,20 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 	defer cancel()
 	parkeeAnswer, err := pk.reinvite(ctx, h.parkee, req.Body(), caller.User)
 	if err != nil {
-		go rt.byeLeg(h.parkee)
+		rt.byeLater(h.parkee)
 		rt.pool.log.Warn("retrieve: parkee not reconnected", "orbit", orbit, "err", err) // the error stays in the log
 		rt.respond(tx, req, topology.ParkeeNotReconnected(orbit))
 		return
 	}
 	answer, err := media.Bridge(req.Body(), parkeeAnswer, rt.pool.ids.SDPSession(siputil.CallID(req), "retrieve"))
 	if err != nil {
-		go rt.byeLeg(h.parkee)
+		rt.byeLater(h.parkee)
 		rt.respond(tx, req, topology.RetrieveMediaMismatch(err))
 		return
 	}
 	retriever, err := rt.cps.ReadInvite(req, tx)
 	if err != nil {
-		go rt.byeLeg(h.parkee)
+		rt.byeLater(h.parkee)
 		return
 	}
 	pk.rt.connectLegs(h.parkee, siputil.CallID(h.parkee.InviteRequest), retriever, siputil.CallID(req))

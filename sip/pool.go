@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
@@ -30,6 +31,9 @@ type Pool struct {
 	// ids); it outlives an outage, so a recovered pool does not repeat them.
 	ids       *ids.Gen
 	documents documentVersions // dialog-info versions (pickup_report.go)
+	// ownSends counts the requests the pool is sending of its own accord, in the
+	// background (OwnSends).
+	ownSends atomic.Int64
 
 	mu   sync.Mutex
 	addr string   // host:port; the port is fixed at first start so recovery rebinds it
@@ -84,6 +88,25 @@ func (p *Pool) TLSAddr() string {
 	host, port, _ := net.SplitHostPort(p.addr)
 	n, _ := strconv.Atoi(port)
 	return net.JoinHostPort(host, strconv.Itoa(n+1))
+}
+
+// OwnSends reports how many requests the pool is sending of its own accord, in the
+// background, not yet done: the BYE the Call Park application passes on to the other leg
+// of a bridged call one party hung up, the parkee's when a retrieval or ring-back fails,
+// a NOTIFY after a SUBSCRIBE (not the PUBLISH that tells a peer pool a ringing call
+// ended: the peer may be down, and nothing waits 32 s for it). A
+// replay waits for them before it moves on, so that each is recorded under the step that
+// set it off.
+func (p *Pool) OwnSends() int64 { return p.ownSends.Load() }
+
+// sendOnOwn runs send, which sends requests of the pool's own accord, in the background,
+// counted by OwnSends from now on.
+func (p *Pool) sendOnOwn(send func()) {
+	p.ownSends.Add(1)
+	go func() {
+		defer p.ownSends.Add(-1)
+		send()
+	}()
 }
 
 // Up reports whether the pool's sockets are open.

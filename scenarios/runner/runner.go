@@ -88,9 +88,12 @@ type run struct {
 	rec          *recorder
 	// bg runs what outlives its step (a transfer waits for its target to answer); bgCtx
 	// is cancelled and bg waited for when the replay ends.
-	bg     sync.WaitGroup
-	bgCtx  context.Context
-	bgStop context.CancelFunc
+	// timerMark is how many messages the ledger had noted when the last timer fired
+	// (settleTimer).
+	timerMark uint64
+	bg        sync.WaitGroup
+	bgCtx     context.Context
+	bgStop    context.CancelFunc
 }
 
 // registration is a user's last REGISTER round.
@@ -131,7 +134,7 @@ func Run(sc *scenario.Scenario, opts Options) Result {
 		regs: map[string]registration{}, calls: map[string]*namedCall{}, parks: map[string]*parkRecord{}, res: &res,
 		rec: &recorder{start: started, clock: vc, names: map[string]string{}, ids: seed}}
 	r.rec.ledger = newLedger(r.alive)
-	vc.SetSettle(r.settle)
+	vc.SetSettle(r.settleTimer)
 	if err := r.rec.openCapture(opts.PcapDir, sc, vc); err != nil {
 		res.Error = fmt.Sprintf("%s: %v", sc.File, err)
 		return res
@@ -231,8 +234,10 @@ func (r *run) runStep(st scenario.Step, started time.Time) {
 		Start: t0.Sub(started), SimTime: r.clock.Now().Sub(Epoch)})
 	r.step = &r.res.Steps[len(r.res.Steps)-1]
 	event := r.event(st)
+	since := r.rec.ledger.count()
+	r.timerMark = since
 	detail, err := r.do(st)
-	r.settleAfter(st)
+	r.settleAfter(st, since)
 	r.step.Event = event.done(err)
 	switch {
 	case st.Kind == scenario.Expect:
@@ -265,21 +270,76 @@ func (r *run) alive(lane string) bool {
 // step together, so it is cut short after the first retransmissions.
 const settleBound = 4 * time.Second
 
-// settle waits until nothing is owed on the network (settle.go).
-func (r *run) settle() {
+// settle waits until nothing is owed on the network (settle.go), after what began when
+// the ledger had noted since messages; quick says that nothing but messages could have set
+// anything off (settle.go's grace). On a lossy network it does not wait: a lost message is
+// owed until sipgo retransmits it, T1 (500 ms of real time) or more later, and a replay
+// that waited for each would take minutes; what a loss delays is recorded under the step
+// it lands in (such a replay is not byte-identical to another anyway: the losses differ).
+func (r *run) settle(since uint64, quick bool) {
+	if r.opts.NetworkLoss > 0 {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), settleBound)
 	defer cancel()
-	r.rec.ledger.settle(ctx)
+	for {
+		silent := quick && r.rec.ledger.count() == since
+		if !r.rec.ledger.settle(ctx, silent) {
+			return
+		}
+		if !r.sendingOnOwn() {
+			return
+		}
+		// A user agent sends a request of its own accord (a timer ended a phone's call, a
+		// bridge passes a BYE on): wait for it, then for what it owes.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// settleTimer is the clock's settle (clock.Virtual.SetSettle): after each timer it fires.
+// A timer that set nothing off on the wire, and no request of a user agent's own accord,
+// needs no grace.
+func (r *run) settleTimer() {
+	r.settle(r.timerMark, true)
+	r.timerMark = r.rec.ledger.count()
 }
 
 // settleAfter waits, after st, until the network is quiet: what st set off is recorded
-// under it. A pool that went down or came back owes nothing, and is owed nothing.
-func (r *run) settleAfter(st scenario.Step) {
+// under it. A pool that went down or came back owes nothing, and is owed nothing. A step
+// that sent nothing needs no grace, unless it changed the pools.
+func (r *run) settleAfter(st scenario.Step, since uint64) {
+	quick := true
 	switch st.Kind {
 	case scenario.Outage, scenario.Recover, scenario.RemovePool:
 		r.rec.ledger.forget(st.Pool)
+		quick = false
+	case scenario.Expect:
+	default:
+		if r.event(st) != nil {
+			quick = false // an administrator's step: the pools act on it
+		}
 	}
-	r.settle()
+	r.settle(since, quick)
+}
+
+// sendingOnOwn reports whether a phone or a pool of the scenario is sending a request of
+// its own accord (phone.Phone.OwnSends, sip.Pool.OwnSends).
+func (r *run) sendingOnOwn() bool {
+	for _, ph := range r.phones {
+		if ph.OwnSends() > 0 {
+			return true
+		}
+	}
+	for _, ps := range r.net.Pools() {
+		if p, ok := r.net.Pool(ps.FQDN); ok && p.OwnSends() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // fail records a failure at st.

@@ -42,6 +42,7 @@ type ledger struct {
 	answered map[string]struct{} // sender, Call-ID, CSeq: a user agent answered an INVITE finally
 	quiet    chan struct{}       // closed when nothing is owed; replaced when something is
 	last     time.Time           // when the last message was noted (real time)
+	noted    uint64              // messages noted so far
 }
 
 // hop is a message's sender and receiver.
@@ -79,6 +80,7 @@ func (l *ledger) note(from, to string, m sipMsg) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.last = time.Now()
+	l.noted++
 	switch {
 	case m.request && m.method == "ACK":
 		delete(l.acks, dialogKey(m.callID, m.cseq))
@@ -206,15 +208,25 @@ func (l *ledger) owedLocked() bool {
 }
 
 // grace is how long the network must have carried no message, besides owing none, to be
-// quiet. What a user agent sends on its own accord (the BYE a bridge passes on to the
-// other leg, the one a timer sends) comes from a goroutine the ledger cannot see start;
-// it is on the wire within microseconds, so a short silence tells that it is not coming.
-const grace = 2 * time.Millisecond
+// quiet, after a step or timer that sent messages or changed the pools. What a user agent
+// sends of its own accord is counted where it can be (phone.Phone.OwnSends,
+// sip.Pool.OwnSends); anything else (a 500 from a pool that stops as it answers) comes from
+// a goroutine the ledger cannot see start, on the wire within microseconds on an idle
+// machine, a few milliseconds on a loaded one.
+const grace = 5 * time.Millisecond
 
-// settle waits until nothing is owed and nothing was sent for grace, or ctx ends (a
-// network that lost a message keeps retransmitting it: the wait is bounded, it decides
-// nothing). It reports whether the network was quiet.
-func (l *ledger) settle(ctx context.Context) bool {
+// count returns how many messages have been noted so far.
+func (l *ledger) count() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.noted
+}
+
+// settle waits until nothing is owed and, unless quick, nothing was sent for grace, or
+// ctx ends (a network that lost a message keeps retransmitting it: the wait is bounded,
+// it decides nothing). It reports whether the network was quiet. quick is for a step that
+// sent nothing and changed no pool: nothing of its own can still be on its way.
+func (l *ledger) settle(ctx context.Context, quick bool) bool {
 	for {
 		l.mu.Lock()
 		l.recheckLocked()
@@ -226,7 +238,7 @@ func (l *ledger) settle(ctx context.Context) bool {
 			return false
 		}
 		wait := grace - time.Since(last)
-		if wait <= 0 {
+		if quick || wait <= 0 {
 			return true
 		}
 		select {

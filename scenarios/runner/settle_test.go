@@ -90,12 +90,12 @@ func TestSettleWaitsForTheAnswer(t *testing.T) {
 	l.note("alice", "bob", msg("OPTIONS sip:bob@b SIP/2.0", "1 OPTIONS", 1))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	assert.False(t, l.settle(ctx), "unanswered: the bound ends the wait")
+	assert.False(t, l.settle(ctx, false), "unanswered: the bound ends the wait")
 	go func() {
 		time.Sleep(5 * time.Millisecond)
 		l.note("bob", "alice", msg("SIP/2.0 200 OK", "1 OPTIONS", 1))
 	}()
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel2()
-	assert.True(t, l.settle(ctx2))
+	assert.True(t, l.settle(ctx2, false))
 }

@@ -123,11 +123,11 @@ func (c *Call) endNow(reason string) {
 	if !c.setState(Ended, func(c *Call) { c.endedBy, c.endReason = "local", reason }) {
 		return
 	}
-	go func() {
+	c.phone.sendOnOwn(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), siputil.TransactionTimeout())
 		defer cancel()
 		c.bye(ctx)
-	}()
+	})
 }
 
 // stopTimers stops the call's timers (it ended, or its phone was unplugged).

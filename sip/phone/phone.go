@@ -82,8 +82,12 @@ type Phone struct {
 	incoming   chan *Call
 	closed     bool
 	// transfers holds, per Call-ID, the channel a Park waits on for NOTIFYs (park.go).
-	transfers sync.Map
-	panics    atomic.Uint64 // handler panics the guard recovered (guard.go)
+	transfers   sync.Map
+	transfersMu sync.Mutex    // orders news of a transfer with its end (park.go)
+	panics      atomic.Uint64 // handler panics the guard recovered (guard.go)
+	// ownSends counts the requests the phone is sending of its own accord, in the
+	// background (the BYE of a call a timer ended): OwnSends.
+	ownSends atomic.Int64
 	// acks holds the re-INVITE 2xx the phone retransmits until their ACK (reinvite_ack.go).
 	acks sync.Map
 }
@@ -365,6 +369,21 @@ func (ph *Phone) OutboundProxy() string {
 		return ph.regs[0]
 	}
 	return ""
+}
+
+// OwnSends reports how many requests the phone is sending of its own accord, in the
+// background, not yet done (answered, refused or given up): the BYE of a call its RTP or
+// session timer ended. A replay waits for them before it moves on, so that their
+// messages are recorded under the step (and at the virtual time) that set them off.
+func (ph *Phone) OwnSends() int64 { return ph.ownSends.Load() }
+
+// sendOnOwn runs send in the background, counted by OwnSends.
+func (ph *Phone) sendOnOwn(send func()) {
+	ph.ownSends.Add(1)
+	go func() {
+		defer ph.ownSends.Add(-1)
+		send()
+	}()
 }
 
 // newStream opens the RTP socket of a call, with the SSRC, first sequence number and

@@ -56,6 +56,9 @@ type Guard struct {
 	Log      *slog.Logger
 	PanicLog *slog.Logger   // where panics are logged; nil: Log
 	Panics   *atomic.Uint64 // nil: not counted
+	// Stopped, when set, reports that the side stopped (a pool's outage): a handler it cut
+	// short is not answered, since a stopped pool answers nothing.
+	Stopped func() bool
 }
 
 // Run handles req with h behind the guard. tx must be the AnsweredTx h will answer on.
@@ -73,6 +76,9 @@ func (g Guard) Run(req *gosip.Request, tx AnsweredTx, h func(*gosip.Request, gos
 	defer func() {
 		p := recover()
 		if p == nil {
+			if g.Stopped != nil && g.Stopped() {
+				return // stopped as it handled the request: silence, as of a pool that is down
+			}
 			if req.Method != gosip.ACK && !tx.Answered() && !settled(tx) {
 				g.Log.Warn("handler left a request unanswered", "method", string(req.Method), "call_id", siputil.CallID(req), "from", req.Source())
 				g.refuse(req, tx, topology.HandlerFailed(g.Agent))
