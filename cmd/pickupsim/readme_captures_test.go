@@ -49,6 +49,26 @@ func TestScenariosREADMECaptures(t *testing.T) {
 	assert.GreaterOrEqual(t, len(streams), 8, "the RTP streams of the runbook's four calls, no loss:\n%s", out)
 }
 
+// TestScenariosREADMEExactReplays pastes the command block of the "Exact replays" section
+// of scenarios/README.md into bash, in a copy of the repository: two replays with one seed
+// write byte-identical --json files (cmp exits 0).
+func TestScenariosREADMEExactReplays(t *testing.T) {
+	requireTool(t, "bash", "bash")
+	block := sectionBlock(t, "../../scenarios/README.md", "## Exact replays")
+	require.Contains(t, block, "--seed 7", "the section's block replays with a seed")
+	work := copyRepository(t, "../..")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", block)
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "the block as pasted:\n%s\nstdout:\n%s\nstderr:\n%s", block, stdout.String(), stderr.String())
+	assert.Contains(t, stdout.String(), "identical")
+	assert.FileExists(t, work+"/a.json")
+}
+
 // sectionBlock returns the first fenced block after the heading of a Markdown file.
 func sectionBlock(t *testing.T, file, heading string) string {
 	t.Helper()
