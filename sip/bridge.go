@@ -146,7 +146,7 @@ func (rt *runtime) byeBridge(req *gosip.Request, tx gosip.ServerTransaction) boo
 	}
 	passOn := first && !(other == br.b && pending)
 	if passOn {
-		rt.pool.ownSends.Add(1) // before the BYE is answered (Pool.OwnSends)
+		rt.pool.ownSends.Hold() // before the BYE is answered (Pool.OwnSends)
 	}
 	if err := this.ReadBye(req, tx); err != nil {
 		rt.pool.log.Debug("BYE on Call Park leg", "err", err)
@@ -154,7 +154,7 @@ func (rt *runtime) byeBridge(req *gosip.Request, tx gosip.ServerTransaction) boo
 	this.Close()
 	if passOn {
 		go func() {
-			defer rt.pool.ownSends.Add(-1)
+			defer rt.pool.ownSends.Release()
 			rt.byeLeg(other)
 		}()
 	}

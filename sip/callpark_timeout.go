@@ -39,9 +39,9 @@ func (pk *parking) ringBack(orbit string, id uint64) {
 	pk.mu.Unlock()
 	stop := rt.pool.dep.Clock().AfterFunc(RingBackTimeout, cancel)
 	// The ring-back's INVITE is the pool's own: counted (Pool.OwnSends) until it is sent.
-	rt.pool.ownSends.Add(1)
+	rt.pool.ownSends.Hold()
 	var sent sync.Once
-	done := func() { sent.Do(func() { rt.pool.ownSends.Add(-1) }) }
+	done := func() { sent.Do(func() { rt.pool.ownSends.Release() }) }
 	go func() {
 		defer cancel()
 		defer done()

@@ -8,7 +8,6 @@ import (
 	"net"
 	"strconv"
 	"sync"
-	"sync/atomic"
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
@@ -33,7 +32,7 @@ type Pool struct {
 	documents documentVersions // dialog-info versions (pickup_report.go)
 	// ownSends counts the requests the pool is sending of its own accord, in the
 	// background (OwnSends).
-	ownSends atomic.Int64
+	ownSends siputil.Background
 
 	mu   sync.Mutex
 	addr string   // host:port; the port is fixed at first start so recovery rebinds it
@@ -97,17 +96,11 @@ func (p *Pool) TLSAddr() string {
 // ended: the peer may be down, and nothing waits 32 s for it). A
 // replay waits for them before it moves on, so that each is recorded under the step that
 // set it off.
-func (p *Pool) OwnSends() int64 { return p.ownSends.Load() }
+func (p *Pool) OwnSends() int64 { return p.ownSends.Count() }
 
 // sendOnOwn runs send, which sends requests of the pool's own accord, in the background,
 // counted by OwnSends from now on.
-func (p *Pool) sendOnOwn(send func()) {
-	p.ownSends.Add(1)
-	go func() {
-		defer p.ownSends.Add(-1)
-		send()
-	}()
-}
+func (p *Pool) sendOnOwn(send func()) { p.ownSends.Go(send) }
 
 // Up reports whether the pool's sockets are open.
 func (p *Pool) Up() bool {

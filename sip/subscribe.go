@@ -88,13 +88,13 @@ func (rt *runtime) onSubscribe(req *gosip.Request, tx gosip.ServerTransaction) {
 	res.AppendHeader(&gosip.ContactHeader{Address: rt.contactURI()})
 	res.AppendHeader(gosip.NewHeader("Expires", strconv.Itoa(expires)))
 	rt.log("SUBSCRIBE accepted", req, "event", pkg, "subscriber", caller.User, "target", target, "expires", expires)
-	rt.pool.ownSends.Add(1) // the NOTIFY is owed once the 200 leaves (Pool.OwnSends)
+	rt.pool.ownSends.Hold() // the NOTIFY is owed once the 200 leaves (Pool.OwnSends)
 	if err := tx.Respond(res); err != nil {
-		rt.pool.ownSends.Add(-1)
+		rt.pool.ownSends.Release()
 		return
 	}
 	go func() {
-		defer rt.pool.ownSends.Add(-1)
+		defer rt.pool.ownSends.Release()
 		rt.notify(req, res, ep, target, expires)
 	}()
 }

@@ -137,7 +137,7 @@ func (ph *Phone) transfer(ctx context.Context, c *Call, referTo string, referred
 				return referStatus{}, &transferRefused{outcome: st.outcome}
 			}
 			err := c.Hangup(ctx)
-			ph.ownSends.Add(-1) // the hang-up onNotify counted
+			ph.ownSends.Release() // the hang-up transferNews counted
 			if err != nil {
 				return st, fmt.Errorf("transferred, but hanging up the transferred call failed: %w", err)
 			}
@@ -300,13 +300,13 @@ func (ph *Phone) transferNews(callID string, st referStatus) {
 	}
 	hangsUp := st.outcome.Code/100 == 2
 	if hangsUp {
-		ph.ownSends.Add(1)
+		ph.ownSends.Hold()
 	}
 	select {
 	case v.(chan referStatus) <- st:
 	default:
 		if hangsUp {
-			ph.ownSends.Add(-1)
+			ph.ownSends.Release()
 		}
 	}
 }
@@ -321,7 +321,7 @@ func (ph *Phone) endTransfer(callID string, ch chan referStatus) {
 		select {
 		case st := <-ch:
 			if st.outcome.Code/100 == 2 {
-				ph.ownSends.Add(-1)
+				ph.ownSends.Release()
 			}
 		default:
 			return

@@ -87,7 +87,7 @@ type Phone struct {
 	panics      atomic.Uint64 // handler panics the guard recovered (guard.go)
 	// ownSends counts the requests the phone is sending of its own accord, in the
 	// background (the BYE of a call a timer ended): OwnSends.
-	ownSends atomic.Int64
+	ownSends siputil.Background
 	// acks holds the re-INVITE 2xx the phone retransmits until their ACK (reinvite_ack.go).
 	acks sync.Map
 }
@@ -375,16 +375,10 @@ func (ph *Phone) OutboundProxy() string {
 // background, not yet done (answered, refused or given up): the BYE of a call its RTP or
 // session timer ended. A replay waits for them before it moves on, so that their
 // messages are recorded under the step (and at the virtual time) that set them off.
-func (ph *Phone) OwnSends() int64 { return ph.ownSends.Load() }
+func (ph *Phone) OwnSends() int64 { return ph.ownSends.Count() }
 
 // sendOnOwn runs send in the background, counted by OwnSends.
-func (ph *Phone) sendOnOwn(send func()) {
-	ph.ownSends.Add(1)
-	go func() {
-		defer ph.ownSends.Add(-1)
-		send()
-	}()
-}
+func (ph *Phone) sendOnOwn(send func()) { ph.ownSends.Go(send) }
 
 // newStream opens the RTP socket of a call, with the SSRC, first sequence number and
 // timestamp the phone's generator gives the call.
