@@ -1,14 +1,46 @@
 package scenarios_test
 
 import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/pickupsim/pickupsim/scenarios/report"
 	"github.com/pickupsim/pickupsim/scenarios/runner"
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 )
 
-// TestLibrary replays every bundled scenario: they are the product's regression tests as
-// much as the administrators' runbooks.
+// update rewrites the golden traces: `go test ./scenarios/ -run TestLibrary -update`.
+var update = flag.Bool("update", false, "rewrite each bundled scenario's golden trace (NAME.trace beside NAME.yaml)")
+
+// TracePath is where the golden trace of the scenario in file lives: beside it, .trace
+// instead of .yaml.
+func tracePath(file string) string {
+	return strings.TrimSuffix(file, filepath.Ext(file)) + ".trace"
+}
+
+// racyOnTheWire are the scenarios whose messages are not yet the same in every replay,
+// and why: their outcomes are checked, their bytes not.
+var racyOnTheWire = map[string]string{
+	// The caller's CANCEL crosses the Call Park application's 2xx. The pool answers it 200
+	// (RFC 3261 9.2, the INVITE transaction is still there in RFC 6026's Accepted state)
+	// in about one replay in eight, and 481 otherwise: sipgo's transaction is sometimes
+	// gone by then. Which one is sipgo's race, not the scenario's.
+	"pickup-caller-hangs-up-as-pickup-answers.yaml": "the pool answers a CANCEL that crosses its 2xx 200 or 481",
+	// Busy lamps came after the seeded identifiers: the lamp subscriptions' Call-IDs and
+	// tags (sip/blf_*.go, sip/phone/blf.go) are still sipgo's random ones, and the pools'
+	// subscriptions to each other for a group and an orbit start in either order.
+	"busy-lamps-through-failover.yaml": "lamp subscriptions' Call-IDs and tags are not yet drawn from the seed",
+}
+
+// TestLibrary replays every bundled scenario twice with one seed: they are the product's
+// regression tests as much as the administrators' runbooks. Each must pass every time;
+// the replays must give byte-identical --json reports (what a diff of two reports shows
+// is the simulator, not the machine); and the replay's trace must be the golden one beside
+// the file, so that a replay catches what nobody thought to assert.
 func TestLibrary(t *testing.T) {
 	files, err := scenario.Collect(".")
 	if err != nil {
@@ -20,13 +52,84 @@ func TestLibrary(t *testing.T) {
 	for _, f := range files {
 		t.Run(f, func(t *testing.T) {
 			t.Parallel()
-			res := runner.RunFile(f, runner.Options{})
-			if res.Error != "" {
-				t.Fatal(res.Error)
+			var reports, traces []string
+			replay := func() {
+				res := runner.RunFile(f, runner.Options{Seed: 12})
+				if res.Error != "" {
+					t.Fatal(res.Error)
+				}
+				for _, fl := range res.Failures {
+					t.Error(fl)
+				}
+				var js, tr bytes.Buffer
+				if err := report.JSON(&js, []runner.Result{res}); err != nil {
+					t.Fatal(err)
+				}
+				if err := report.Trace(&tr, res); err != nil {
+					t.Fatal(err)
+				}
+				reports, traces = append(reports, js.String()), append(traces, tr.String())
 			}
-			for _, fl := range res.Failures {
-				t.Error(fl)
+			replay()
+			replay()
+			if why, ok := racyOnTheWire[f]; ok {
+				t.Logf("not compared byte for byte: %s", why)
+				return
+			}
+			// Under -race on a loaded 2-core machine, a message sent of a user agent's own
+			// accord from a goroutine the replay cannot see (settle.go) may now and then
+			// land after its step's grace. A third replay breaks the tie: two of three must
+			// agree, and a difference that is the simulator's shows in all three.
+			if reports[0] != reports[1] {
+				t.Logf("two replays with one seed differ; a third breaks the tie:\n%s", firstDifference(traces[0], traces[1]))
+				replay()
+				switch {
+				case reports[2] == reports[0]:
+				case reports[2] == reports[1]:
+					reports[0], traces[0] = reports[1], traces[1]
+				default:
+					t.Errorf("three replays with one seed wrote three different --json reports:\n%s\n%s",
+						firstDifference(traces[0], traces[1]), firstDifference(traces[0], traces[2]))
+				}
+			}
+			golden := tracePath(f)
+			if *update {
+				if err := os.WriteFile(golden, []byte(traces[0]), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (write it with: go test ./scenarios/ -run TestLibrary -update)", err)
+			}
+			if traces[0] != string(want) {
+				t.Errorf("the replay differs from its golden trace %s (if the change is intended, rewrite it with -update and review the diff):\n%s",
+					golden, firstDifference(string(want), traces[0]))
 			}
 		})
 	}
+}
+
+// firstDifference shows where two texts part: the first differing line of each, with
+// the line before for context.
+func firstDifference(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			ctx := ""
+			if i > 0 {
+				ctx = "  " + al[i-1] + "\n"
+			}
+			return ctx + "- " + x + "\n+ " + y
+		}
+	}
+	return "(no difference)"
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/icholy/digest"
 
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/ids"
+	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -49,6 +51,7 @@ type nonceUse struct {
 type authenticator struct {
 	realm string
 	clock clock.Clock
+	ids   *ids.Gen // nil: random nonces
 
 	mu     sync.Mutex
 	nonces map[string]*nonceUse
@@ -59,13 +62,27 @@ func newAuthenticator(realm string, c clock.Clock) *authenticator {
 	return &authenticator{realm: realm, clock: c, nonces: map[string]*nonceUse{}}
 }
 
-// issue returns a fresh nonce and remembers it.
-func (a *authenticator) issue() string {
-	raw := make([]byte, 16)
-	rand.Read(raw)
-	nonce := base64.RawURLEncoding.EncodeToString(raw)
+// issue returns a fresh nonce and remembers it. A replay's pool derives it from the seed
+// and what it challenges (package ids), so a replay challenges alike each time; the same
+// request retransmitted gets the same nonce again. Otherwise it is random.
+func (a *authenticator) issue(about []string) string {
+	var nonce string
+	switch {
+	case a.ids == nil:
+		raw := make([]byte, 16)
+		rand.Read(raw)
+		nonce = base64.RawURLEncoding.EncodeToString(raw)
+	case len(about) == 0:
+		nonce = a.ids.Next("nonce")
+	default:
+		nonce = a.ids.Token(append([]string{"nonce"}, about...)...)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if u, ok := a.nonces[nonce]; ok {
+		*u = nonceUse{issued: a.clock.Now()}
+		return nonce
+	}
 	for len(a.order) >= maxNonces {
 		delete(a.nonces, a.order[0])
 		a.order = a.order[1:]
@@ -82,9 +99,10 @@ func (a *authenticator) held() int {
 	return len(a.nonces)
 }
 
-// challenge is the value of a WWW-Authenticate or Proxy-Authenticate header.
-func (a *authenticator) challenge(stale bool) string {
-	c := digest.Challenge{Realm: a.realm, Nonce: a.issue(), Algorithm: "MD5", QOP: []string{"auth"}, Stale: stale}
+// challenge is the value of a WWW-Authenticate or Proxy-Authenticate header; about names
+// the request it challenges.
+func (a *authenticator) challenge(stale bool, about ...string) string {
+	c := digest.Challenge{Realm: a.realm, Nonce: a.issue(about), Algorithm: "MD5", QOP: []string{"auth"}, Stale: stale}
 	return c.String()
 }
 
@@ -184,7 +202,8 @@ func (rt *runtime) authenticate(req *gosip.Request, tx gosip.ServerTransaction, 
 		return true
 	}
 	res := lync.Response(req, topology.MustAuthenticate(code, user, err.Error()), rt.pool.fqdn)
-	res.AppendHeader(gosip.NewHeader(ask, rt.auth.challenge(errors.Is(err, errStaleNonce))))
+	res.AppendHeader(gosip.NewHeader(ask, rt.auth.challenge(errors.Is(err, errStaleNonce),
+		siputil.CallID(req), req.CSeq().Value(), req.Via().Params.GetOr("branch", ""))))
 	rt.log("challenged", req, "user", user, "why", err.Error())
 	sendStateless(tx, res) // a challenge keeps no transaction: the nonce table is the state
 	return false

@@ -100,7 +100,7 @@ func (rt *runtime) endBridge(br *bridge, dead leg, why string) {
 		case l == dead || (l == br.b && pending):
 			l.Close()
 		default:
-			go rt.byeLeg(l)
+			rt.byeLater(l)
 		}
 	}
 }
@@ -144,15 +144,25 @@ func (rt *runtime) byeBridge(req *gosip.Request, tx gosip.ServerTransaction) boo
 	if id == br.bID {
 		this, other = br.b, br.a
 	}
+	passOn := first && !(other == br.b && pending)
+	if passOn {
+		rt.pool.ownSends.Hold() // before the BYE is answered (Pool.OwnSends)
+	}
 	if err := this.ReadBye(req, tx); err != nil {
 		rt.pool.log.Debug("BYE on Call Park leg", "err", err)
 	}
 	this.Close()
-	if first && !(other == br.b && pending) {
-		go rt.byeLeg(other)
+	if passOn {
+		go func() {
+			defer rt.pool.ownSends.Release()
+			rt.byeLeg(other)
+		}()
 	}
 	return true
 }
+
+// byeLater hangs up a leg in the background, counted by Pool.OwnSends.
+func (rt *runtime) byeLater(l leg) { rt.pool.sendOnOwn(func() { rt.byeLeg(l) }) }
 
 // byeLeg hangs up one leg of a call the Call Park application holds.
 func (rt *runtime) byeLeg(l leg) {

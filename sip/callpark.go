@@ -127,7 +127,7 @@ type parkRequest struct {
 func (rt *runtime) parkHere(req *gosip.Request, tx gosip.ServerTransaction, r parkRequest) {
 	pk := rt.parking
 	cfg := r.adm.CPS
-	moh, answer, err := rt.musicOnHold(req.Body(), r.offer, cfg.EnableMusicOnHold)
+	moh, answer, err := rt.musicOnHold(req, r.offer, cfg.EnableMusicOnHold)
 	if err != nil {
 		rt.respond(tx, req, topology.BadParkOffer(err))
 		return
@@ -184,8 +184,10 @@ func partyName(p park.Party) string {
 
 // musicOnHold opens the RTP stream a parkee is answered with; it plays a tone when music
 // on hold is enabled, and is silent (sends nothing) otherwise.
-func (rt *runtime) musicOnHold(offerSDP []byte, offer media.Audio, enabled bool) (*media.Stream, []byte, error) {
-	moh, err := media.Listen(rt.laddr.IP.String())
+func (rt *runtime) musicOnHold(offerReq *gosip.Request, offer media.Audio, enabled bool) (*media.Stream, []byte, error) {
+	g, callID := rt.pool.ids, siputil.CallID(offerReq)
+	moh, err := media.Config{SSRC: g.Uint32("moh-ssrc", callID), Sequence: uint16(g.Uint32("moh-seq", callID)%0xffff + 1),
+		Timestamp: g.Uint32("moh-ts", callID)}.Listen(rt.laddr.IP.String())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -193,7 +195,7 @@ func (rt *runtime) musicOnHold(offerSDP []byte, offer media.Audio, enabled bool)
 	if !enabled {
 		answerer = media.AnswerListening // silent on purpose: say so, or the parkee's RTP timeout ends the call
 	}
-	answer, err := answerer(offerSDP, moh.LocalAddr(), uint64(rt.pool.dep.Clock().Now().UnixNano()))
+	answer, err := answerer(offerReq.Body(), moh.LocalAddr(), g.SDPSession(callID, "park"))
 	if err != nil {
 		moh.Close()
 		return nil, nil, err
@@ -255,20 +257,20 @@ func (rt *runtime) retrieve(req *gosip.Request, tx gosip.ServerTransaction, call
 	defer cancel()
 	parkeeAnswer, err := pk.reinvite(ctx, h.parkee, req.Body(), caller.User)
 	if err != nil {
-		go rt.byeLeg(h.parkee)
+		rt.byeLater(h.parkee)
 		rt.pool.log.Warn("retrieve: parkee not reconnected", "orbit", orbit, "err", err) // the error stays in the log
 		rt.respond(tx, req, topology.ParkeeNotReconnected(orbit))
 		return
 	}
-	answer, err := media.Bridge(req.Body(), parkeeAnswer, uint64(rt.pool.dep.Clock().Now().UnixNano()))
+	answer, err := media.Bridge(req.Body(), parkeeAnswer, rt.pool.ids.SDPSession(siputil.CallID(req), "retrieve"))
 	if err != nil {
-		go rt.byeLeg(h.parkee)
+		rt.byeLater(h.parkee)
 		rt.respond(tx, req, topology.RetrieveMediaMismatch(err))
 		return
 	}
 	retriever, err := rt.cps.ReadInvite(req, tx)
 	if err != nil {
-		go rt.byeLeg(h.parkee)
+		rt.byeLater(h.parkee)
 		return
 	}
 	pk.rt.connectLegs(h.parkee, siputil.CallID(h.parkee.InviteRequest), retriever, siputil.CallID(req))

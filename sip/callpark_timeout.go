@@ -3,6 +3,8 @@ package sip
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"sync"
 
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
@@ -36,9 +38,14 @@ func (pk *parking) ringBack(orbit string, id uint64) {
 	h.ring = cancel
 	pk.mu.Unlock()
 	stop := rt.pool.dep.Clock().AfterFunc(RingBackTimeout, cancel)
+	// The ring-back's INVITE is the pool's own: counted (Pool.OwnSends) until it is sent.
+	rt.pool.ownSends.Hold()
+	var sent sync.Once
+	done := func() { sent.Do(func() { rt.pool.ownSends.Release() }) }
 	go func() {
 		defer cancel()
-		sess, err := pk.dialParker(ctx, p, h)
+		defer done()
+		sess, err := pk.dialParker(ctx, p, h, done)
 		stop.Stop()
 		if err == nil {
 			pk.ringBackAnswered(p, h, sess)
@@ -49,8 +56,8 @@ func (pk *parking) ringBack(orbit string, id uint64) {
 }
 
 // dialParker rings the parker's registration with the parkee's offer, and returns the
-// answered leg, not acknowledged yet.
-func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall) (*sipgo.DialogClientSession, error) {
+// answered leg, not acknowledged yet. It calls sent once the INVITE is on its way.
+func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall, sent func()) (*sipgo.DialogClientSession, error) {
 	rt := pk.rt
 	b, ok := rt.lookup(p.Parker)
 	if !ok {
@@ -58,9 +65,15 @@ func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall) (
 	}
 	domain := rt.pool.dep.Domain()
 	req := gosip.NewRequest(gosip.INVITE, *b.contact.Clone())
+	// The ring-back's identifiers name the parked call and the attempt (package ids).
+	g, attempt := rt.pool.ids, []string{siputil.CallID(h.parkee.InviteRequest), strconv.Itoa(p.RingBacks)}
+	callID := g.Token(append([]string{"ring-back"}, attempt...)...)
 	req.AppendHeader(&gosip.FromHeader{DisplayName: "Call Park", Address: gosip.Uri{Scheme: "sip", User: lync.ParkUser, Host: domain},
-		Params: gosip.HeaderParams{{K: "tag", V: gosip.GenerateTagN(10)}}})
+		Params: gosip.HeaderParams{{K: "tag", V: g.Token(append([]string{"ring-back-tag"}, attempt...)...)}}})
 	req.AppendHeader(&gosip.ToHeader{Address: gosip.Uri{Scheme: "sip", User: p.Parker, Host: domain}})
+	cid := gosip.CallIDHeader(callID)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&gosip.CSeqHeader{SeqNo: g.CSeq(callID), MethodName: gosip.INVITE})
 	req.AppendHeader(gosip.NewHeader(lync.HeaderAssertedIdentity, rt.identityOf(p.Parkee)))
 	req.AppendHeader(gosip.NewHeader(lync.HeaderParkOrbit, p.Orbit))
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
@@ -69,6 +82,7 @@ func (pk *parking) dialParker(ctx context.Context, p park.Parked, h *heldCall) (
 	dest := b.route()            // relay.go: where the registration proved the parker is, never a name
 	rt.address(req, dest)
 	sess, err := pk.out.WriteInvite(ctx, req)
+	sent()
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +144,7 @@ func (pk *parking) unbridgeBoth(ctx context.Context, parkerID string, parker *si
 	}
 	parker.Bye(ctx)
 	parker.Close()
-	go rt.byeLeg(parkee)
+	rt.byeLater(parkee)
 }
 
 // ringBackFailed counts an unanswered ring-back and carries out what the lot decides.

@@ -175,8 +175,9 @@ func (rt *runtime) readPicker(req *gosip.Request, tx gosip.ServerTransaction) (*
 // loses changes nothing, and the caller's phone BYEs the 200 it then gets, which the bridge
 // passes on).
 func (rt *runtime) takeOver(pl *pickerLeg, req *gosip.Request, picker string, rc *ringingCall) error {
-	callerAnswer, err1 := media.Bridge(rc.req.Body(), req.Body(), uint64(time.Now().UnixNano()))
-	pickerAnswer, err2 := media.Bridge(req.Body(), rc.req.Body(), uint64(time.Now().UnixNano()))
+	g := rt.pool.ids
+	callerAnswer, err1 := media.Bridge(rc.req.Body(), req.Body(), g.SDPSession(siputil.CallID(rc.req), "pickup"))
+	pickerAnswer, err2 := media.Bridge(req.Body(), rc.req.Body(), g.SDPSession(siputil.CallID(req), "pickup"))
 	if err1 != nil || err2 != nil {
 		return refused{topology.MediaMismatch(firstErr(err1, err2))}
 	}
@@ -250,8 +251,11 @@ func (rt *runtime) identityOf(who string) string {
 func (rt *runtime) completeElsewhere(out *gosip.Request, clTx gosip.ClientTransaction, pr pickRequest) {
 	reason := gosip.NewHeader("Reason", lync.CompletedElsewhere)
 	by := gosip.NewHeader(lync.HeaderPickedUpBy, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.dep.Domain()))
-	go rt.cancelBranch(out, reason, []gosip.Header{by})
+	if rt.claimCancel(out) {
+		go rt.sendCancel(out, reason, []gosip.Header{by})
+	}
 	go func() {
+		defer rt.forgetCancel(out)
 		defer clTx.Terminate()
 		timeout := time.NewTimer(32 * time.Second)
 		defer timeout.Stop()

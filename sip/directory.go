@@ -3,6 +3,7 @@ package sip
 import (
 	"fmt"
 
+	"github.com/pickupsim/pickupsim/sip/ids"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -13,6 +14,9 @@ import (
 
 // IP returns the address pools without a configured address, and phones, bind to.
 func (n *Network) IP() string { return n.ip }
+
+// IDs returns the seed of the identifiers the phones make (nil: random).
+func (n *Network) IDs() *ids.Source { return n.ids }
 
 // PhoneSettings returns what the topology sets every simulated phone to.
 func (n *Network) PhoneSettings() topology.PhoneSettings { return n.phoneCfg }

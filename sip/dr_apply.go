@@ -59,7 +59,7 @@ func (p *Pool) stopCallPark() {
 	for _, h := range held {
 		pk.leave(h.p, siputil.CallID(h.parkee.InviteRequest))
 		p.log.Info("parked call disconnected: the Call Park application stopped", "orbit", h.p.Orbit, "parkee", h.p.Parkee)
-		go pk.hangUpParkee(h.parkee, topology.DiagDraining)
+		p.sendOnOwn(func() { pk.hangUpParkee(h.parkee, topology.DiagDraining) })
 	}
 }
 

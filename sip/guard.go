@@ -18,7 +18,8 @@ func (n *Network) HandlerPanics() uint64 { return n.guards.panics.Load() }
 
 // guard is the input guard (sip/internal/guard) of a pool's handlers.
 func (rt *runtime) guard() guard.Guard {
-	return guard.Guard{Agent: rt.pool.fqdn, Log: rt.pool.log, Panics: &rt.pool.cfg.guards.panics}
+	return guard.Guard{Agent: rt.pool.fqdn, Log: rt.pool.log, Panics: &rt.pool.cfg.guards.panics,
+		Stopped: func() bool { return rt.ctx.Err() != nil }}
 }
 
 // DNSLookups returns how many name lookups the pools of this network attempted (each

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -159,6 +160,34 @@ func TestAHandlerThatAnswersNothingIsAnswered500(t *testing.T) {
 		"To: <sip:test@example.org>", "Call-ID: m1", "CSeq: 1 MESSAGE", "Max-Forwards: 70"))
 	require.NotNil(t, res)
 	assert.Equal(t, 500, res.StatusCode)
+}
+
+// TestAStoppedPoolAnswersNothing: a handler cut short by the pool's outage leaves its
+// request unanswered on purpose; the guard does not answer 500 for a pool that is down
+// (a replay's call then failed with a 500 from a dead pool instead of ringing on).
+func TestAStoppedPoolAnswersNothing(t *testing.T) {
+	ua, err := sipgo.NewUA(siputil.NoDNS(nil))
+	require.NoError(t, err)
+	t.Cleanup(func() { ua.Close() })
+	srv, _ := sipgo.NewServer(ua)
+	var stopped atomic.Bool
+	gd := guard.Guard{Agent: "test", Log: slog.New(slog.DiscardHandler), Stopped: stopped.Load}
+	srv.OnMessage(func(req *gosip.Request, tx gosip.ServerTransaction) {
+		gd.Run(req, &guard.Tx{ServerTransaction: tx}, func(*gosip.Request, gosip.ServerTransaction) {})
+	})
+	addr := serveUDP(t, ua, srv)
+	message := func(r *rawPeer, id string) string {
+		return rawMsg(r.addr(), "MESSAGE sip:test@"+addr+" SIP/2.0", "hi",
+			"Via: SIP/2.0/UDP {me};branch={branch};rport", "From: <sip:x@example.org>;tag=1",
+			"To: <sip:test@example.org>", "Call-ID: "+id, "CSeq: 1 MESSAGE", "Max-Forwards: 70")
+	}
+	r := newRawPeer(t)
+	res := r.final(addr, message(r, "m1"))
+	require.NotNil(t, res)
+	assert.Equal(t, 500, res.StatusCode, "running: an unanswered request gets the guard's 500")
+	stopped.Store(true)
+	r.send(addr, message(r, "m2"))
+	assert.Nil(t, r.next(300*time.Millisecond), "stopped: no answer at all")
 }
 
 // TestAPhoneSurvivesMalformedRequests sends the crashers to a simulated phone.

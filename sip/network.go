@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/ids"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
@@ -32,6 +33,9 @@ type Config struct {
 	// MaxConnections caps each pool listener's open TCP (or TLS) connections; zero means
 	// DefaultMaxConnections.
 	MaxConnections int
+	// IDs seeds the identifiers pools and phones make (package ids), so that a replay is
+	// the same each time; nil draws them at random.
+	IDs *ids.Source
 }
 
 // Network is a running deployment: its pools as SIP servers on real sockets, and the
@@ -44,6 +48,7 @@ type Network struct {
 	domain   string
 	idle     time.Duration // TCP and TLS idle timeout (transport.go)
 	maxConns int           // per listener
+	ids      *ids.Source   // the seed of every identifier pools and phones make
 
 	// mu guards the deployment model, read by every pool's handlers.
 	mu     sync.Mutex
@@ -80,6 +85,7 @@ func Start(cfg Config) (*Network, []topology.Warning, error) {
 		idle:     cfg.TCPIdleTimeout,
 		maxConns: cfg.MaxConnections,
 		phoneCfg: cfg.Topology.Phones,
+		ids:      cfg.IDs,
 	}
 	if n.idle <= 0 {
 		n.idle = DefaultTCPIdleTimeout

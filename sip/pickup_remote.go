@@ -59,9 +59,14 @@ func (rt *runtime) handOver(req *gosip.Request, tx gosip.ServerTransaction, pick
 		return false
 	}
 	defer clTx.Terminate()
+	defer rt.forgetCancel(out)
 	var cancelOnce sync.Once
 	tx.OnCancel(func(c *gosip.Request) {
-		cancelOnce.Do(func() { go rt.cancelBranch(out, c.GetHeader("Reason"), nil) })
+		cancelOnce.Do(func() {
+			if rt.claimCancel(out) {
+				go rt.sendCancel(out, c.GetHeader("Reason"), nil)
+			}
+		})
 	})
 	rt.log("pickup handed over", req, "holder", call.Holder, "call", call.ID, "picker", picker.User)
 	for {
@@ -80,7 +85,11 @@ func (rt *runtime) handOver(req *gosip.Request, tx gosip.ServerTransaction, pick
 		case <-clTx.Done():
 			return tx.Err() != nil
 		case <-tx.Done():
-			cancelOnce.Do(func() { go rt.cancelBranch(out, nil, nil) })
+			cancelOnce.Do(func() {
+				if rt.claimCancel(out) {
+					go rt.sendCancel(out, nil, nil)
+				}
+			})
 			rt.drain(clTx)
 			return true
 		case <-rt.ctx.Done():

@@ -6,7 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -30,9 +30,22 @@ import (
 // hears ringing once it is in (or given up), so a pickup dialled right after finds the call.
 const reportTimeout = time.Second
 
-// publishVersion numbers the dialog-info documents a process sends (RFC 4235 4.1.1 asks
-// for an increasing version per entity; one counter for all keeps that).
-var publishVersion atomic.Uint32
+// documentVersions numbers the dialog-info documents a pool sends about each entity (RFC
+// 4235 4.1.1 asks for an increasing version per entity).
+type documentVersions struct {
+	mu sync.Mutex
+	n  map[string]uint32
+}
+
+func (v *documentVersions) next(entity string) uint32 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.n == nil {
+		v.n = map[string]uint32{}
+	}
+	v.n[entity]++
+	return v.n[entity]
+}
 
 // enterQueue decides, through the deployment model, whether a call about to ring user is a
 // Group Call Pickup call, and enters it: in this pool's queue when this pool owns the
@@ -125,7 +138,8 @@ func (rt *runtime) publishRinging(rc *ringingCall, state string, timeout time.Du
 	calleeTag := rc.calleeTag
 	rc.mu.Unlock()
 	callerTag, _ := rc.req.From().Params.Get("tag")
-	info := dialoginfo.Info{Version: publishVersion.Add(1), Entity: entity, Dialogs: []dialoginfo.Dialog{{
+	version := rt.pool.documents.next(entity)
+	info := dialoginfo.Info{Version: version, Entity: entity, Dialogs: []dialoginfo.Dialog{{
 		ID: siputil.CallID(rc.req), CallID: siputil.CallID(rc.req), LocalTag: calleeTag, RemoteTag: callerTag, Direction: "recipient",
 		State: state, Local: entity, Remote: strings.Trim(rt.identityOf(rc.caller), "<>"),
 		Pickup: &dialoginfo.Pickup{Number: rc.q.Number, Blocked: string(rc.q.Blocked), Why: rc.q.Why},
@@ -133,7 +147,14 @@ func (rt *runtime) publishRinging(rc *ringingCall, state string, timeout time.Du
 	host, port, _ := net.SplitHostPort(owner.addr)
 	pn, _ := strconv.Atoi(port)
 	req := gosip.NewRequest(gosip.PUBLISH, gosip.Uri{Scheme: "sip", User: rc.callee, Host: domain})
-	req.AppendHeader(&gosip.FromHeader{Address: gosip.Uri{Scheme: "sip", Host: rt.pool.fqdn}, Params: gosip.HeaderParams{{K: "tag", V: gosip.GenerateTagN(10)}}})
+	// Identifiers of the document, not of a count of PUBLISHes: reports of calls ringing
+	// at once are sent concurrently (package ids).
+	g, doc := rt.pool.ids, []string{entity, strconv.FormatUint(uint64(version), 10), siputil.CallID(rc.req), state}
+	callID := g.Token(append([]string{"publish"}, doc...)...)
+	req.AppendHeader(&gosip.FromHeader{Address: gosip.Uri{Scheme: "sip", Host: rt.pool.fqdn}, Params: gosip.HeaderParams{{K: "tag", V: g.Token(append([]string{"publish-tag"}, doc...)...)}}})
+	cid := gosip.CallIDHeader(callID)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&gosip.CSeqHeader{SeqNo: g.CSeq(callID), MethodName: gosip.PUBLISH})
 	req.AppendHeader(&gosip.ToHeader{Address: gosip.Uri{Scheme: "sip", User: rc.callee, Host: domain}})
 	req.AppendHeader(gosip.NewHeader("Event", dialoginfo.Event))
 	expires := "0"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pickupsim/pickupsim/pickup"
 	"github.com/pickupsim/pickupsim/sip/dialoginfo"
+	"github.com/pickupsim/pickupsim/sip/ids"
 	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -25,6 +26,13 @@ type Pool struct {
 	dep  deployment   // all a pool asks of the deployment it runs in (seam.go)
 	cfg  poolSettings // its transport settings and counters
 	log  *slog.Logger
+	// ids makes the pool's Call-IDs, tags, branches, nonces and SDP session ids (package
+	// ids); it outlives an outage, so a recovered pool does not repeat them.
+	ids       *ids.Gen
+	documents documentVersions // dialog-info versions (pickup_report.go)
+	// ownSends counts the requests the pool is sending of its own accord, in the
+	// background (OwnSends).
+	ownSends siputil.Background
 
 	mu   sync.Mutex
 	addr string   // host:port; the port is fixed at first start so recovery rebinds it
@@ -54,8 +62,9 @@ type runtime struct {
 	// heldDialogs are the ringing dialogs other pools reported to this pool's queues, by
 	// Call-ID (pickup_report.go).
 	heldDialogs map[string]dialoginfo.Dialog
-	cps         *sipgo.DialogServerCache // the Call Park application's legs
+	cps         *siputil.AnsweredDialogs // the Call Park application's legs
 	bridges     map[string]*bridge       // calls the Call Park application connected, by leg Call-ID (bridge.go)
+	cancelled   sync.Map                 // Via branches of forwarded INVITEs being CANCELled (proxy.go)
 	parking     *parking                 // the Call Park application's parking lot (callpark.go)
 	auth        *authenticator           // digest challenges for users with a password (auth.go)
 	legSDP      sync.Map                 // Call-ID -> the SDP the Call Park application last sent on that leg (cps_session_timer.go)
@@ -84,6 +93,19 @@ func (p *Pool) TLSAddr() string {
 	n, _ := strconv.Atoi(port)
 	return net.JoinHostPort(host, strconv.Itoa(n+1))
 }
+
+// OwnSends reports how many requests the pool is sending of its own accord, in the
+// background, not yet done: the BYE the Call Park application passes on to the other leg
+// of a bridged call one party hung up, the parkee's when a retrieval or ring-back fails,
+// a NOTIFY after a SUBSCRIBE (not the PUBLISH that tells a peer pool a ringing call
+// ended: the peer may be down, and nothing waits 32 s for it). A
+// replay waits for them before it moves on, so that each is recorded under the step that
+// set it off.
+func (p *Pool) OwnSends() int64 { return p.ownSends.Count() }
+
+// sendOnOwn runs send, which sends requests of the pool's own accord, in the background,
+// counted by OwnSends from now on.
+func (p *Pool) sendOnOwn(send func()) { p.ownSends.Go(send) }
 
 // Up reports whether the pool's sockets are open.
 func (p *Pool) Up() bool {
@@ -141,6 +163,7 @@ func (p *Pool) start() error {
 	}
 	srv, _ := sipgo.NewServer(ua, sipgo.WithServerLogger(p.log))
 	cli, _ := sipgo.NewClient(ua, sipgo.WithClientAddr(p.addr), sipgo.WithClientConnectionAddr(p.addr), sipgo.WithClientLogger(p.log))
+	ids.Install(cli, p.ids) // Via branches from the pool's generator
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &runtime{
 		pool: p, ctx: ctx, cancel: cancel, ua: ua, srv: srv, cli: cli, udp: udp, tcp: tcp, tls: tlsLn, order: order,
@@ -151,13 +174,14 @@ func (p *Pool) start() error {
 		heldDialogs: map[string]dialoginfo.Dialog{},
 		bridges:     map[string]*bridge{},
 	}
-	rt.cps = sipgo.NewDialogServerCache(cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: portN}})
+	rt.cps = siputil.NewAnsweredDialogs(cli, gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "cps", Host: host, Port: portN}}, p.ids)
 	rt.parking = newParking(rt)
 	rt.auth = newAuthenticator(p.dep.Domain(), p.dep.Clock())
 	rt.lamps = newLamps(rt)
 	rt.dialogs = newDialogTracker(rt)
 	rt.queues.OnChange(rt.lamps.changed)
 	rt.parking.lot.OnChange(rt.lamps.changed)
+	rt.auth.ids = p.ids
 	rt.routes()
 	go func() { udp.served(srv.ServeUDP(udp)) }()
 	go func() { tcp.served(srv.ServeTCP(tcp)) }()

@@ -123,6 +123,7 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 	defer func() {
 		if !handedOff {
 			clTx.Terminate()
+			rt.forgetCancel(out)
 		}
 	}()
 	// The caller's CANCEL is answered by the transaction layer; pass it on once, with its
@@ -173,6 +174,7 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 			// told 408; leaving returns the call's pickup queue entry.
 			handedOff = true // the branch is cancelled, then drained, in the background
 			go func() {
+				defer rt.forgetCancel(out)
 				defer clTx.Terminate()
 				cancelDownstream(nil)
 				rt.drain(clTx)
@@ -201,8 +203,35 @@ func (rt *runtime) drain(clTx gosip.ClientTransaction) {
 	siputil.AwaitFinal(ctx, clTx)
 }
 
-// cancelBranch sends CANCEL for a forwarded INVITE, with a Reason and extra headers.
+// cancelBranch sends CANCEL for a forwarded INVITE, with a Reason and extra headers, unless
+// the branch has been CANCELled already (claimCancel).
 func (rt *runtime) cancelBranch(out *gosip.Request, reason gosip.Header, extra []gosip.Header) {
+	if rt.claimCancel(out) {
+		rt.sendCancel(out, reason, extra)
+	}
+}
+
+// claimCancel reports whether the caller is the first to CANCEL out's branch: the caller's
+// CANCEL and a pickup that takes the call over may both end one branch, and the first says
+// why (RFC 3261 9.1: a CANCEL of a branch cancelled already changes nothing). Whoever ends
+// the branch's transaction forgets it (forgetCancel).
+func (rt *runtime) claimCancel(out *gosip.Request) bool {
+	_, done := rt.cancelled.LoadOrStore(branchOf(out), struct{}{})
+	return !done
+}
+
+// forgetCancel forgets out's branch: its transaction is over.
+func (rt *runtime) forgetCancel(out *gosip.Request) { rt.cancelled.Delete(branchOf(out)) }
+
+func branchOf(req *gosip.Request) string {
+	if via := req.Via(); via != nil {
+		return via.Params.GetOr("branch", "")
+	}
+	return ""
+}
+
+// sendCancel sends CANCEL for a forwarded INVITE, with a Reason and extra headers.
+func (rt *runtime) sendCancel(out *gosip.Request, reason gosip.Header, extra []gosip.Header) {
 	ctx, cancel := context.WithTimeout(rt.ctx, siputil.TransactionTimeout())
 	defer cancel()
 	if err := siputil.SendCancel(ctx, rt.cli, out, reason, extra); err != nil {

@@ -79,7 +79,7 @@ var _ deployment = (*Network)(nil)
 
 // newPool builds a pool of the network, not started.
 func (n *Network) newPool(fqdn, addr string) *Pool {
-	return &Pool{fqdn: fqdn, dep: n, addr: addr, log: n.log.With("pool", fqdn),
+	return &Pool{fqdn: fqdn, dep: n, addr: addr, log: n.log.With("pool", fqdn), ids: n.ids.Gen(fqdn),
 		cfg: poolSettings{tls: n.tls, idle: n.idle, maxConns: n.maxConns, guards: &n.guards}}
 }
 

@@ -92,10 +92,15 @@ func (rt *runtime) onSubscribe(req *gosip.Request, tx gosip.ServerTransaction) {
 	res.AppendHeader(&gosip.ContactHeader{Address: rt.contactURI()})
 	res.AppendHeader(gosip.NewHeader("Expires", strconv.Itoa(expires)))
 	rt.log("SUBSCRIBE accepted", req, "event", pkg, "subscriber", caller.User, "target", target, "expires", expires)
+	rt.pool.ownSends.Hold() // the NOTIFY is owed once the 200 leaves (Pool.OwnSends)
 	if err := tx.Respond(res); err != nil {
+		rt.pool.ownSends.Release()
 		return
 	}
-	go rt.notify(req, res, ep, target, expires)
+	go func() {
+		defer rt.pool.ownSends.Release()
+		rt.notify(req, res, ep, target, expires)
+	}()
 }
 
 // notify sends the NOTIFY of a subscription just accepted (RFC 6665 4.2.1.2), in the

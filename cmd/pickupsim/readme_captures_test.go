@@ -26,16 +26,7 @@ func TestScenariosREADMECaptures(t *testing.T) {
 	requireTool(t, "bash", "bash")
 	block := sectionBlock(t, "../../scenarios/README.md", "## Captures")
 	require.Contains(t, block, "--pcap captures", "the section's block replays with --pcap")
-	work := copyRepository(t, "../..")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", block)
-	cmd.Dir = work
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Run(), "the block as pasted:\n%s\nstderr:\n%s", block, stderr.String())
-	out := stdout.String()
+	out, work := pasteBlock(t, block)
 
 	assert.Contains(t, out, "1 passed, 0 failed")
 	assert.FileExists(t, work+"/captures/runbook-outage-failover-failback.pcap")
@@ -47,6 +38,34 @@ func TestScenariosREADMECaptures(t *testing.T) {
 		"the refusals with their Warning")
 	streams := regexp.MustCompile(`(?m)^ .* 0x[0-9A-F]{8} +g711U +\d+ +0 \(0\.0%\)`).FindAllString(out, -1)
 	assert.GreaterOrEqual(t, len(streams), 8, "the RTP streams of the runbook's four calls, no loss:\n%s", out)
+}
+
+// TestScenariosREADMEExactReplays pastes the command block of the "Exact replays" section
+// of scenarios/README.md into bash, in a copy of the repository: two replays with one seed
+// write byte-identical --json files (cmp exits 0).
+func TestScenariosREADMEExactReplays(t *testing.T) {
+	requireTool(t, "bash", "bash")
+	block := sectionBlock(t, "../../scenarios/README.md", "## Exact replays")
+	require.Contains(t, block, "--seed 7", "the section's block replays with a seed")
+	out, work := pasteBlock(t, block)
+	assert.Contains(t, out, "identical")
+	assert.FileExists(t, work+"/a.json")
+}
+
+// pasteBlock runs a README's command block in bash (-euo pipefail), in a copy of the
+// repository, and returns its output and the copy's folder.
+func pasteBlock(t *testing.T, block string) (stdout, work string) {
+	t.Helper()
+	work = copyRepository(t, "../..")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", block)
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	require.NoError(t, cmd.Run(), "the block as pasted:\n%s\nstdout:\n%s\nstderr:\n%s", block, out.String(), stderr.String())
+	return out.String(), work
 }
 
 // sectionBlock returns the first fenced block after the heading of a Markdown file.

@@ -34,6 +34,8 @@ type replayFlags struct {
 	html     string
 	pcap     string
 	verbose  bool
+	// seed seeds every identifier the replays make (runner.Options.Seed).
+	seed uint64
 	// loss is the fraction of packets the network drops (a lossy namespace), for media checks.
 	loss float64
 	// live forces the live progress line even when stdout is not a terminal (tests).
@@ -58,6 +60,7 @@ is 0 only when every scenario passes.`,
 	cmd.Flags().StringVar(&f.json, "json", "", "write a JSON timeline of steps and SIP messages to `FILE`")
 	cmd.Flags().StringVar(&f.html, "html", "", "write a self-contained HTML report with SIP ladders to `FILE`")
 	cmd.Flags().StringVar(&f.pcap, "pcap", "", "write one capture per scenario (SIP and RTP, virtual timestamps) into `DIR`, named after its file")
+	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "seed of every Call-ID, tag, branch, SDP id and nonce the replay makes: one seed, the same messages and the same --json bytes")
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "print every step and the network's logs")
 	cmd.Flags().Float64Var(&f.loss, "network-loss", 0, "fraction of packets the network drops at random (0.05 in a 5 % loss namespace): media checks accept that much RTP loss")
 	return cmd
@@ -75,7 +78,7 @@ func replay(out io.Writer, paths []string, f replayFlags) error {
 		return err
 	}
 	// sipgo logs through slog's default logger; keep a replay's output to its results.
-	opts := runner.Options{NetworkLoss: f.loss, PcapDir: f.pcap}
+	opts := runner.Options{NetworkLoss: f.loss, PcapDir: f.pcap, Seed: f.seed}
 	if f.verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	} else {

@@ -7,8 +7,10 @@ import (
 	"github.com/pickupsim/pickupsim/scenarios/runner"
 )
 
-// jsonReport is the JSON timeline: per scenario, its steps and every SIP message, times in
-// milliseconds since the replay began.
+// jsonReport is the JSON timeline: per scenario, its steps and every SIP message, on the
+// replay's virtual clock. It holds nothing the machine chose (wall times, ports, random
+// tags): two replays of the library with one seed write the same bytes, so a diff of two
+// reports shows what changed in the simulator, not in the machine (runner.Canonical).
 type jsonReport struct {
 	Passed    int            `json:"passed"`
 	Failed    int            `json:"failed"`
@@ -16,29 +18,33 @@ type jsonReport struct {
 }
 
 type jsonScenario struct {
-	Name       string        `json:"name"`
-	File       string        `json:"file"`
-	Passed     bool          `json:"passed"`
-	Error      string        `json:"error,omitempty"`
-	WallMS     float64       `json:"wall_ms"`
-	SimulatedS float64       `json:"simulated_s"`
-	Warnings   []string      `json:"warnings,omitempty"`
-	Failures   []string      `json:"failures,omitempty"`
-	Lanes      []runner.Lane `json:"lanes"`
-	Timeline   []jsonEvent   `json:"timeline"`
+	Name       string      `json:"name"`
+	File       string      `json:"file"`
+	Passed     bool        `json:"passed"`
+	Error      string      `json:"error,omitempty"`
+	SimulatedS float64     `json:"simulated_s"`
+	Warnings   []string    `json:"warnings,omitempty"`
+	Failures   []string    `json:"failures,omitempty"`
+	Lanes      []jsonLane  `json:"lanes"`
+	Timeline   []jsonEvent `json:"timeline"`
+}
+
+// jsonLane is a lane by name: messages name their ends by it.
+type jsonLane struct {
+	Name string `json:"name"`
+	Pool bool   `json:"pool,omitempty"`
 }
 
 type jsonEvent struct {
-	Type string  `json:"type"` // "step" or "sip"
-	AtMS float64 `json:"at_ms"`
+	Type string `json:"type"` // "step" or "sip"
+	// SimMS is the virtual time, in milliseconds since the replay's clock started.
+	SimMS float64 `json:"sim_ms"`
 	// step
-	Line      int      `json:"line,omitempty"`
-	Kind      string   `json:"kind,omitempty"`
-	Text      string   `json:"text,omitempty"`
-	SimS      *float64 `json:"sim_s,omitempty"`
-	ElapsedMS float64  `json:"elapsed_ms,omitempty"`
-	Passed    *bool    `json:"passed,omitempty"`
-	Detail    string   `json:"detail,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Kind   string `json:"kind,omitempty"`
+	Text   string `json:"text,omitempty"`
+	Passed *bool  `json:"passed,omitempty"`
+	Detail string `json:"detail,omitempty"`
 	// sip
 	From    string `json:"from,omitempty"`
 	To      string `json:"to,omitempty"`
@@ -55,12 +61,19 @@ func JSON(w io.Writer, results []runner.Result) error {
 		} else {
 			rep.Failed++
 		}
-		js := jsonScenario{Name: r.Name, File: r.File, Passed: r.Passed, Error: r.Error, WallMS: ms(r.Wall.Seconds()),
-			SimulatedS: r.Simulated.Seconds(), Warnings: r.Warnings, Lanes: r.Lanes}
-		for _, f := range r.Failures {
-			js.Failures = append(js.Failures, f.String())
+		msgs, sym := runner.Canonical(r)
+		js := jsonScenario{Name: r.Name, File: r.File, Passed: r.Passed, Error: sym(r.Error),
+			SimulatedS: r.Simulated.Seconds()}
+		for _, w := range r.Warnings {
+			js.Warnings = append(js.Warnings, sym(w))
 		}
-		js.Timeline = timeline(r)
+		for _, l := range r.Lanes {
+			js.Lanes = append(js.Lanes, jsonLane{Name: l.Name, Pool: l.Pool})
+		}
+		for _, f := range r.Failures {
+			js.Failures = append(js.Failures, sym(f.String()))
+		}
+		js.Timeline = timeline(r, msgs, sym)
 		rep.Scenarios = append(rep.Scenarios, js)
 	}
 	enc := json.NewEncoder(w)
@@ -70,25 +83,26 @@ func JSON(w io.Writer, results []runner.Result) error {
 
 func ms(s float64) float64 { return float64(int64(s*1e6)) / 1e3 }
 
-// timeline merges steps and messages: a step comes before the messages it caused.
-func timeline(r runner.Result) []jsonEvent {
+// timeline merges steps and messages: a step comes before the messages it caused, which
+// come in their canonical order (runner.Canonical).
+func timeline(r runner.Result, msgs []runner.Message, sym func(string) string) []jsonEvent {
 	var out []jsonEvent
 	mi := 0
 	for i, st := range r.Steps {
-		for mi < len(r.Messages) && r.Messages[mi].Step < i {
-			out = append(out, sipEvent(r.Messages[mi]))
+		for mi < len(msgs) && msgs[mi].Step < i {
+			out = append(out, sipEvent(msgs[mi]))
 			mi++
 		}
-		sim, passed := st.SimTime.Seconds(), st.Passed
-		out = append(out, jsonEvent{Type: "step", AtMS: ms(st.Start.Seconds()), Line: st.Line, Kind: string(st.Kind),
-			Text: st.Text, SimS: &sim, ElapsedMS: ms(st.Elapsed.Seconds()), Passed: &passed, Detail: st.Detail})
+		passed := st.Passed
+		out = append(out, jsonEvent{Type: "step", SimMS: ms(st.SimTime.Seconds()), Line: st.Line, Kind: string(st.Kind),
+			Text: st.Text, Passed: &passed, Detail: sym(st.Detail)})
 	}
-	for ; mi < len(r.Messages); mi++ {
-		out = append(out, sipEvent(r.Messages[mi]))
+	for ; mi < len(msgs); mi++ {
+		out = append(out, sipEvent(msgs[mi]))
 	}
 	return out
 }
 
 func sipEvent(m runner.Message) jsonEvent {
-	return jsonEvent{Type: "sip", AtMS: ms(m.At.Seconds()), From: m.From, To: m.To, Summary: m.Summary, Raw: m.Raw}
+	return jsonEvent{Type: "sip", SimMS: ms(m.Sim.Seconds()), From: m.From, To: m.To, Summary: m.Summary, Raw: m.Raw}
 }

@@ -322,10 +322,14 @@ func (r *run) mediaFlows(nc *namedCall) error {
 	if b == nil {
 		return fmt.Errorf("no phone of the scenario listens on %s, where %s sends its RTP", a.RemoteMedia(), nc.from)
 	}
-	if err := r.hears(a, b, nc.from, owner); err != nil {
-		return err
+	// Both directions at once: each waits for the same fresh packets in real time.
+	back := make(chan error, 1)
+	go func() { back <- r.hears(b, a, owner, nc.from) }()
+	err := r.hears(a, b, nc.from, owner)
+	if errBack := <-back; err == nil {
+		err = errBack
 	}
-	return r.hears(b, a, owner, nc.from)
+	return err
 }
 
 // legAt finds the call whose RTP socket a sends to, and its phone's user.

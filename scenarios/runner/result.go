@@ -72,6 +72,8 @@ type Lane struct {
 type Message struct {
 	// At is the real time since the replay began.
 	At time.Duration
+	// Sim is the virtual time it was sent at, since the replay's clock started (Epoch).
+	Sim time.Duration
 	// Step is the index in Steps of the step running when it was sent.
 	Step      int
 	Transport string

@@ -12,6 +12,7 @@ import (
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip"
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/ids"
 	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
@@ -40,6 +41,10 @@ type Options struct {
 	// PcapDir is the folder the replay writes its capture to, a file named after the
 	// scenario's (CaptureFile); empty writes none.
 	PcapDir string
+	// Seed seeds every identifier the replay's pools and phones make (Call-IDs, tags, Via
+	// branches, SDP session ids, nonces, RTP SSRCs: package sip/ids). Two replays of a
+	// scenario with the same seed write the same messages.
+	Seed uint64
 }
 
 func (o Options) withDefaults() Options {
@@ -83,9 +88,12 @@ type run struct {
 	rec          *recorder
 	// bg runs what outlives its step (a transfer waits for its target to answer); bgCtx
 	// is cancelled and bg waited for when the replay ends.
-	bg     sync.WaitGroup
-	bgCtx  context.Context
-	bgStop context.CancelFunc
+	// timerMark is how many messages the ledger had noted when the last timer fired
+	// (settleTimer).
+	timerMark uint64
+	bg        sync.WaitGroup
+	bgCtx     context.Context
+	bgStop    context.CancelFunc
 }
 
 // registration is a user's last REGISTER round.
@@ -110,7 +118,8 @@ func Run(sc *scenario.Scenario, opts Options) Result {
 	started := time.Now()
 	res := Result{Name: sc.Name, Description: sc.Description, File: sc.File}
 	vc := clock.NewVirtual(Epoch)
-	n, warnings, err := sip.Start(sip.Config{Topology: sc.Topology, Clock: vc, Logger: opts.Logger})
+	seed := ids.New(opts.Seed)
+	n, warnings, err := sip.Start(sip.Config{Topology: sc.Topology, Clock: vc, Logger: opts.Logger, IDs: seed})
 	if err != nil {
 		res.Error = fmt.Sprintf("%s: starting the network: %v", sc.File, err)
 		return res
@@ -123,7 +132,9 @@ func Run(sc *scenario.Scenario, opts Options) Result {
 	}
 	r := &run{sc: sc, opts: opts, net: n, clock: vc, fleet: fleet, phones: map[string]*phone.Phone{}, privateLines: map[string]string{},
 		regs: map[string]registration{}, calls: map[string]*namedCall{}, parks: map[string]*parkRecord{}, res: &res,
-		rec: &recorder{start: started, names: map[string]string{}}}
+		rec: &recorder{start: started, clock: vc, names: map[string]string{}, ids: seed}}
+	r.rec.ledger = newLedger(r.alive)
+	vc.SetSettle(r.settleTimer)
 	if err := r.rec.openCapture(opts.PcapDir, sc, vc); err != nil {
 		res.Error = fmt.Sprintf("%s: %v", sc.File, err)
 		return res
@@ -156,7 +167,7 @@ func (r *run) wire() error {
 	var addrs []string
 	for _, ps := range r.net.Pools() {
 		r.res.Lanes = append(r.res.Lanes, Lane{Name: ps.FQDN, Addr: ps.Address, Pool: true})
-		r.rec.names[ps.Address] = ps.FQDN
+		r.rec.name(ps.Address, ps.FQDN)
 		addrs = append(addrs, ps.Address)
 	}
 	for _, u := range r.sc.Topology.Users {
@@ -166,7 +177,7 @@ func (r *run) wire() error {
 		}
 		r.phones[u.Name] = ph
 		r.res.Lanes = append(r.res.Lanes, Lane{Name: u.Name, Addr: ph.Addr()})
-		r.rec.names[ph.Addr()] = u.Name
+		r.rec.name(ph.Addr(), u.Name)
 		addrs = append(addrs, ph.Addr())
 		if u.PrivateLine != "" {
 			r.privateLines[u.PrivateLine] = u.Name
@@ -178,7 +189,7 @@ func (r *run) wire() error {
 			return err
 		}
 		r.res.Lanes = append(r.res.Lanes, Lane{Name: o.Name, Addr: ph.Addr()})
-		r.rec.names[ph.Addr()] = o.Name
+		r.rec.name(ph.Addr(), o.Name)
 		addrs = append(addrs, ph.Addr())
 	}
 	theHub.register(r.rec, addrs...)
@@ -200,7 +211,8 @@ func (r *run) outsider(o scenario.Outsider) (*phone.Phone, error) {
 		return nil, fmt.Errorf("outsider %s: no pool %s", o.Name, o.Via)
 	}
 	user, host := o.UserAndHost()
-	ph, err := phone.New(phone.Config{User: user, Domain: host, Registrars: []string{p.Addr()}})
+	ph, err := phone.New(phone.Config{User: user, Domain: host, Registrars: []string{p.Addr()}, IDs: r.net.IDs().Gen(o.Name),
+		Clock: r.clock, RTPTimeout: r.net.PhoneSettings().RTPTimeout}) // its timers on the replay's clock, as the users' phones
 	if err != nil {
 		return nil, fmt.Errorf("outsider %s: %w", o.Name, err)
 	}
@@ -222,7 +234,10 @@ func (r *run) runStep(st scenario.Step, started time.Time) {
 		Start: t0.Sub(started), SimTime: r.clock.Now().Sub(Epoch)})
 	r.step = &r.res.Steps[len(r.res.Steps)-1]
 	event := r.event(st)
+	since := r.rec.ledger.count()
+	r.timerMark = since
 	detail, err := r.do(st)
+	r.settleAfter(st, since)
 	r.step.Event = event.done(err)
 	switch {
 	case st.Kind == scenario.Expect:
@@ -238,6 +253,93 @@ func (r *run) runStep(st scenario.Step, started time.Time) {
 	r.step.Detail = detail
 	r.step.Elapsed = time.Since(t0)
 	r.step.Passed = len(r.step.Failures) == 0
+}
+
+// alive reports whether the user agent of a lane is up: a pool not down, a phone of the
+// scenario. Nothing is owed to or by another (settle.go).
+func (r *run) alive(lane string) bool {
+	if p, ok := r.net.Pool(lane); ok {
+		return p.Up()
+	}
+	_, ok := r.phones[lane]
+	return ok
+}
+
+// settleBound bounds a wait for the network to be quiet (settle.go). A lossy network
+// retransmits for up to 32 s; the wait decides nothing, it only keeps the messages of a
+// step together, so it is cut short after the first retransmissions.
+const settleBound = 4 * time.Second
+
+// settle waits until nothing is owed on the network (settle.go), after what began when
+// the ledger had noted since messages; quick says that nothing but messages could have set
+// anything off (settle.go's grace). On a lossy network it does not wait: a lost message is
+// owed until sipgo retransmits it, T1 (500 ms of real time) or more later, and a replay
+// that waited for each would take minutes; what a loss delays is recorded under the step
+// it lands in (such a replay is not byte-identical to another anyway: the losses differ).
+func (r *run) settle(since uint64, quick bool) {
+	if r.opts.NetworkLoss > 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), settleBound)
+	defer cancel()
+	for {
+		silent := quick && r.rec.ledger.count() == since
+		if !r.rec.ledger.settle(ctx, silent) {
+			return
+		}
+		if !r.sendingOnOwn() {
+			return
+		}
+		// A user agent sends a request of its own accord (a timer ended a phone's call, a
+		// bridge passes a BYE on): wait for it, then for what it owes.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// settleTimer is the clock's settle (clock.Virtual.SetSettle): after each timer it fires.
+// A timer that set nothing off on the wire, and no request of a user agent's own accord,
+// needs no grace.
+func (r *run) settleTimer() {
+	r.settle(r.timerMark, true)
+	r.timerMark = r.rec.ledger.count()
+}
+
+// settleAfter waits, after st, until the network is quiet: what st set off is recorded
+// under it. A pool that went down or came back owes nothing, and is owed nothing. A step
+// that sent nothing needs no grace, unless it changed the pools.
+func (r *run) settleAfter(st scenario.Step, since uint64) {
+	quick := true
+	switch st.Kind {
+	case scenario.Outage, scenario.Recover, scenario.RemovePool:
+		r.rec.ledger.forget(st.Pool)
+		quick = false
+	case scenario.Expect:
+	default:
+		if r.event(st) != nil {
+			quick = false // an administrator's step: the pools act on it
+		}
+	}
+	r.settle(since, quick)
+}
+
+// sendingOnOwn reports whether a phone or a pool of the scenario is sending a request of
+// its own accord (phone.Phone.OwnSends, sip.Pool.OwnSends).
+func (r *run) sendingOnOwn() bool {
+	for _, ph := range r.phones {
+		if ph.OwnSends() > 0 {
+			return true
+		}
+	}
+	for _, ps := range r.net.Pools() {
+		if p, ok := r.net.Pool(ps.FQDN); ok && p.OwnSends() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // fail records a failure at st.

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/ids"
 	"github.com/pickupsim/pickupsim/sip/wiretap"
 )
 
@@ -32,12 +34,19 @@ func (hubOwner) unregister(rec *recorder) {
 // pairs the writer's and the reader's), and writes its capture if the replay keeps one.
 type recorder struct {
 	start time.Time
+	clock *clock.Virtual // the replay's: a message is stamped with its virtual time too
 	mu    sync.Mutex
 	names map[string]string // addr -> lane name
-	step  int
-	msgs  []Message
+	// ids is the replay's identifier source: it derives identifiers from the lanes'
+	// names, not from the ports the kernel gave them.
+	ids  *ids.Source
+	step int
+	msgs []Message
 	// capture is the scenario's pcap file (Options.Pcap), nil without one.
 	capture *capture
+	// ledger follows what the messages owe, so that a step ends when the network is
+	// quiet (settle.go); nil follows nothing.
+	ledger *ledger
 }
 
 // Capture is the wiretap's: one packet of the scenario, SIP or RTP.
@@ -55,6 +64,7 @@ func (r *recorder) name(addr, lane string) {
 	r.mu.Lock()
 	r.names[addr] = lane
 	r.mu.Unlock()
+	r.ids.Name(addr, lane)
 }
 
 func (r *recorder) setStep(i int) {
@@ -72,10 +82,12 @@ func (r *recorder) add(transport, from, to string, msg []byte) {
 	summary, _, _ := strings.Cut(raw, "\r\n")
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, Message{
-		At: time.Since(r.start), Step: r.step, Transport: transport,
-		From: r.nameOf(from), To: r.nameOf(to), Summary: summary, Raw: raw,
-	})
+	m := Message{At: time.Since(r.start), Sim: r.clock.Now().Sub(Epoch), Step: r.step, Transport: transport,
+		From: r.nameOf(from), To: r.nameOf(to), Summary: summary, Raw: raw}
+	r.msgs = append(r.msgs, m)
+	if sm, ok := parseSIP(raw); ok && r.ledger != nil {
+		r.ledger.note(m.From, m.To, sm)
+	}
 }
 
 func (r *recorder) nameOf(addr string) string {

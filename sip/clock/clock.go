@@ -41,6 +41,7 @@ type Virtual struct {
 	seq      uint64
 	advances uint64
 	timers   []*virtualTimer
+	settle   func() // runs after each timer fires (SetSettle)
 }
 
 type virtualTimer struct {
@@ -103,10 +104,23 @@ func (c *Virtual) Advance(d time.Duration) int {
 		if t.at.After(c.now) {
 			c.now = t.at
 		}
+		settle := c.settle
 		c.mu.Unlock()
 		t.f()
 		fired++
+		if settle != nil {
+			settle()
+		}
 	}
+}
+
+// SetSettle makes Advance call settle after each timer it fires, before the clock moves
+// on: a replay waits there until what the timer set off on the network is done, so that
+// it happens at the timer's deadline, not at a later one's.
+func (c *Virtual) SetSettle(settle func()) {
+	c.mu.Lock()
+	c.settle = settle
+	c.mu.Unlock()
 }
 
 // Advances counts the Advance calls begun so far. Timers that fire under one count fire

@@ -49,3 +49,16 @@ func TestVirtualCountsItsJumps(t *testing.T) {
 	c.Advance(3 * time.Second)
 	assert.Equal(t, []uint64{1, 1, 2}, seen, "timers of one Advance see one count")
 }
+
+// A replay settles the network after each timer, at the timer's deadline, before the
+// clock moves on to the next one.
+func TestVirtualSettlesAfterEachTimerAtItsDeadline(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := NewVirtual(start)
+	var log []string
+	c.AfterFunc(2*time.Second, func() { log = append(log, "fire 2s") })
+	c.AfterFunc(time.Second, func() { log = append(log, "fire 1s") })
+	c.SetSettle(func() { log = append(log, "settle at "+c.Now().Sub(start).String()) })
+	assert.Equal(t, 2, c.Advance(time.Minute))
+	assert.Equal(t, []string{"fire 1s", "settle at 1s", "fire 2s", "settle at 2s"}, log)
+}

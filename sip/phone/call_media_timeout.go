@@ -2,6 +2,7 @@ package phone
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/pickupsim/pickupsim/sip/clock"
@@ -109,11 +110,24 @@ func (c *Call) hearsMedia() bool {
 	return heard
 }
 
-// hearsMediaNow waits for RTP to arrive on the call now, at most mediaProbe.
+// hearsMediaNow waits for RTP to arrive on the call now, at most mediaProbe, unless the
+// network says first that nothing listens at the far end's RTP address (reach.go's probe:
+// an ICMP port unreachable, as when the pool that played music on hold is down). RTP is
+// symmetric here, one socket sending and receiving, so a far end that receives nothing
+// sends nothing either: the answer does not wait for 25 silent packet intervals.
 func (c *Call) hearsMediaNow() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), mediaProbe)
 	defer cancel()
-	return c.Media.WaitNext(ctx, media.Ptime/2) == nil
+	heard := make(chan bool, 2)
+	go func() { heard <- c.Media.WaitNext(ctx, media.Ptime/2) == nil }()
+	if far := c.RemoteMedia(); far.IsValid() && far.Port() != 0 {
+		go func() {
+			if errors.Is(c.phone.probe(ctx, far.String()), ErrUnreachable) {
+				heard <- false
+			}
+		}()
+	}
+	return <-heard
 }
 
 // endNow ends an established call on this phone's own decision (a timer), then tells the
@@ -123,11 +137,11 @@ func (c *Call) endNow(reason string) {
 	if !c.setState(Ended, func(c *Call) { c.endedBy, c.endReason = "local", reason }) {
 		return
 	}
-	go func() {
+	c.phone.sendOnOwn(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), siputil.TransactionTimeout())
 		defer cancel()
 		c.bye(ctx)
-	}()
+	})
 }
 
 // stopTimers stops the call's timers (it ended, or its phone was unplugged).

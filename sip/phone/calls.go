@@ -28,14 +28,18 @@ func (ph *Phone) Dial(target string) (*Call, error) {
 // Dial does, and how tests place a call a phone's dial plan would not (another domain, a
 // pool's address, a hostile Replaces).
 func (ph *Phone) DialURI(target gosip.Uri, dest string, extra ...gosip.Header) (*Call, error) {
-	stream, err := ph.newStream()
+	callID := ph.ids.CallID("call")
+	stream, err := ph.newStream(callID)
 	if err != nil {
 		return nil, err
 	}
 	aor := gosip.Uri{Scheme: "sip", User: ph.user, Host: ph.domain}
 	req := gosip.NewRequest(gosip.INVITE, target)
-	req.AppendHeader(&gosip.FromHeader{DisplayName: ph.user, Address: aor, Params: gosip.HeaderParams{{K: "tag", V: gosip.GenerateTagN(10)}}})
+	req.AppendHeader(&gosip.FromHeader{DisplayName: ph.user, Address: aor, Params: gosip.HeaderParams{{K: "tag", V: ph.ids.Tag("call")}}})
 	req.AppendHeader(&gosip.ToHeader{Address: target})
+	cid := gosip.CallIDHeader(callID)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&gosip.CSeqHeader{SeqNo: ph.ids.CSeq(callID), MethodName: gosip.INVITE})
 	for _, h := range extra {
 		req.AppendHeader(h)
 	}
@@ -43,7 +47,7 @@ func (ph *Phone) DialURI(target gosip.Uri, dest string, extra ...gosip.Header) (
 	req.AppendHeader(gosip.NewHeader("Supported", phoneSupported))
 	req.AppendHeader(gosip.NewHeader("Allow", phoneAllow))
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(media.Offer(stream.LocalAddr(), uint64(ph.clock.Now().UnixNano())))
+	req.SetBody(media.Offer(stream.LocalAddr(), ph.ids.SDPSession(callID)))
 	req.SetDestination(dest)
 
 	// The INVITE transaction lives by its own timers; ctx only ends the wait for its
@@ -189,7 +193,7 @@ func (ph *Phone) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return
 	}
-	stream, err := ph.newStream()
+	stream, err := ph.newStream(siputil.CallID(req))
 	if err != nil {
 		tx.Respond(gosip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))
 		return
@@ -264,7 +268,7 @@ func (ph *Phone) answer(c *Call, sess *sipgo.DialogServerSession, offer media.Au
 		c.setState(Failed, func(c *Call) { c.outcome = lync.Outcome{Code: choice.code, Reason: choice.reason} })
 		return
 	}
-	answer, err := media.Answer(sess.InviteRequest.Body(), c.Media.LocalAddr(), uint64(ph.clock.Now().UnixNano()))
+	answer, err := media.Answer(sess.InviteRequest.Body(), c.Media.LocalAddr(), ph.ids.SDPSession(c.ID, "answer"))
 	if err != nil {
 		sess.Respond(488, "Not Acceptable Here", nil)
 		c.setState(Failed, func(c *Call) {

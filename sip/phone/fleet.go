@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/ids"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/topology"
 )
@@ -22,6 +23,8 @@ type Directory interface {
 	// IP is the address the phones bind their SIP and RTP sockets to.
 	IP() string
 	Clock() clock.Clock
+	// IDs is the seed of the identifiers every phone makes (package ids); nil: random.
+	IDs() *ids.Source
 	// User returns a user of the topology (its password answers digest challenges).
 	User(name string) (topology.User, bool)
 	// Registrars returns the addresses a user's phone registers with: its home pool, then
@@ -62,7 +65,7 @@ func (f *Fleet) NewPhone(user string) (*Phone, error) {
 	}
 	u, _ := f.dir.User(user)
 	ph, err := New(Config{User: user, Domain: f.dir.Domain(), Registrars: regs, IP: f.dir.IP(), Password: u.Password,
-		DNSLookups: &f.dnsLookups, Clock: f.dir.Clock(), RTPTimeout: f.dir.PhoneSettings().RTPTimeout})
+		DNSLookups: &f.dnsLookups, Clock: f.dir.Clock(), RTPTimeout: f.dir.PhoneSettings().RTPTimeout, IDs: f.dir.IDs().Gen(user)})
 	if err != nil {
 		return nil, err
 	}

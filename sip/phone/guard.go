@@ -14,6 +14,6 @@ import (
 func (ph *Phone) guarded(h sipgo.RequestHandler) sipgo.RequestHandler {
 	g := guard.Guard{Agent: ph.user, Log: slog.New(slog.DiscardHandler), PanicLog: slog.Default().With("phone", ph.user), Panics: &ph.panics}
 	return func(req *gosip.Request, tx gosip.ServerTransaction) {
-		g.Run(req, &guard.Tx{ServerTransaction: tx}, h)
+		g.Run(req, &guard.Tx{ServerTransaction: tx, Tag: func(res *gosip.Response) { ph.ids.TagResponse(req, res) }}, h)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -112,7 +113,7 @@ func (ph *Phone) transfer(ctx context.Context, c *Call, referTo string, referred
 	}
 	ch := make(chan referStatus, 8)
 	ph.transfers.Store(c.ID, ch)
-	defer ph.transfers.Delete(c.ID)
+	defer ph.endTransfer(c.ID, ch)
 
 	req := gosip.NewRequest(gosip.REFER, c.peerTarget())
 	req.AppendHeader(gosip.NewHeader("Refer-To", referTo))
@@ -135,7 +136,9 @@ func (ph *Phone) transfer(ctx context.Context, c *Call, referTo string, referred
 			case st.outcome.Code >= 300:
 				return referStatus{}, &transferRefused{outcome: st.outcome}
 			}
-			if err := c.Hangup(ctx); err != nil {
+			err := c.Hangup(ctx)
+			ph.ownSends.Release() // the hang-up transferNews counted
+			if err != nil {
 				return st, fmt.Errorf("transferred, but hanging up the transferred call failed: %w", err)
 			}
 			return st, nil
@@ -270,15 +273,50 @@ func (ph *Phone) onNotify(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return
 	}
+	if st, err := parseSipfrag(req.Body()); err == nil {
+		ph.transferNews(siputil.CallID(req), st)
+	}
 	tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
-	st, err := parseSipfrag(req.Body())
-	if err != nil {
+}
+
+// transferNews hands a transfer's NOTIFY to the transfer waiting on it, if any. A final
+// success makes the transferor hang up (transfer): that BYE is counted among the phone's
+// own sends (OwnSends) before the NOTIFY is answered, so that a replay that saw the
+// answer waits for the BYE too.
+func (ph *Phone) transferNews(callID string, st referStatus) {
+	ph.transfersMu.Lock()
+	defer ph.transfersMu.Unlock()
+	v, ok := ph.transfers.Load(callID)
+	if !ok {
 		return
 	}
-	if v, ok := ph.transfers.Load(siputil.CallID(req)); ok {
+	hangsUp := st.outcome.Code/100 == 2
+	if hangsUp {
+		ph.ownSends.Hold()
+	}
+	select {
+	case v.(chan referStatus) <- st:
+	default:
+		if hangsUp {
+			ph.ownSends.Release()
+		}
+	}
+}
+
+// endTransfer forgets a transfer: news that came for it and was not read hangs nothing
+// up.
+func (ph *Phone) endTransfer(callID string, ch chan referStatus) {
+	ph.transfersMu.Lock()
+	defer ph.transfersMu.Unlock()
+	ph.transfers.Delete(callID)
+	for {
 		select {
-		case v.(chan referStatus) <- st:
+		case st := <-ch:
+			if st.outcome.Code/100 == 2 {
+				ph.ownSends.Release()
+			}
 		default:
+			return
 		}
 	}
 }
@@ -304,7 +342,7 @@ func (ph *Phone) onReInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return
 	}
-	answer, err := media.Answer(req.Body(), c.Media.LocalAddr(), uint64(ph.clock.Now().UnixNano()))
+	answer, err := media.Answer(req.Body(), c.Media.LocalAddr(), ph.ids.SDPSession(c.ID, "reinvite", strconv.FormatUint(uint64(req.CSeq().SeqNo), 10)))
 	if err != nil {
 		tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return

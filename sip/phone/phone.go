@@ -14,6 +14,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/pickupsim/pickupsim/sip/clock"
+	"github.com/pickupsim/pickupsim/sip/ids"
 	"github.com/pickupsim/pickupsim/sip/internal/siputil"
 	"github.com/pickupsim/pickupsim/sip/lync"
 	"github.com/pickupsim/pickupsim/sip/media"
@@ -45,6 +46,9 @@ type Config struct {
 	// DNSLookups counts the name lookups the phone attempts (each refused, siputil.NoDNS);
 	// nil: nowhere.
 	DNSLookups *atomic.Uint64
+	// IDs makes the phone's Call-IDs, tags, branches, SDP session ids and RTP identifiers
+	// (package ids): a replay's seeded generator; nil draws them at random.
+	IDs *ids.Gen
 }
 
 // Phone is a simulated SIP phone: a real user agent on its own UDP socket.
@@ -56,13 +60,14 @@ type Phone struct {
 	ip       string
 	clock    clock.Clock
 	rtpLimit time.Duration
+	ids      *ids.Gen
 
 	ua   *sipgo.UserAgent
 	srv  *sipgo.Server
 	cli  *sipgo.Client
 	conn net.PacketConn
 	addr string
-	dsrv *sipgo.DialogServerCache
+	dsrv *siputil.AnsweredDialogs
 	dcli *sipgo.DialogClientCache
 
 	regCallID string
@@ -77,8 +82,12 @@ type Phone struct {
 	incoming   chan *Call
 	closed     bool
 	// transfers holds, per Call-ID, the channel a Park waits on for NOTIFYs (park.go).
-	transfers sync.Map
-	panics    atomic.Uint64 // handler panics the guard recovered (guard.go)
+	transfers   sync.Map
+	transfersMu sync.Mutex    // orders news of a transfer with its end (park.go)
+	panics      atomic.Uint64 // handler panics the guard recovered (guard.go)
+	// ownSends counts the requests the phone is sending of its own accord, in the
+	// background (the BYE of a call a timer ended): OwnSends.
+	ownSends siputil.Background
 	// acks holds the re-INVITE 2xx the phone retransmits until their ACK (reinvite_ack.go).
 	acks sync.Map
 	blf  blfState // busy lamp keys (blf.go)
@@ -116,14 +125,15 @@ func New(cfg Config) (*Phone, error) {
 	}
 	srv, _ := sipgo.NewServer(ua)
 	cli, _ := sipgo.NewClient(ua, sipgo.WithClientAddr(addr), sipgo.WithClientConnectionAddr(addr))
+	ids.Install(cli, cfg.IDs) // Via branches from the phone's generator
 	contact := gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: cfg.User, Host: host, Port: pn}}
 	ph = &Phone{
 		user: cfg.User, password: cfg.Password, domain: cfg.Domain, regs: cfg.Registrars, ip: cfg.IP,
-		clock: cfg.Clock, rtpLimit: cfg.RTPTimeout,
+		clock: cfg.Clock, rtpLimit: cfg.RTPTimeout, ids: cfg.IDs,
 		ua: ua, srv: srv, cli: cli, conn: conn, addr: addr,
-		dsrv:       sipgo.NewDialogServerCache(cli, contact),
+		dsrv:       siputil.NewAnsweredDialogs(cli, contact, cfg.IDs),
 		dcli:       sipgo.NewDialogClientCache(cli, contact),
-		regCallID:  fmt.Sprintf("reg-%s-%d", cfg.User, time.Now().UnixNano()),
+		regCallID:  fmt.Sprintf("reg-%s-%s", cfg.User, cfg.IDs.CallID("register")),
 		autoAnswer: cfg.AutoAnswer,
 		calls:      map[string]*Call{},
 		incoming:   make(chan *Call, 64),
@@ -278,7 +288,7 @@ func (ph *Phone) sendRegister(ctx context.Context, addr string, expires int) (*g
 	pn, _ := strconv.Atoi(port)
 	aor := gosip.Uri{Scheme: "sip", User: ph.user, Host: ph.domain}
 	req := gosip.NewRequest(gosip.REGISTER, gosip.Uri{Scheme: "sip", Host: ph.domain})
-	req.AppendHeader(&gosip.FromHeader{Address: aor, Params: gosip.HeaderParams{{K: "tag", V: gosip.GenerateTagN(10)}}})
+	req.AppendHeader(&gosip.FromHeader{Address: aor, Params: gosip.HeaderParams{{K: "tag", V: ph.ids.Tag("register")}}})
 	req.AppendHeader(&gosip.ToHeader{Address: aor})
 	req.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: ph.user, Host: host, Port: pn}})
 	cid := gosip.CallIDHeader(ph.regCallID)
@@ -364,9 +374,21 @@ func (ph *Phone) OutboundProxy() string {
 	return ""
 }
 
-// newStream opens the RTP socket of a call.
-func (ph *Phone) newStream() (*media.Stream, error) {
-	s, err := media.Listen(ph.ip)
+// OwnSends reports how many requests the phone is sending of its own accord, in the
+// background, not yet done (answered, refused or given up): the BYE of a call its RTP or
+// session timer ended. A replay waits for them before it moves on, so that their
+// messages are recorded under the step (and at the virtual time) that set them off.
+func (ph *Phone) OwnSends() int64 { return ph.ownSends.Count() }
+
+// sendOnOwn runs send in the background, counted by OwnSends.
+func (ph *Phone) sendOnOwn(send func()) { ph.ownSends.Go(send) }
+
+// newStream opens the RTP socket of a call, with the SSRC, first sequence number and
+// timestamp the phone's generator gives the call.
+func (ph *Phone) newStream(callID string) (*media.Stream, error) {
+	g := ph.ids
+	s, err := media.Config{SSRC: g.Uint32("ssrc", callID), Sequence: uint16(g.Uint32("rtp-seq", callID)%0xffff + 1),
+		Timestamp: g.Uint32("rtp-ts", callID)}.Listen(ph.ip)
 	if err != nil {
 		return nil, fmt.Errorf("rtp socket: %w", err)
 	}

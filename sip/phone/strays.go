@@ -31,8 +31,10 @@ func (ph *Phone) onStray(res *gosip.Response) {
 	}
 	bye := siputil.StatelessRequest(res, gosip.BYE, cseq.SeqNo+1)
 	bye.Laddr = ph.laddr()
-	go ph.do(context.Background(), bye.Destination(), func(ctx context.Context) (*gosip.Response, error) {
-		return ph.cli.Do(ctx, bye, sipgo.ClientRequestAddVia)
+	ph.sendOnOwn(func() {
+		ph.do(context.Background(), bye.Destination(), func(ctx context.Context) (*gosip.Response, error) {
+			return ph.cli.Do(ctx, bye, sipgo.ClientRequestAddVia)
+		})
 	})
 }
 

@@ -56,6 +56,9 @@ type Guard struct {
 	Log      *slog.Logger
 	PanicLog *slog.Logger   // where panics are logged; nil: Log
 	Panics   *atomic.Uint64 // nil: not counted
+	// Stopped, when set, reports that the side stopped (a pool's outage): a handler it cut
+	// short is not answered, since a stopped pool answers nothing.
+	Stopped func() bool
 }
 
 // Run handles req with h behind the guard. tx must be the AnsweredTx h will answer on.
@@ -73,6 +76,9 @@ func (g Guard) Run(req *gosip.Request, tx AnsweredTx, h func(*gosip.Request, gos
 	defer func() {
 		p := recover()
 		if p == nil {
+			if g.Stopped != nil && g.Stopped() {
+				return // stopped as it handled the request: silence, as of a pool that is down
+			}
 			if req.Method != gosip.ACK && !tx.Answered() && !settled(tx) {
 				g.Log.Warn("handler left a request unanswered", "method", string(req.Method), "call_id", siputil.CallID(req), "from", req.Source())
 				g.refuse(req, tx, topology.HandlerFailed(g.Agent))
@@ -144,10 +150,16 @@ func WriteStateless(tx gosip.ServerTransaction, res *gosip.Response) error {
 // (a phone's): it notes the final responses that leave on it.
 type Tx struct {
 	gosip.ServerTransaction
+	// Tag, when set, gives a response the side's own To tag before it leaves (ids.Gen's
+	// TagResponse).
+	Tag   func(*gosip.Response)
 	final atomic.Bool
 }
 
 func (t *Tx) Respond(res *gosip.Response) error {
+	if t.Tag != nil {
+		t.Tag(res)
+	}
 	if res.StatusCode >= 200 {
 		t.final.Store(true)
 	}
@@ -161,6 +173,9 @@ func (t *Tx) Answered() bool { return t.final.Load() }
 
 // RespondStateless sends res without the transaction's state machine (WriteStateless).
 func (t *Tx) RespondStateless(res *gosip.Response) error {
+	if t.Tag != nil {
+		t.Tag(res)
+	}
 	t.final.Store(true)
 	return WriteStateless(t.ServerTransaction, res)
 }
