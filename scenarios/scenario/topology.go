@@ -11,7 +11,7 @@ import (
 )
 
 // topologyKeys are the keys of a topology mapping, inline or in a topology file.
-var topologyKeys = []string{"domain", "registrarFailoverTimer", "autoRedirectOrbits", "pickupMembersOnly", "phones", "pools", "users", "orbits"}
+var topologyKeys = []string{"domain", "registrarFailoverTimer", "autoRedirectOrbits", "pickupMembersOnly", "directedPickupPrefix", "phones", "pools", "users", "orbits"}
 
 // readTopology reads a topology mapping and checks it, each problem at its line.
 func (r *reader) readTopology(n *yaml.Node) topology.Topology {
@@ -29,6 +29,9 @@ func (r *reader) readTopology(n *yaml.Node) topology.Topology {
 	}
 	if v := m["pickupMembersOnly"]; v != nil {
 		t.PickupMembersOnly = r.boolean(v, "pickupMembersOnly")
+	}
+	if v := m["directedPickupPrefix"]; v != nil {
+		t.DirectedPickupPrefix = r.str(v, "directedPickupPrefix")
 	}
 	if v := m["phones"]; v != nil {
 		t.Phones = r.readPhones(v)

@@ -97,6 +97,7 @@ type (
 		RegistrarFailoverTimer string      `yaml:"registrarFailoverTimer,omitempty"`
 		AutoRedirectOrbits     bool        `yaml:"autoRedirectOrbits,omitempty"`
 		PickupMembersOnly      bool        `yaml:"pickupMembersOnly,omitempty"`
+		DirectedPickupPrefix   string      `yaml:"directedPickupPrefix,omitempty"`
 		Phones                 *phonesYAML `yaml:"phones,omitempty"`
 		Pools                  []poolYAML  `yaml:"pools"`
 		Users                  []userYAML  `yaml:"users,omitempty"`
@@ -140,6 +141,9 @@ func topologyDoc(t topology.Topology) topologyYAML {
 	doc := topologyYAML{Domain: t.Domain, AutoRedirectOrbits: t.AutoRedirectOrbits, PickupMembersOnly: t.PickupMembersOnly}
 	if t.RegistrarFailoverTimer != 0 {
 		doc.RegistrarFailoverTimer = formatDuration(t.RegistrarFailoverTimer)
+	}
+	if t.DirectedPickupPrefix != topology.DefaultDirectedPickupPrefix {
+		doc.DirectedPickupPrefix = t.DirectedPickupPrefix
 	}
 	if t.Phones.RTPTimeout != 0 {
 		doc.Phones = &phonesYAML{RTPTimeout: formatDuration(t.Phones.RTPTimeout)}

@@ -15,6 +15,7 @@ func TestTopologyFileRoundTrip(t *testing.T) {
 	orig, err := LoadTopologyFile("../topologies/contoso.yaml")
 	require.NoError(t, err)
 	orig.AutoRedirectOrbits = true
+	orig.DirectedPickupPrefix = "*8"
 	orig.Users[0].Password = "s3cret"
 	orig.Users[1].PrivateLine = "4255550102"
 	cps := park.DefaultCPSConfig()
