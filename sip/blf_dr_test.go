@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -37,6 +38,7 @@ func (l *lab) lampsAfter(phase string, want map[lampKey]string, change func()) {
 			return lp.State == state && lp.Active
 		})
 		require.NoError(l.t, err, "%s: %s's lamp for %s", phase, k.watcher, k.target)
+		quiet(l.t, l.net)
 		for i, lp := range l.phone(k.watcher).LampHistory(k.target)[marks[k]:] {
 			if lp.Active && lp.Body != nil && !settingUp(lp.State, state) {
 				require.Equal(l.t, state, lp.State, "%s: NOTIFY %d after the change to %s's lamp for %s lied (%s)",
@@ -158,4 +160,22 @@ func TestBusyLampsThroughDisasterRecovery(t *testing.T) {
 		require.Equal(t, "7000", l.park("dave", "alice"))
 	})
 	require.NoError(t, l.parkedLeg("alice").Hangup(ctx(t)))
+}
+
+// quiet waits until no pool has a NOTIFY (or any other request of its own) under way, so a
+// test that moves the virtual clock next does not time out one whose answer is on its way.
+func quiet(t *testing.T, n *Network) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		busy := false
+		for _, p := range n.allPools() {
+			busy = busy || p.OwnSends() > 0
+		}
+		if !busy {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("the pools still send NOTIFYs after 5 s")
 }

@@ -123,7 +123,10 @@ func (s *subscription) terminate(reason string) {
 func (s *subscription) kick() {
 	if !s.sending {
 		s.sending = true
-		go s.send()
+		// The pool's own sends (Pool.OwnSends): a replay, and a test, wait for the NOTIFYs
+		// of a change before the clock moves on, or the virtual notifyTimeout would
+		// cancel a NOTIFY whose 200 is on its way and end the subscription.
+		s.l.rt.pool.ownSends.Go(s.send)
 	}
 }
 
