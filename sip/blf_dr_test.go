@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -166,16 +165,12 @@ func TestBusyLampsThroughDisasterRecovery(t *testing.T) {
 // test that moves the virtual clock next does not time out one whose answer is on its way.
 func quiet(t *testing.T, n *Network) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		busy := false
+	eventually(t, "the pools' NOTIFYs answered", func() bool {
 		for _, p := range n.allPools() {
-			busy = busy || p.OwnSends() > 0
+			if p.OwnSends() > 0 {
+				return false
+			}
 		}
-		if !busy {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatal("the pools still send NOTIFYs after 5 s")
+		return true
+	})
 }

@@ -176,3 +176,14 @@ func (p *softphone) rtcpReceived(ctx context.Context, id string, more int) int {
 	require.NoError(p.t, err)
 	return e.RTCP.RX.Sent
 }
+
+// groupOnPool01 starts baresip as alice, bob and carol with a line each on the pool at
+// addr: bob answers by hand (his call rings, to be picked up), the others at once.
+func groupOnPool01(t *testing.T, ctx context.Context, bin, addr string) (alice, bob, carol *softphone) {
+	t.Helper()
+	alice, bob, carol = startPhone(t, ctx, bin, "alice"), startPhone(t, ctx, bin, "bob"), startPhone(t, ctx, bin, "carol")
+	alice.addLine(ctx, account("alice", addr, "auto"))
+	bob.addLine(ctx, account("bob", addr, "manual"))
+	carol.addLine(ctx, account("carol", addr, "auto"))
+	return alice, bob, carol
+}

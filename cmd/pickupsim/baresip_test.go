@@ -36,10 +36,7 @@ func TestBaresipGroupCallPickup(t *testing.T) {
 	p1, _ := s.Network.Pool("pool01.contoso.com")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	alice, bob, carol := startPhone(t, ctx, bin, "alice"), startPhone(t, ctx, bin, "bob"), startPhone(t, ctx, bin, "carol")
-	alice.addLine(ctx, account("alice", p1.Addr(), "auto"))
-	bob.addLine(ctx, account("bob", p1.Addr(), "manual"))
-	carol.addLine(ctx, account("carol", p1.Addr(), "auto"))
+	alice, bob, carol := groupOnPool01(t, ctx, bin, p1.Addr())
 	for _, p := range []*softphone{alice, bob, carol} {
 		p.event(ctx, "REGISTER_OK", "200")
 		u := userStatus(t, api, p.name)
