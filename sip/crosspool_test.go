@@ -1,6 +1,8 @@
 package sip
 
 import (
+	"bytes"
+	"sync/atomic"
 	"testing"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -179,4 +181,33 @@ func TestPhonesCannotFillOrTakeOverAPickupQueue(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEqual(t, phone.Established, out.State(), "alice's call was not taken over")
 	assert.Equal(t, 1, l.net.QueueLength("300"))
+}
+
+// Issue 10.10: the holder's 2xx to a handed-over pickup can be lost between the range owner
+// and the picker. The holder retransmits it until the picker's ACK; the owner, a proxy on
+// that path, must pass the retransmission on (RFC 6026 section 7.1), or the picker never
+// learns it was answered (seen under 5 % loss: cross-pool-group.yaml's pickups timing out).
+func TestAHandedOverPickupSurvivesItsLostAnswer(t *testing.T) {
+	l := newLab(t, crossPoolTopology())
+	l.registerAll("alice", "bob", "carol", "dave")
+	var lost atomic.Int32
+	dave := l.phone("dave").Addr()
+	l.net.armed.Store(&testHooks{loseSent: func(b []byte, to string) bool {
+		answer := bytes.HasPrefix(b, []byte("SIP/2.0 200")) && bytes.Contains(b, []byte(" INVITE\r\n"))
+		return to == dave && answer && lost.CompareAndSwap(0, 1)
+	}})
+	t.Cleanup(func() { l.net.armed.Store(nil) })
+
+	out, in := l.ring("alice", "bob")
+	pick := l.pickUp("dave", "300", "alice") // through pool02, handed over to pool01
+	assert.EqualValues(t, 1, lost.Load(), "the first 2xx to dave was lost")
+	_, err := out.WaitState(ctx(t), phone.Established)
+	require.NoError(t, err)
+	assert.Equal(t, "dave", out.Remote())
+	_, err = in.WaitState(ctx(t), phone.Cancelled)
+	require.NoError(t, err)
+	mediaFlows(t, out, pick, 5)
+	require.NoError(t, pick.Hangup(ctx(t)))
+	_, err = out.WaitState(ctx(t), phone.Ended)
+	require.NoError(t, err)
 }

@@ -17,6 +17,9 @@ type testHooks struct {
 	// beforeAckRelay: an ACK a phone sent through the pool is about to be passed on (the
 	// Call-ID is the first argument; the second is empty).
 	beforeAckRelay func(callID, _ string)
+	// loseSent: a pool is about to send datagram to addr over UDP; true loses it, as a
+	// lossy network would (transport.go), so a test can pick which message goes missing.
+	loseSent func(datagram []byte, addr string) bool
 }
 
 func call(f func(string, string), callerID, pickerID string) {

@@ -58,7 +58,12 @@ func (rt *runtime) handOver(req *gosip.Request, tx gosip.ServerTransaction, pick
 	if err != nil {
 		return false
 	}
-	defer clTx.Terminate()
+	relaying := false // an answered handover's branch stays open for 2xx retransmissions
+	defer func() {
+		if !relaying {
+			clTx.Terminate()
+		}
+	}()
 	defer rt.forgetCancel(out)
 	var cancelOnce sync.Once
 	tx.OnCancel(func(c *gosip.Request) {
@@ -80,6 +85,10 @@ func (rt *runtime) handOver(req *gosip.Request, tx gosip.ServerTransaction, pick
 			}
 			tx.Respond(upstream(req, res))
 			if res.StatusCode >= 200 {
+				// The holder's Call Park application retransmits its 2xx until the picker's
+				// ACK arrives; this pool is a proxy on that path and must pass them on, or
+				// one lost 2xx leaves the pickup unanswered at the picker (proxy_retransmit.go).
+				relaying = res.IsSuccess() && rt.relay2xxRetransmissions(req, clTx)
 				return true
 			}
 		case <-clTx.Done():

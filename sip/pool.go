@@ -134,7 +134,7 @@ func (p *Pool) start() error {
 	host, port, _ := net.SplitHostPort(p.addr)
 	portN, _ := strconv.Atoi(port)
 	order := newAckOrder()
-	udp := &udpSocket{PacketConn: udpConn, serving: serving{transport: "udp", log: p.log}, order: order}
+	udp := &udpSocket{PacketConn: udpConn, serving: serving{transport: "udp", log: p.log}, order: order, hooks: p.dep.hooks}
 	tcp := newListener(tcpLn, "tcp", p.cfg.maxConns, p.log)
 
 	var tlsLn *listener

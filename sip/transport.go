@@ -205,6 +205,17 @@ type udpSocket struct {
 	net.PacketConn
 	serving
 	order *ackOrder // dialog_order.go
+	hooks func() testHooks
+}
+
+// WriteTo sends a datagram, unless a test loses it on purpose (hooks.go loseSent).
+func (u *udpSocket) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if u.hooks != nil {
+		if lose := u.hooks().loseSent; lose != nil && lose(b, addr.String()) {
+			return len(b), nil
+		}
+	}
+	return u.PacketConn.WriteTo(b, addr)
 }
 
 // ReadFrom reads the next datagram and notes an ACK in the order it arrived.
