@@ -65,16 +65,6 @@ func TestLibraryUnderLoss(t *testing.T) {
 	}
 }
 
-// fragileUnderLoss are the bundled scenarios known to fail at 5 % loss, and why: a known
-// defect, not a flake to retry away. Each is still replayed without loss by TestLibrary.
-var fragileUnderLoss = map[string]string{
-	// Found at this stop's last CI run: the first pickup, handed from the range owner
-	// pool02 back to pool01 with Replaces, times out (408) in about half the lossy runs,
-	// twice in a row in one; the handover's retransmissions across three hops are the
-	// suspect. Open in the issue notes.
-	"cross-pool-group.yaml": "the cross-pool pickup handover times out (408) under loss",
-}
-
 // replayLibraryUnderLoss is the test's run inside the lossy namespace.
 func replayLibraryUnderLoss(t *testing.T) {
 	loss, err := strconv.ParseFloat(os.Getenv(lossEnv), 64)
@@ -87,19 +77,8 @@ func replayLibraryUnderLoss(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(f, func(t *testing.T) {
-			if why, ok := fragileUnderLoss[f]; ok {
-				t.Skipf("not replayed under loss yet: %s", why)
-			}
 			t.Parallel()
 			res := runner.RunFile(f, runner.Options{NetworkLoss: loss})
-			if res.Error == "" && len(res.Failures) > 0 {
-				// Random loss now and then costs a whole chain of retransmissions (seen:
-				// cross-pool-group's handover of a pickup, pool to pool and back, timing
-				// out once in several runs on an idle machine). One more replay: what
-				// fails twice is the simulator's, and the first failure stays in the log.
-				t.Logf("failed once at %.0f %% loss, replayed again: %v", 100*loss, res.Failures)
-				res = runner.RunFile(f, runner.Options{NetworkLoss: loss})
-			}
 			if res.Error != "" {
 				t.Fatal(res.Error)
 			}
