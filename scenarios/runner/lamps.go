@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
+	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
 // subscribe runs subscribe and unsubscribe steps: each of the user's busy lamp keys
@@ -69,6 +70,33 @@ func (r *run) lampCheck(e *scenario.Expectation) check {
 		if !ok {
 			return false, e.User + " has no key for " + l.Watching
 		}
-		return got.State == l.State && (l.Caller == "" || got.Caller == l.Caller), "it shows " + got.String()
+		if got.State != l.State || (l.Caller != "" && got.Caller != l.Caller) {
+			return false, "it shows " + got.String()
+		}
+		if l.Caller != "" && r.callEnded(got.Dialog.CallID) {
+			// The caller's earlier call, whose end the lamp has not heard of yet (its
+			// NOTIFY lost and on its way again): the key would pick up a call that is gone.
+			return false, "it shows " + got.String() + ", a call that has ended"
+		}
+		return true, "it shows " + got.String()
 	}}
+}
+
+// callEnded reports whether callID is a named call of the replay that has ended.
+func (r *run) callEnded(callID string) bool {
+	if callID == "" {
+		return false
+	}
+	for _, c := range r.calls {
+		for _, leg := range []*phone.Call{c.caller, c.callee} {
+			if leg == nil || leg.ID != callID {
+				continue
+			}
+			switch leg.State() {
+			case phone.Ended, phone.Failed, phone.Cancelled:
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -276,11 +276,38 @@ const settleBound = 4 * time.Second
 // owed until sipgo retransmits it, T1 (500 ms of real time) or more later, and a replay
 // that waited for each would take minutes; what a loss delays is recorded under the step
 // it lands in (such a replay is not byte-identical to another anyway: the losses differ).
+// It does wait there before the clock moves (beforeClockMoves).
 func (r *run) settle(since uint64, quick bool) {
 	if r.opts.NetworkLoss > 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), settleBound)
+	r.awaitQuiet(since, quick, settleBound)
+}
+
+// beforeClockMoves waits, on a lossy network too, until nothing is owed, before the
+// virtual clock jumps. A message lost on the wire is sent again on real time (sipgo's T1),
+// while what waits for its answer also times out on the virtual clock (a pool's NOTIFY,
+// notifyTimeout; a phone's request): a jump of minutes over a NOTIFY whose retransmission
+// was 500 ms away ended the subscription it belonged to, which a real network, where the
+// retransmission comes first, never does (busy-lamps-through-failover.yaml under loss).
+//
+// The wait is bounded by lossySettleBound: two retransmissions (T1 and 2*T1 later) make a
+// message lost twice in a row arrive, and a replay on a lossy network cannot tell every
+// loss's consequences from the wire (a request whose answer was lost and whose sender
+// moved on), so it must not wait settleBound for each. After a jump has begun, the timers
+// it fires are followed without waiting, as for any step on a lossy network.
+func (r *run) beforeClockMoves() {
+	if r.opts.NetworkLoss > 0 {
+		r.awaitQuiet(r.rec.ledger.count(), true, lossySettleBound)
+	}
+}
+
+// lossySettleBound bounds beforeClockMoves on a lossy network: T1 + 2*T1, and a margin.
+const lossySettleBound = 2 * time.Second
+
+// awaitQuiet is settle's wait, bounded by bound.
+func (r *run) awaitQuiet(since uint64, quick bool, bound time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
 	for {
 		silent := quick && r.rec.ledger.count() == since

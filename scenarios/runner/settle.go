@@ -40,6 +40,11 @@ type ledger struct {
 	acks     map[string][]hop    // Call-ID, CSeq -> the 2xx (to an INVITE) not acknowledged yet
 	nacks    map[hopKey]hop      // non-2xx final responses to an INVITE, by the INVITE's hop key
 	answered map[string]struct{} // sender, Call-ID, CSeq: a user agent answered an INVITE finally
+	// finished are the client transactions that had a final response: a retransmission of
+	// their request (its sender had not got the response yet: the response was lost, or
+	// crossed it) owes nothing more, since the answer to it is a retransmission too, which
+	// a transaction layer may send or absorb (RFC 3261 17.2.1, 17.2.2).
+	finished map[hopKey]struct{}
 	quiet    chan struct{}       // closed when nothing is owed; replaced when something is
 	last     time.Time           // when the last message was noted (real time)
 	noted    uint64              // messages noted so far
@@ -62,7 +67,8 @@ type openRequest struct {
 
 func newLedger(alive func(string) bool) *ledger {
 	l := &ledger{alive: alive, requests: map[hopKey]*openRequest{}, reliable: map[string]hop{},
-		acks: map[string][]hop{}, nacks: map[hopKey]hop{}, answered: map[string]struct{}{}, quiet: make(chan struct{})}
+		acks: map[string][]hop{}, nacks: map[hopKey]hop{}, answered: map[string]struct{}{}, finished: map[hopKey]struct{}{},
+		quiet: make(chan struct{})}
 	close(l.quiet)
 	return l
 }
@@ -75,7 +81,7 @@ func dialogKey(callID string, cseq uint32, more ...string) string {
 	return k
 }
 
-// note takes one message from -> to (a first sighting, never a retransmission).
+// note takes one message from -> to, a first sighting or a retransmission.
 func (l *ledger) note(from, to string, m sipMsg) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -89,6 +95,9 @@ func (l *ledger) note(from, to string, m sipMsg) {
 		l.requests[hopKey{from, m.branch, m.method}] = &openRequest{hop: hop{from, to}, callID: m.callID, cseq: m.cseq}
 		delete(l.reliable, dialogKey(m.callID, 0, m.rack))
 	case m.request:
+		if _, done := l.finished[hopKey{from, m.branch, m.method}]; done {
+			break // a retransmission of a request already answered
+		}
 		l.requests[hopKey{from, m.branch, m.method}] = &openRequest{hop: hop{from, to}, callID: m.callID, cseq: m.cseq, invite: m.invite()}
 		if m.method == "CANCEL" {
 			if inv := l.requests[hopKey{from, m.branch, "INVITE"}]; inv != nil {
@@ -100,6 +109,9 @@ func (l *ledger) note(from, to string, m sipMsg) {
 		req := l.requests[k]
 		if m.rseq != "" {
 			l.reliable[dialogKey(m.callID, 0, m.rseq+" "+strconv.FormatUint(uint64(m.cseq), 10)+" "+m.method)] = hop{from, to}
+		}
+		if m.code >= 200 {
+			l.finished[k] = struct{}{}
 		}
 		switch {
 		case m.code < 200:

@@ -72,6 +72,28 @@ func TestLedgerOwesPrackAndCancelAndTheAckOfA487(t *testing.T) {
 	assert.True(t, quiet(l))
 }
 
+// On a lossy network a response can be lost, or cross a retransmission of its request: the
+// request's retransmission owes nothing more (its answer is a retransmission the server
+// transaction may absorb). Seen: a re-INVITE whose 200 crossed its retransmission, and a
+// NOTIFY whose 200 was lost, kept a replay waiting for an answer that never came.
+func TestLedgerOwesNothingForARetransmissionOfAnAnsweredRequest(t *testing.T) {
+	l := newLedger(everyoneUp)
+	l.note("pool01", "alice", msg("INVITE sip:alice@a SIP/2.0", "8112 INVITE", 1))
+	l.note("alice", "pool01", msg("SIP/2.0 200 OK", "8112 INVITE", 1))
+	l.note("alice", "pool01", msg("SIP/2.0 200 OK", "8112 INVITE", 1))             // the 2xx again, no ACK yet
+	l.note("pool01", "alice", msg("INVITE sip:alice@a SIP/2.0", "8112 INVITE", 1)) // crossed it
+	assert.False(t, quiet(l), "the 2xx still owes its ACK")
+	l.note("pool01", "alice", msg("ACK sip:alice@a SIP/2.0", "8112 ACK", 1))
+	assert.True(t, quiet(l), "the INVITE's retransmission was answered by the 2xx before it")
+
+	l.note("pool02", "erin", msg("NOTIFY sip:erin@e SIP/2.0", "9 NOTIFY", 1))
+	l.note("erin", "pool02", msg("SIP/2.0 200 OK", "9 NOTIFY", 1)) // lost on the way
+	l.note("pool02", "erin", msg("NOTIFY sip:erin@e SIP/2.0", "9 NOTIFY", 1))
+	assert.True(t, quiet(l), "a retransmitted NOTIFY whose 200 was sent owes nothing")
+	l.note("erin", "pool02", msg("SUBSCRIBE sip:bob@b SIP/2.0", "2 SUBSCRIBE", 1))
+	assert.False(t, quiet(l), "another transaction is owed its answer")
+}
+
 func TestLedgerOwesNothingToTheDead(t *testing.T) {
 	up := map[string]bool{"alice": true, "pool01": true}
 	l := newLedger(func(ua string) bool { return up[ua] })
