@@ -45,9 +45,9 @@ type ledger struct {
 	// crossed it) owes nothing more, since the answer to it is a retransmission too, which
 	// a transaction layer may send or absorb (RFC 3261 17.2.1, 17.2.2).
 	finished map[hopKey]struct{}
-	quiet    chan struct{}       // closed when nothing is owed; replaced when something is
-	last     time.Time           // when the last message was noted (real time)
-	noted    uint64              // messages noted so far
+	quiet    chan struct{} // closed when nothing is owed; replaced when something is
+	last     time.Time     // when the last message was noted (real time)
+	noted    uint64        // messages noted so far
 }
 
 // hop is a message's sender and receiver.
