@@ -30,10 +30,6 @@ var racyOnTheWire = map[string]string{
 	// in about one replay in eight, and 481 otherwise: sipgo's transaction is sometimes
 	// gone by then. Which one is sipgo's race, not the scenario's.
 	"pickup-caller-hangs-up-as-pickup-answers.yaml": "the pool answers a CANCEL that crosses its 2xx 200 or 481",
-	// Busy lamps came after the seeded identifiers: the lamp subscriptions' Call-IDs and
-	// tags (sip/blf_*.go, sip/phone/blf.go) are still sipgo's random ones, and the pools'
-	// subscriptions to each other for a group and an orbit start in either order.
-	"busy-lamps-through-failover.yaml": "lamp subscriptions' Call-IDs and tags are not yet drawn from the seed",
 }
 
 // TestLibrary replays every bundled scenario twice with one seed: they are the product's

@@ -89,6 +89,7 @@ type observedTx struct {
 
 // Respond sends res and reports it when final.
 func (o *observedTx) Respond(res *gosip.Response) error {
+	o.rt.lamps.flush() // the lamps show what led to this response before it goes (blf_lamps.go)
 	o.rt.pool.ids.TagResponse(o.req, res)
 	if o.req.Method == gosip.INVITE {
 		o.rt.dialogs.answered(o.req, res) // the caller's busy lamp (blf_dialogs.go)
@@ -104,6 +105,7 @@ func (o *observedTx) Respond(res *gosip.Response) error {
 // RespondStateless sends a final res without keeping the transaction (guard.WriteStateless),
 // and reports it.
 func (o *observedTx) RespondStateless(res *gosip.Response) error {
+	o.rt.lamps.flush()
 	o.rt.pool.ids.TagResponse(o.req, res)
 	if o.req.Method == gosip.INVITE {
 		o.rt.dialogs.answered(o.req, res)

@@ -179,8 +179,8 @@ func (p *Pool) start() error {
 	rt.auth = newAuthenticator(p.dep.Domain(), p.dep.Clock())
 	rt.lamps = newLamps(rt)
 	rt.dialogs = newDialogTracker(rt)
-	rt.queues.OnChange(rt.lamps.changed)
-	rt.parking.lot.OnChange(rt.lamps.changed)
+	rt.queues.OnChange(rt.lamps.changedUnderLock)
+	rt.parking.lot.OnChange(rt.lamps.changedUnderLock)
 	rt.auth.ids = p.ids
 	rt.routes()
 	go func() { udp.served(srv.ServeUDP(udp)) }()
