@@ -93,6 +93,9 @@ func (o *observedTx) Respond(res *gosip.Response) error {
 	o.rt.pool.ids.TagResponse(o.req, res)
 	if o.req.Method == gosip.INVITE {
 		o.rt.dialogs.answered(o.req, res) // the caller's busy lamp (blf_dialogs.go)
+		if res.IsSuccess() {
+			o.rt.accepted.remember(o.req, res, o.rt.pool.dep.Clock().Now()) // a CANCEL that crosses it gets 200 (accepted.go)
+		}
 	}
 	err := o.ServerTransaction.Respond(res)
 	if res.StatusCode >= 200 {
