@@ -96,6 +96,7 @@ func (ph *Phone) sendInviteCancel(c *Call, invite *gosip.Request) {
 		_, err := ph.do(context.Background(), invite.Destination(), func(ctx context.Context) (*gosip.Response, error) {
 			return nil, siputil.SendCancel(ctx, ph.cli, invite, nil, nil)
 		})
+		c.releaseHeldAnswer() // a 2xx held for the hang-up (HoldAnswer) crossed this CANCEL
 		if errors.Is(err, ErrUnreachable) {
 			c.abort(sipgo.WaitAnswerForceCancelErr) // nobody left to answer the INVITE either
 		}
@@ -126,6 +127,9 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 		return nil
 	}})
 	heard()
+	if err == nil {
+		c.waitHeldAnswer() // HoldAnswer
+	}
 	var refused *sipgo.ErrDialogResponse
 	switch {
 	case err == nil:
