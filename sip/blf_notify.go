@@ -353,11 +353,13 @@ func (rt *runtime) onDialogSubscribe(req *gosip.Request, tx gosip.ServerTransact
 		subscriber: subscriber, peer: fromPeer, callID: siputil.CallID(req), localTag: rt.pool.ids.ToTag(req), remoteTag: remoteTag,
 		localURI: *req.To().Address.Clone(), remoteURI: *req.From().Address.Clone(), contact: *contact.Address.Clone(),
 		event: req.GetHeader("Event").Value(), dest: dest, since: now, expires: now.Add(time.Duration(expires) * time.Second)}
+	rt.pool.ownSends.Hold() // the first NOTIFY is owed once the 200 leaves (Pool.OwnSends)
+	defer rt.pool.ownSends.Release()
 	if err := tx.Respond(rt.subscribeAnswer(req, s.localTag, expires)); err != nil {
 		return
 	}
 	rt.log("dialog subscription accepted", req, "subscriber", subscriber, "watching", w.String(), "expires", expires)
-	rt.lamps.hold(s, expires)
+	rt.lamps.hold(s, expires) // kicks the first NOTIFY, counted from then on
 }
 
 // refresh answers an in-dialog SUBSCRIBE: a refresh (a NOTIFY with the state follows) or,
@@ -374,6 +376,8 @@ func (l *lamps) refresh(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	expires := subscriptionExpires(req)
+	rt.pool.ownSends.Hold() // the NOTIFY a refresh gets is owed once the 200 leaves (Pool.OwnSends)
+	defer rt.pool.ownSends.Release()
 	if err := tx.Respond(rt.subscribeAnswer(req, s.localTag, expires)); err != nil {
 		return
 	}

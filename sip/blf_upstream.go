@@ -250,7 +250,10 @@ func (l *lamps) upstreamNotify(req *gosip.Request, tx gosip.ServerTransaction) b
 		rt.respond(tx, req, topology.MalformedBody(err))
 		return true
 	}
-	tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
+	// The lamps show the peer's news before the 200 goes (the phone does likewise): the
+	// NOTIFYs this sets off are the pool's own sends (Pool.OwnSends) by the time the peer,
+	// and a replay waiting for it, sees its NOTIFY answered.
+	defer tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
 	state := ""
 	if h := req.GetHeader("Subscription-State"); h != nil {
 		state = strings.ToLower(strings.TrimSpace(h.Value()))
