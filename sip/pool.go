@@ -103,6 +103,10 @@ func (p *Pool) TLSAddr() string {
 // set it off.
 func (p *Pool) OwnSends() int64 { return p.ownSends.Count() }
 
+// OwnSendsIdle returns a channel closed once the pool sends nothing of its own accord
+// (OwnSends is zero): a replay waits on it instead of polling.
+func (p *Pool) OwnSendsIdle() <-chan struct{} { return p.ownSends.Idle() }
+
 // sendOnOwn runs send, which sends requests of the pool's own accord, in the background,
 // counted by OwnSends from now on.
 func (p *Pool) sendOnOwn(send func()) { p.ownSends.Go(send) }

@@ -301,7 +301,9 @@ var errNoSuchCall = errors.New("no such call")
 func (ph *Phone) onBye(req *gosip.Request, tx gosip.ServerTransaction) {
 	c := ph.call(siputil.CallID(req))
 	var err error
-	end := func() { c.setState(Ended, func(c *Call) { c.endedBy, c.endReason = "remote", "hung up by the other party" }) }
+	end := func() {
+		c.setState(Ended, func(c *Call) { c.endedBy, c.endReason = "remote", "hung up by the other party" })
+	}
 	// The call ends, its timers with it, before the 200 goes: whoever sees the BYE
 	// answered (a replay about to fire the next timer) finds the call over.
 	ending := endingTx{ServerTransaction: tx, end: end}
