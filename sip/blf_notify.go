@@ -411,7 +411,7 @@ func (rt *runtime) sameSubscriber(req *gosip.Request, tx gosip.ServerTransaction
 	return ok && caller.User == s.subscriber
 }
 
-// hold registers a subscription just accepted, arms its expiry and lets the worker send
+// hold registers a subscription just accepted, arms its expiry and lets it send
 // its first NOTIFY; for a user with answered calls, once the phone has said which are
 // still up (so that the first NOTIFY is already right).
 func (l *lamps) hold(s *subscription, expires int) {
