@@ -22,20 +22,6 @@ func tracePath(file string) string {
 	return strings.TrimSuffix(file, filepath.Ext(file)) + ".trace"
 }
 
-// racyOnTheWire are the scenarios whose messages are not yet the same in every replay,
-// and why: their outcomes are checked, their bytes not.
-var racyOnTheWire = map[string]string{
-	// The caller's CANCEL crosses the Call Park application's 2xx. The pool answers it 200
-	// (RFC 3261 9.2, the INVITE transaction is still there in RFC 6026's Accepted state)
-	// in about one replay in eight, and 481 otherwise: sipgo's transaction is sometimes
-	// gone by then. Which one is sipgo's race, not the scenario's.
-	"pickup-caller-hangs-up-as-pickup-answers.yaml": "the pool answers a CANCEL that crosses its 2xx 200 or 481",
-	// Busy lamps came after the seeded identifiers: the lamp subscriptions' Call-IDs and
-	// tags (sip/blf_*.go, sip/phone/blf.go) are still sipgo's random ones, and the pools'
-	// subscriptions to each other for a group and an orbit start in either order.
-	"busy-lamps-through-failover.yaml": "lamp subscriptions' Call-IDs and tags are not yet drawn from the seed",
-}
-
 // TestLibrary replays every bundled scenario twice with one seed: they are the product's
 // regression tests as much as the administrators' runbooks. Each must pass every time;
 // the replays must give byte-identical --json reports (what a diff of two reports shows
@@ -72,10 +58,6 @@ func TestLibrary(t *testing.T) {
 			}
 			replay()
 			replay()
-			if why, ok := racyOnTheWire[f]; ok {
-				t.Logf("not compared byte for byte: %s", why)
-				return
-			}
 			// Under -race on a loaded 2-core machine, a message sent of a user agent's own
 			// accord from a goroutine the replay cannot see (settle.go) may now and then
 			// land after its step's grace. A third replay breaks the tie: two of three must

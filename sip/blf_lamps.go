@@ -1,10 +1,12 @@
 package sip
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pickupsim/pickupsim/sip/clock"
@@ -26,16 +28,23 @@ import (
 // over and its ranges not redirected, the user signed out), every lamp of the resource says
 // "unknown" in its next NOTIFY, never what it showed before.
 //
-// One worker per pool renders every watched resource whenever something changed (a call's
-// progress, a queue, the parking lot, a peer's NOTIFY, the deployment), and offers each
-// subscription the new state; a subscription whose phone is no longer registered here (signed
-// out by a failover or failback) is ended with reason "deactivated", which tells the phone to
-// subscribe again at once, through its new registrar (RFC 6665 4.1.3).
+// The pool renders every watched resource whenever something changed (a call's progress, a
+// queue, the parking lot, a peer's NOTIFY, the deployment), at once, on the goroutine that
+// changed it, and offers each subscription the new state; a subscription whose phone is no
+// longer registered here (signed out by a failover or failback) is ended with reason
+// "deactivated", which tells the phone to subscribe again at once, through its new registrar
+// (RFC 6665 4.1.3). Rendering at the change, not in a worker that wakes later, makes the
+// NOTIFYs a function of the changes: a worker that lagged behind a call's INVITE and its
+// 180 rendered "early" only, one that kept up "trying" then "early", and two replays of one
+// scenario differed by the machine's load.
 
 // lamps is a pool's busy lamp fields. An outage loses them.
 type lamps struct {
-	rt   *runtime
-	wake chan struct{}
+	rt *runtime
+	// rendering serialises the renders, in the order of the changes, and the outage's
+	// stop.
+	rendering sync.Mutex
+	due       atomic.Bool // a change under a lock waits for its render (changedUnderLock)
 
 	mu      sync.Mutex
 	subs    map[string]*subscription        // the subscriptions this pool is the notifier of
@@ -45,32 +54,57 @@ type lamps struct {
 }
 
 func newLamps(rt *runtime) *lamps {
-	l := &lamps{rt: rt, wake: make(chan struct{}, 1), subs: map[string]*subscription{}, watches: map[topology.Watched]*peerWatch{}}
-	go l.run()
+	l := &lamps{rt: rt, subs: map[string]*subscription{}, watches: map[topology.Watched]*peerWatch{}}
+	context.AfterFunc(rt.ctx, func() {
+		l.rendering.Lock()
+		defer l.rendering.Unlock()
+		l.stop()
+	})
 	return l
 }
 
-// changed asks the worker to render the lamps again. It never blocks: callers hold locks.
+// changed renders the lamps again, before it returns. Its callers hold none of the locks a
+// render takes (the pool's, its dialogs', its parking lot's, the deployment's).
 func (l *lamps) changed() {
-	if l == nil {
+	if l == nil || l.idle() {
 		return
 	}
-	select {
-	case l.wake <- struct{}{}:
-	default:
+	l.rendering.Lock()
+	defer l.rendering.Unlock()
+	if l.rt.ctx.Err() != nil {
+		return // stopped
+	}
+	l.due.Store(false) // this render shows that change too
+	l.render()
+}
+
+// changedUnderLock is changed for the queues and the parking lot, which report a change
+// under their owner's lock (the pool's, the lot's), which a render takes. The render is
+// due: the pool's next message (flush, in runtime.request and observedTx.Respond) renders
+// first, so that whatever that message sets off (the INVITE to a ringing member, then its
+// 180) comes after the lamps showed the change; a goroutine of its own renders it if no
+// message does, counted as the pool's own sends (Pool.OwnSends) so that a replay waits for
+// its NOTIFYs.
+func (l *lamps) changedUnderLock() {
+	if l == nil || l.idle() || l.due.Swap(true) {
+		return
+	}
+	l.rt.pool.sendOnOwn(l.flush)
+}
+
+// flush renders the lamps if a change under a lock is waiting (changedUnderLock).
+func (l *lamps) flush() {
+	if l != nil && l.due.Load() {
+		l.changed()
 	}
 }
 
-func (l *lamps) run() {
-	defer l.stop()
-	for {
-		select {
-		case <-l.wake:
-			l.render()
-		case <-l.rt.ctx.Done():
-			return
-		}
-	}
+// idle reports whether the pool has no lamps to render: no subscriptions here, none at
+// peers (a pool under load without busy lamp keys renders nothing).
+func (l *lamps) idle() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.subs) == 0 && len(l.watches) == 0
 }
 
 // stop is the outage: timers stop; subscriptions, here and at peers, are simply forgotten (the
@@ -176,10 +210,10 @@ func (l *lamps) schedule(probeUsers []string, retryAfter time.Duration) {
 			l.mu.Lock()
 			l.probe = nil
 			l.mu.Unlock()
-			go func() {
+			l.rt.pool.sendOnOwn(func() {
 				l.rt.dialogs.probeAll(probeUsers)
 				l.changed()
-			}()
+			})
 		})
 	}
 	if retryAfter > 0 {

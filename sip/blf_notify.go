@@ -22,8 +22,11 @@ import (
 // resource this pool holds (blf_upstream.go). Every NOTIFY carries the resource's full
 // state (state="full"), so a lamp is right after any one NOTIFY whatever it missed; a dialog
 // that was live in the previous NOTIFY and is not now is listed once more, terminated,
-// with why it ended. NOTIFYs of one subscription go one at a time (RFC 6665 4.2.2), the
-// newest state replacing any not sent yet. A NOTIFY answered with an error, or not at all,
+// with why it ended. NOTIFYs of one subscription go one at a time (RFC 6665 4.2.2), in the
+// order the states were offered: each state the pool offered is sent, so that what a
+// subscriber sees depends on what happened, not on how fast its last NOTIFY was answered
+// (a NOTIFY still in flight when the next state came would otherwise decide whether the
+// state before was skipped). A NOTIFY answered with an error, or not at all,
 // ends the subscription (RFC 6665 4.2.2); so does its expiry, on the simulation clock.
 
 // notifyTimeout bounds the wait for a NOTIFY's answer: Timer F (64*T1), on the simulation
@@ -62,15 +65,36 @@ type subscription struct {
 	cseq     uint32
 	shown    map[string]dialoginfo.Dialog // the live dialogs of the last NOTIFY, by id
 	last     lampDoc                      // the state last offered
-	pending  *lampDoc
-	hold     bool   // the first NOTIFY waits (the user's answered calls are being checked)
-	fetch    bool   // Expires: 0 on the initial SUBSCRIBE: one NOTIFY, terminated
-	final    string // when set, the next NOTIFY ends the subscription ("" reason: "-")
+	queue    []queuedDoc                  // the states offered and not sent yet, oldest first
+	hold     bool                         // the first NOTIFY waits (the user's answered calls are being checked)
+	fetch    bool                         // Expires: 0 on the initial SUBSCRIBE: one NOTIFY, terminated
+	final    string                       // when set, the NOTIFY that ends the subscription is queued (reason, "-" for none)
 	sending  bool
 	ended    bool
 	notifies int
 	lamp     string // what the last NOTIFY showed (dialoginfo.Lamp)
 	offered  bool   // a NOTIFY carried last (or is about to)
+}
+
+// queuedDoc is one NOTIFY to send: a state, and when final is set, the reason that NOTIFY
+// ends the subscription with ("-" for none).
+type queuedDoc struct {
+	doc   lampDoc
+	final string
+}
+
+// queueMax bounds the NOTIFYs a subscription has waiting: a subscriber that answers slower
+// than its resource changes gets the newest state in place of the ones it could not take
+// (RFC 6665 4.2.2 lets a notifier skip states; a full-state document loses nothing).
+const queueMax = 16
+
+// enqueue adds a NOTIFY to send; s.mu is held.
+func (s *subscription) enqueue(q queuedDoc) {
+	if n := len(s.queue); n >= queueMax && s.queue[n-1].final == "" {
+		s.queue[n-1] = q
+		return
+	}
+	s.queue = append(s.queue, q)
 }
 
 func subscriptionKey(callID, localTag string) string { return callID + "\x00" + localTag }
@@ -97,10 +121,12 @@ func (s *subscription) push(doc lampDoc, always bool) {
 		return
 	}
 	s.offered = true
-	s.pending = &doc
+	q := queuedDoc{doc: doc}
 	if s.fetch {
 		s.final = "timeout" // a fetch gets the state once (RFC 6665 4.4.3)
+		q.final = s.final
 	}
+	s.enqueue(q)
 	s.kick()
 }
 
@@ -113,8 +139,7 @@ func (s *subscription) terminate(reason string) {
 		return
 	}
 	s.final = reason
-	doc := s.last
-	s.pending = &doc
+	s.enqueue(queuedDoc{doc: s.last, final: reason})
 	s.hold = false
 	s.kick()
 }
@@ -134,14 +159,13 @@ func (s *subscription) kick() {
 func (s *subscription) send() {
 	for {
 		s.mu.Lock()
-		if s.pending == nil || s.ended {
+		if len(s.queue) == 0 || s.ended {
 			s.sending = false
 			s.mu.Unlock()
 			return
 		}
-		doc := *s.pending
-		s.pending = nil
-		final := s.final
+		doc, final := s.queue[0].doc, s.queue[0].final
+		s.queue = s.queue[1:]
 		body, lamp := s.document(doc)
 		s.cseq++
 		seq := s.cseq
@@ -326,14 +350,16 @@ func (rt *runtime) onDialogSubscribe(req *gosip.Request, tx gosip.ServerTransact
 	remoteTag, _ := req.From().Params.Get("tag")
 	dest.uri = *contact.Address.Clone()
 	s := &subscription{l: rt.lamps, w: w, entity: fmt.Sprintf("sip:%s@%s", w.Name, dep.Domain()),
-		subscriber: subscriber, peer: fromPeer, callID: siputil.CallID(req), localTag: gosip.GenerateTagN(10), remoteTag: remoteTag,
+		subscriber: subscriber, peer: fromPeer, callID: siputil.CallID(req), localTag: rt.pool.ids.ToTag(req), remoteTag: remoteTag,
 		localURI: *req.To().Address.Clone(), remoteURI: *req.From().Address.Clone(), contact: *contact.Address.Clone(),
 		event: req.GetHeader("Event").Value(), dest: dest, since: now, expires: now.Add(time.Duration(expires) * time.Second)}
+	rt.pool.ownSends.Hold() // the first NOTIFY is owed once the 200 leaves (Pool.OwnSends)
+	defer rt.pool.ownSends.Release()
 	if err := tx.Respond(rt.subscribeAnswer(req, s.localTag, expires)); err != nil {
 		return
 	}
 	rt.log("dialog subscription accepted", req, "subscriber", subscriber, "watching", w.String(), "expires", expires)
-	rt.lamps.hold(s, expires)
+	rt.lamps.hold(s, expires) // kicks the first NOTIFY, counted from then on
 }
 
 // refresh answers an in-dialog SUBSCRIBE: a refresh (a NOTIFY with the state follows) or,
@@ -350,6 +376,8 @@ func (l *lamps) refresh(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	expires := subscriptionExpires(req)
+	rt.pool.ownSends.Hold() // the NOTIFY a refresh gets is owed once the 200 leaves (Pool.OwnSends)
+	defer rt.pool.ownSends.Release()
 	if err := tx.Respond(rt.subscribeAnswer(req, s.localTag, expires)); err != nil {
 		return
 	}
@@ -383,7 +411,7 @@ func (rt *runtime) sameSubscriber(req *gosip.Request, tx gosip.ServerTransaction
 	return ok && caller.User == s.subscriber
 }
 
-// hold registers a subscription just accepted, arms its expiry and lets the worker send
+// hold registers a subscription just accepted, arms its expiry and lets it send
 // its first NOTIFY; for a user with answered calls, once the phone has said which are
 // still up (so that the first NOTIFY is already right).
 func (l *lamps) hold(s *subscription, expires int) {
@@ -406,13 +434,13 @@ func (l *lamps) hold(s *subscription, expires int) {
 		s.mu.Unlock()
 	}
 	if probe {
-		go func() {
+		rt.pool.sendOnOwn(func() {
 			rt.dialogs.probeAll([]string{s.w.Name})
 			s.mu.Lock()
 			s.hold = false
 			s.mu.Unlock()
 			l.changed()
-		}()
+		})
 	}
 	l.changed()
 }

@@ -97,8 +97,11 @@ func (l *lamps) syncUpstreams(remote map[topology.Watched]string) {
 			continue
 		}
 		ctx, cancel := context.WithCancel(l.rt.ctx)
-		u := &peerWatch{l: l, w: w, peer: pool, addr: peer.addr, callID: gosip.GenerateTagN(16) + "@" + l.rt.pool.fqdn,
-			tag: gosip.GenerateTagN(10), ctx: ctx, cancel: cancel}
+		// Each resource at each peer counts its own subscriptions (sip/ids): a count shared
+		// by all would follow the order of this map.
+		kind := "upstream-" + w.String() + "@" + pool
+		u := &peerWatch{l: l, w: w, peer: pool, addr: peer.addr, callID: l.rt.pool.ids.CallID(kind) + "@" + l.rt.pool.fqdn,
+			tag: l.rt.pool.ids.Tag(kind), ctx: ctx, cancel: cancel}
 		l.watches[w] = u
 		fresh = append(fresh, u)
 	}
@@ -107,7 +110,9 @@ func (l *lamps) syncUpstreams(remote map[topology.Watched]string) {
 		u.stop()
 	}
 	for _, u := range fresh {
-		go u.subscribe(upstreamExpires)
+		// The pool's own sends (Pool.OwnSends): a replay records them under the step
+		// that moved the resource.
+		l.rt.pool.sendOnOwn(func() { u.subscribe(upstreamExpires) })
 	}
 }
 
@@ -179,7 +184,7 @@ func (u *peerWatch) subscribe(expires int) {
 	if u.refresh != nil {
 		u.refresh.Stop()
 	}
-	u.refresh = rt.pool.dep.Clock().AfterFunc(time.Duration(granted)*time.Second*9/10, func() { go u.subscribe(upstreamExpires) })
+	u.refresh = rt.pool.dep.Clock().AfterFunc(time.Duration(granted)*time.Second*9/10, func() { rt.pool.sendOnOwn(func() { u.subscribe(upstreamExpires) }) })
 	u.mu.Unlock()
 }
 
@@ -210,10 +215,10 @@ func (u *peerWatch) stop() {
 	u.mu.Unlock()
 	if established {
 		if p, ok := u.l.rt.pool.dep.peer(u.peer); ok && p.up {
-			go func() {
+			u.l.rt.pool.sendOnOwn(func() {
 				u.subscribe(0)
 				u.cancel()
-			}()
+			})
 			return
 		}
 	}
@@ -245,7 +250,10 @@ func (l *lamps) upstreamNotify(req *gosip.Request, tx gosip.ServerTransaction) b
 		rt.respond(tx, req, topology.MalformedBody(err))
 		return true
 	}
-	tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
+	// The lamps show the peer's news before the 200 goes (the phone does likewise): the
+	// NOTIFYs this sets off are the pool's own sends (Pool.OwnSends) by the time the peer,
+	// and a replay waiting for it, sees its NOTIFY answered.
+	defer tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
 	state := ""
 	if h := req.GetHeader("Subscription-State"); h != nil {
 		state = strings.ToLower(strings.TrimSpace(h.Value()))

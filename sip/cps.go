@@ -252,7 +252,7 @@ func (rt *runtime) completeElsewhere(out *gosip.Request, clTx gosip.ClientTransa
 	reason := gosip.NewHeader("Reason", lync.CompletedElsewhere)
 	by := gosip.NewHeader(lync.HeaderPickedUpBy, fmt.Sprintf("<sip:%s@%s>", pr.picker, rt.pool.dep.Domain()))
 	if rt.claimCancel(out) {
-		go rt.sendCancel(out, reason, []gosip.Header{by})
+		rt.pool.sendOnOwn(func() { rt.sendCancel(out, reason, []gosip.Header{by}) }) // Pool.OwnSends
 	}
 	go func() {
 		defer rt.forgetCancel(out)
@@ -286,6 +286,9 @@ func (rt *runtime) completeElsewhere(out *gosip.Request, clTx gosip.ClientTransa
 // caller's CANCEL won.
 func (rt *runtime) answerPickedCall(req *gosip.Request, tx gosip.ServerTransaction, pr pickRequest) {
 	st := newSentTx(tx)
+	st.ended = func() {
+		call(rt.pool.dep.hooks().callerTxEnded, siputil.CallID(req), siputil.CallID(pr.pickerLeg.InviteRequest))
+	}
 	leg, err := rt.cps.ReadInvite(req, st)
 	if err != nil {
 		pr.result <- pickResult{err: fmt.Errorf("%w: %v", errCallGone, err)}
@@ -356,8 +359,17 @@ func (rt *runtime) watchAck(br *bridge, l *sipgo.DialogServerSession, answered <
 // requests won, without a lock of ours around the transaction.
 type sentTx struct {
 	gosip.ServerTransaction
-	once sync.Once
-	sent chan error
+	once  sync.Once
+	sent  chan error
+	ended func() // after Terminate (testHooks.callerTxEnded), when set
+}
+
+// Terminate ends the transaction, as sipgo's dialog session does when a BYE comes.
+func (s *sentTx) Terminate() {
+	s.ServerTransaction.Terminate()
+	if s.ended != nil {
+		s.ended()
+	}
 }
 
 func newSentTx(tx gosip.ServerTransaction) *sentTx {

@@ -89,9 +89,13 @@ type observedTx struct {
 
 // Respond sends res and reports it when final.
 func (o *observedTx) Respond(res *gosip.Response) error {
+	o.rt.lamps.flush() // the lamps show what led to this response before it goes (blf_lamps.go)
 	o.rt.pool.ids.TagResponse(o.req, res)
 	if o.req.Method == gosip.INVITE {
 		o.rt.dialogs.answered(o.req, res) // the caller's busy lamp (blf_dialogs.go)
+		if res.IsSuccess() {
+			o.rt.accepted.remember(o.req, res, o.rt.pool.dep.Clock().Now()) // a CANCEL that crosses it gets 200 (accepted.go)
+		}
 	}
 	err := o.ServerTransaction.Respond(res)
 	if res.StatusCode >= 200 {
@@ -104,6 +108,7 @@ func (o *observedTx) Respond(res *gosip.Response) error {
 // RespondStateless sends a final res without keeping the transaction (guard.WriteStateless),
 // and reports it.
 func (o *observedTx) RespondStateless(res *gosip.Response) error {
+	o.rt.lamps.flush()
 	o.rt.pool.ids.TagResponse(o.req, res)
 	if o.req.Method == gosip.INVITE {
 		o.rt.dialogs.answered(o.req, res)

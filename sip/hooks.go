@@ -14,6 +14,9 @@ type testHooks struct {
 	beforePickerAnswer func(callerID, pickerID string)
 	// afterPickerAnswer: the picker's 200 left and its ACK is awaited (Timer H runs).
 	afterPickerAnswer func(callerID, pickerID string)
+	// callerTxEnded: the picked-up caller's INVITE transaction ended after its 2xx (the
+	// caller's BYE ends it: sipgo's DialogServerSession.ReadBye), before Timer L.
+	callerTxEnded func(callerID, pickerID string)
 	// beforeAckRelay: an ACK a phone sent through the pool is about to be passed on (the
 	// Call-ID is the first argument; the second is empty).
 	beforeAckRelay func(callID, _ string)

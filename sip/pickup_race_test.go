@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -109,6 +110,48 @@ func TestRaceCallerHangsUpAsThePickupAnswers(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, phone.Failed, st, "the picker is refused, not connected to nobody")
 	assert.Contains(t, pick.Outcome().Warning, "ended as it was being picked up")
+	l.leftNothing(pool01)
+}
+
+// (a) forced all the way: the caller's phone holds the 200 unread (phone.Call.HoldAnswer)
+// from before the Call Park application sends it until its user hangs up, so its CANCEL
+// crosses the 200 every time: the CANCEL is answered 200 (not 481) and the phone then
+// acknowledges the 200 and hangs up with a BYE, never with a BYE alone.
+func TestRaceCallerCancelCrossesThePickupsAnswer(t *testing.T) {
+	l := newLab(t, labTopology())
+	l.registerAll("alice", "bob", "carol")
+	out, _ := l.ring("alice", "bob")
+	var release func()
+	h := newHold()
+	l.net.armed.Store(&testHooks{beforeCallerAnswer: func(string, string) { release = out.HoldAnswer() }, beforePickerAnswer: h.at})
+	var cancelAnswers []int
+	var mu sync.Mutex
+	stop := l.net.OnChange(func(c Change) {
+		if c.Kind == ChangeResponse && c.Method == "CANCEL" {
+			mu.Lock()
+			cancelAnswers = append(cancelAnswers, c.Code)
+			mu.Unlock()
+		}
+	})
+	defer stop()
+	pick, err := l.phone("carol").Dial("100")
+	require.NoError(t, err)
+	<-h.reached // the caller's 200 left; the phone holds it
+	require.NotNil(t, release)
+	// The 200 is on the phone's socket within a millisecond: held, it is not acted on.
+	assert.Never(t, func() bool { return out.State() != phone.Ringing }, 50*time.Millisecond, time.Millisecond,
+		"the phone holds its 200 unread until its user hangs up")
+	require.NoError(t, out.Hangup(ctx(t)))
+	assert.Equal(t, phone.Ended, out.State())
+	assert.Equal(t, "answered as it was cancelled: acknowledged and hung up", out.EndReason())
+	mu.Lock()
+	assert.NotContains(t, cancelAnswers, 481, "the CANCEL that crossed the 200 is not refused")
+	mu.Unlock()
+	close(h.release)
+
+	st, err := pick.WaitState(ctx(t), phone.Established, phone.Failed)
+	require.NoError(t, err)
+	require.Equal(t, phone.Failed, st, "the picker is refused, not connected to nobody")
 	l.leftNothing(pool01)
 }
 

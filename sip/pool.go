@@ -16,7 +16,6 @@ import (
 	"github.com/pickupsim/pickupsim/sip/dialoginfo"
 	"github.com/pickupsim/pickupsim/sip/ids"
 	"github.com/pickupsim/pickupsim/sip/internal/siputil"
-	"github.com/pickupsim/pickupsim/sip/topology"
 )
 
 // Pool is one simulated Front End pool: a SIP server on UDP and TCP at one address. It
@@ -65,6 +64,7 @@ type runtime struct {
 	cps         *siputil.AnsweredDialogs // the Call Park application's legs
 	bridges     map[string]*bridge       // calls the Call Park application connected, by leg Call-ID (bridge.go)
 	cancelled   sync.Map                 // Via branches of forwarded INVITEs being CANCELled (proxy.go)
+	accepted    *acceptedInvites         // INVITEs answered with a 2xx, for Timer L (accepted.go)
 	parking     *parking                 // the Call Park application's parking lot (callpark.go)
 	auth        *authenticator           // digest challenges for users with a password (auth.go)
 	legSDP      sync.Map                 // Call-ID -> the SDP the Call Park application last sent on that leg (cps_session_timer.go)
@@ -102,6 +102,10 @@ func (p *Pool) TLSAddr() string {
 // replay waits for them before it moves on, so that each is recorded under the step that
 // set it off.
 func (p *Pool) OwnSends() int64 { return p.ownSends.Count() }
+
+// OwnSendsIdle returns a channel closed once the pool sends nothing of its own accord
+// (OwnSends is zero): a replay waits on it instead of polling.
+func (p *Pool) OwnSendsIdle() <-chan struct{} { return p.ownSends.Idle() }
 
 // sendOnOwn runs send, which sends requests of the pool's own accord, in the background,
 // counted by OwnSends from now on.
@@ -178,9 +182,10 @@ func (p *Pool) start() error {
 	rt.parking = newParking(rt)
 	rt.auth = newAuthenticator(p.dep.Domain(), p.dep.Clock())
 	rt.lamps = newLamps(rt)
+	rt.accepted = newAcceptedInvites()
 	rt.dialogs = newDialogTracker(rt)
-	rt.queues.OnChange(rt.lamps.changed)
-	rt.parking.lot.OnChange(rt.lamps.changed)
+	rt.queues.OnChange(rt.lamps.changedUnderLock)
+	rt.parking.lot.OnChange(rt.lamps.changedUnderLock)
 	rt.auth.ids = p.ids
 	rt.routes()
 	go func() { udp.served(srv.ServeUDP(udp)) }()
@@ -285,9 +290,7 @@ func (rt *runtime) routes() {
 	rt.srv.OnOptions(rt.observe(rt.onOptions))                // subscribe.go, with the other desk-phone requests
 	rt.srv.OnSubscribe(rt.observe(rt.onSubscribe))            // message-summary and presence; 489 for the rest
 	// A CANCEL matching a transaction never gets here (sipgo's transaction layer takes it).
-	rt.srv.OnCancel(rt.observe(func(req *gosip.Request, tx gosip.ServerTransaction) {
-		rt.refuse(tx, req, topology.NoSuchDialog(rt.pool.fqdn)) // RFC 3261 9.2: 481
-	}))
+	rt.srv.OnCancel(rt.observe(rt.onCancel))                // accepted.go: 200 after a 2xx, else 481
 	rt.srv.OnRequest(gosip.NOTIFY, rt.observe(rt.onNotify)) // blf_upstream.go, then onInDialog
 	for _, m := range []gosip.RequestMethod{gosip.INFO, gosip.UPDATE, gosip.REFER, gosip.MESSAGE} {
 		rt.srv.OnRequest(m, rt.observe(rt.onInDialog))

@@ -166,6 +166,11 @@ func (rt *runtime) forward(req *gosip.Request, tx gosip.ServerTransaction, calle
 				continue
 			}
 			handedOff = true
+			// The branch is CANCELled for the pickup (completeElsewhere); the caller's own
+			// CANCEL, if it comes now, changes nothing on it (RFC 3261 9.1), and is not
+			// passed on: once the pickup's CANCEL ends the branch, its claim is forgotten,
+			// and a second CANCEL would go to the callee or not as the 487 raced it.
+			cancelOnce.Do(func() {})
 			rt.completeElsewhere(out, clTx, pr)
 			rt.answerPickedCall(req, tx, pr)
 			return

@@ -86,7 +86,7 @@ func (rt *runtime) onSubscribe(req *gosip.Request, tx gosip.ServerTransaction) {
 	res := gosip.NewResponseFromRequest(req, 200, "OK", nil)
 	if to := res.To(); to != nil {
 		if _, tagged := to.Params.Get("tag"); !tagged {
-			to.Params.Add("tag", gosip.GenerateTagN(10))
+			to.Params.Add("tag", rt.pool.ids.ToTag(req))
 		}
 	}
 	res.AppendHeader(&gosip.ContactHeader{Address: rt.contactURI()})

@@ -78,6 +78,7 @@ func transportOptions(idle time.Duration, log *slog.Logger) sipgo.UserAgentOptio
 // TCP (RFC 3261 18.1.1) and falls back to UDP when the peer does not take TCP. It returns
 // the request as sent (Via and transport), for a CANCEL to match.
 func (rt *runtime) request(ctx context.Context, out *gosip.Request, dest target) (*gosip.Request, gosip.ClientTransaction, error) {
+	rt.lamps.flush() // the lamps show what led to this request before it goes (blf_lamps.go)
 	rt.address(out, dest)
 	if strings.EqualFold(dest.transport, "udp") && len(out.String())+len("Via: SIP/2.0/UDP 255.255.255.255:65535;branch=z9hG4bK.0123456789abcdef;rport\r\n") > maxUDPRequest {
 		big := out.Clone()

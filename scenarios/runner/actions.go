@@ -170,8 +170,7 @@ func (r *run) dial(st scenario.Step) (string, error) {
 		return "", err
 	}
 	if st.CallerHangsUp != "" {
-		point := r.callerHangsUp(st)
-		defer r.net.AtPickup(point, nil)
+		defer r.callerHangsUp(st)()
 	}
 	out, err := r.phones[st.From].Dial(to)
 	if err != nil {
@@ -209,21 +208,18 @@ func (r *run) follow(st scenario.Step, to string, out *phone.Call) string {
 
 // callerHangsUp arms the race a pickup step rehearses: the picked call's caller hangs up
 // just as the Call Park application answers it, before its 200 (the CANCEL wins) or after
-// (the 200 crosses the CANCEL, and the caller's phone ends it with a BYE).
-func (r *run) callerHangsUp(st scenario.Step) sip.PickupPoint {
-	point, want := sip.BeforeCallerAnswered, phone.Cancelled
-	if st.CallerHangsUp == "after-answer" {
-		point, want = sip.BeforePickerAnswered, phone.Ended
-	}
+// (the 200 crosses the CANCEL, and the caller's phone ends it with a BYE). It returns what
+// disarms it, once the step is over.
+func (r *run) callerHangsUp(st scenario.Step) (disarm func()) {
 	// The picked call was placed by an earlier step: look it up among those now, as the
-	// hook runs on the pool's goroutine while this step goes on.
+	// hooks run on the pool's goroutine while this step goes on.
 	callers := map[string]*phone.Call{}
 	for _, nc := range r.calls {
 		if nc.caller != nil {
 			callers[nc.caller.ID] = nc.caller
 		}
 	}
-	r.net.AtPickup(point, func(callerID string) {
+	hangUp := func(callerID string, want phone.CallState) {
 		if c := callers[callerID]; c != nil {
 			ctx, cancel := r.ctx()
 			defer cancel()
@@ -231,8 +227,34 @@ func (r *run) callerHangsUp(st scenario.Step) sip.PickupPoint {
 				c.WaitState(ctx, want)
 			}
 		}
+	}
+	if st.CallerHangsUp != "after-answer" {
+		r.net.AtPickup(sip.BeforeCallerAnswered, func(id string) { hangUp(id, phone.Cancelled) })
+		return func() { r.net.AtPickup(sip.BeforeCallerAnswered, nil) }
+	}
+	// The 200 crosses the CANCEL: the caller's phone holds the 200 unread from before the
+	// Call Park application sends it (phone.Call.HoldAnswer) until its user hung up, so
+	// that it CANCELs, not BYEs, whatever the scheduler does; its CANCEL reaches the pool
+	// after the 200 left, and gets 200 (RFC 3261 9.2).
+	var mu sync.Mutex
+	var release []func()
+	r.net.AtPickup(sip.BeforeCallerAnswered, func(id string) {
+		if c := callers[id]; c != nil {
+			mu.Lock()
+			release = append(release, c.HoldAnswer())
+			mu.Unlock()
+		}
 	})
-	return point
+	r.net.AtPickup(sip.BeforePickerAnswered, func(id string) { hangUp(id, phone.Ended) })
+	return func() {
+		r.net.AtPickup(sip.BeforeCallerAnswered, nil)
+		r.net.AtPickup(sip.BeforePickerAnswered, nil)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, f := range release {
+			f() // the pickup ended before the hang-up: the phone reads its answer now
+		}
+	}
 }
 
 // incomingLeg finds the leg of call id that rings ph. The rung phone tracks the call

@@ -9,12 +9,15 @@ import (
 	"github.com/pickupsim/pickupsim/park"
 	"github.com/pickupsim/pickupsim/scenarios/scenario"
 	"github.com/pickupsim/pickupsim/sip/lync"
+	"github.com/pickupsim/pickupsim/sip/media"
 	"github.com/pickupsim/pickupsim/sip/phone"
 )
 
-// silence is how long a parkee's leg must hear nothing for music on hold to count as
-// off (ten 20 ms packets' worth).
-const silence = 200 * time.Millisecond
+// silence is how long a parkee's leg must hear nothing for music on hold to count as off:
+// three packet intervals (media.Ptime), after one more in which packets that were already
+// on their way do not count (media.Stream.WaitNext). Music on hold sends a packet every
+// interval: a stream that plays would be heard two or three times over.
+const silence = 3 * media.Ptime
 
 // parkedNow finds the call parked on orbit on any pool that answers.
 func (r *run) parkedNow(orbit string) (park.Parked, string, bool) {
@@ -173,20 +176,19 @@ func (r *run) musicOnHold(e *scenario.Expectation, on bool) error {
 	}
 	base := leg.Media.Stats().Received
 	if !on {
-		time.Sleep(silence)
-		if got := leg.Media.Stats().Received - base; got > 0 {
-			return fmt.Errorf("the parked leg received %d RTP packets in %s", got, silence)
+		ctx, cancel := context.WithTimeout(context.Background(), media.Ptime+silence)
+		defer cancel()
+		if err := leg.Media.WaitNext(ctx, media.Ptime); err == nil {
+			return fmt.Errorf("the parked leg received %d RTP packets in %s", leg.Media.Stats().Received-base, media.Ptime+silence)
 		}
 		return nil
 	}
+	// Playing: a packet that left after the check began (WaitNext ignores those already on
+	// their way), as for a call's media (mediaPackets).
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.Eventually)
 	defer cancel()
-	for leg.Media.Stats().Received < base+mediaPackets {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the parked leg (%s) received %d RTP packets in %s", describeLeg(leg), leg.Media.Stats().Received-base, r.opts.Eventually)
-		case <-time.After(10 * time.Millisecond):
-		}
+	if err := leg.Media.WaitNext(ctx, time.Millisecond); err != nil {
+		return fmt.Errorf("the parked leg (%s) received %d RTP packets in %s: %v", describeLeg(leg), leg.Media.Stats().Received-base, r.opts.Eventually, err)
 	}
 	return nil
 }

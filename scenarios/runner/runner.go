@@ -314,7 +314,8 @@ func (r *run) awaitQuiet(since uint64, quick bool, bound time.Duration) {
 		if !r.rec.ledger.settle(ctx, silent) {
 			return
 		}
-		if !r.sendingOnOwn() {
+		idle := r.sendingOnOwn()
+		if idle == nil {
 			return
 		}
 		// A user agent sends a request of its own accord (a timer ended a phone's call, a
@@ -322,7 +323,7 @@ func (r *run) awaitQuiet(since uint64, quick bool, bound time.Duration) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Millisecond):
+		case <-idle:
 		}
 	}
 }
@@ -353,20 +354,21 @@ func (r *run) settleAfter(st scenario.Step, since uint64) {
 	r.settle(since, quick)
 }
 
-// sendingOnOwn reports whether a phone or a pool of the scenario is sending a request of
-// its own accord (phone.Phone.OwnSends, sip.Pool.OwnSends).
-func (r *run) sendingOnOwn() bool {
+// sendingOnOwn returns, when a phone or a pool of the scenario is sending a request of its
+// own accord (phone.Phone.OwnSends, sip.Pool.OwnSends), what is closed once it is done;
+// nil when none is.
+func (r *run) sendingOnOwn() <-chan struct{} {
 	for _, ph := range r.phones {
 		if ph.OwnSends() > 0 {
-			return true
+			return ph.OwnSendsIdle()
 		}
 	}
 	for _, ps := range r.net.Pools() {
 		if p, ok := r.net.Pool(ps.FQDN); ok && p.OwnSends() > 0 {
-			return true
+			return p.OwnSendsIdle()
 		}
 	}
-	return false
+	return nil
 }
 
 // fail records a failure at st.

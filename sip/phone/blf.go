@@ -247,8 +247,10 @@ func (ph *Phone) subscribeKeyIf(ctx context.Context, k *blfKey, onlyStale bool) 
 	// The old subscription's NOTIFYs get 481 from now on, which ends it at its notifier
 	// (RFC 6665 4.2.2).
 	delete(ph.blf.byCall, k.callID)
-	k.callID = fmt.Sprintf("blf-%s-%s", ph.user, gosip.GenerateTagN(12))
-	k.localTag, k.remoteTag, k.remote = gosip.GenerateTagN(10), "", gosip.Uri{}
+	// Each key counts its own subscriptions (sip/ids): the keys of a phone subscribe
+	// concurrently, so a count shared by them would follow the scheduler.
+	k.callID = fmt.Sprintf("blf-%s-%s", ph.user, ph.ids.CallID("blf-"+k.target))
+	k.localTag, k.remoteTag, k.remote = ph.ids.Tag("blf-"+k.target), "", gosip.Uri{}
 	k.registrar, k.cseq, k.accepted, k.seen = proxy, 0, false, false
 	ph.blf.byCall[k.callID] = k
 	k.mu.Unlock()
@@ -283,7 +285,7 @@ func (ph *Phone) acceptedLocked(k *blfKey, res *gosip.Response) {
 		k.refresh.Stop()
 	}
 	id := k.callID
-	k.refresh = ph.clock.AfterFunc(time.Duration(granted)*time.Second*9/10, func() { go ph.refreshKey(k, id) })
+	k.refresh = ph.clock.AfterFunc(time.Duration(granted)*time.Second*9/10, func() { ph.sendOnOwn(func() { ph.refreshKey(k, id) }) })
 }
 
 // refreshKey refreshes k's subscription; one the notifier no longer holds, or that finds
@@ -316,11 +318,11 @@ func (ph *Phone) refreshKey(k *blfKey, id string) {
 // resubscribe makes a new subscription for k in the background, unless by then it has an
 // active one through the phone's registrar.
 func (ph *Phone) resubscribe(k *blfKey) {
-	go func() {
+	ph.sendOnOwn(func() { // a replay records it under the step that set it off (OwnSends)
 		ctx, cancel := context.WithTimeout(context.Background(), siputil.TransactionTimeout())
 		defer cancel()
 		ph.subscribeKeyIf(ctx, k, true)
-	}()
+	})
 }
 
 // sendSubscribe sends a SUBSCRIBE of k: the initial one to the registrar, a refresh or an

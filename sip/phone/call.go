@@ -86,6 +86,7 @@ type Call struct {
 	giveUp  *time.Timer             // outgoing: gives up an INVITE whose CANCEL got no final answer
 	decided chan answerChoice       // incoming: the user's answer or rejection
 	awaited chan struct{}           // outgoing: closed when the INVITE's outcome is settled (await)
+	held    *heldAnswer             // outgoing: the 2xx waits unread (HoldAnswer)
 
 	rel    reliability // RFC 3262 reliable ringing (prack.go)
 	timers callTimers  // RTP inactivity and session refresh (call_media_timeout.go, call_session_timer.go)

@@ -96,6 +96,7 @@ func (ph *Phone) sendInviteCancel(c *Call, invite *gosip.Request) {
 		_, err := ph.do(context.Background(), invite.Destination(), func(ctx context.Context) (*gosip.Response, error) {
 			return nil, siputil.SendCancel(ctx, ph.cli, invite, nil, nil)
 		})
+		c.releaseHeldAnswer() // a 2xx held for the hang-up (HoldAnswer) crossed this CANCEL
 		if errors.Is(err, ErrUnreachable) {
 			c.abort(sipgo.WaitAnswerForceCancelErr) // nobody left to answer the INVITE either
 		}
@@ -126,6 +127,9 @@ func (ph *Phone) await(ctx context.Context, c *Call, sess *sipgo.DialogClientSes
 		return nil
 	}})
 	heard()
+	if err == nil {
+		c.waitHeldAnswer() // HoldAnswer
+	}
 	var refused *sipgo.ErrDialogResponse
 	switch {
 	case err == nil:
@@ -297,17 +301,36 @@ var errNoSuchCall = errors.New("no such call")
 func (ph *Phone) onBye(req *gosip.Request, tx gosip.ServerTransaction) {
 	c := ph.call(siputil.CallID(req))
 	var err error
+	end := func() {
+		c.setState(Ended, func(c *Call) { c.endedBy, c.endReason = "remote", "hung up by the other party" })
+	}
+	// The call ends, its timers with it, before the 200 goes: whoever sees the BYE
+	// answered (a replay about to fire the next timer) finds the call over.
+	ending := endingTx{ServerTransaction: tx, end: end}
 	switch {
 	case c == nil:
 		err = errNoSuchCall
 	case c.client != nil:
-		err = c.client.ReadBye(req, tx)
+		err = c.client.ReadBye(req, ending)
 	default:
-		err = c.server.ReadBye(req, tx)
+		err = c.server.ReadBye(req, ending)
 	}
 	if err != nil {
 		tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return
 	}
-	c.setState(Ended, func(c *Call) { c.endedBy, c.endReason = "remote", "hung up by the other party" })
+	end()
+}
+
+// endingTx runs end before it sends a 2xx.
+type endingTx struct {
+	gosip.ServerTransaction
+	end func()
+}
+
+func (e endingTx) Respond(res *gosip.Response) error {
+	if res.IsSuccess() {
+		e.end()
+	}
+	return e.ServerTransaction.Respond(res)
 }

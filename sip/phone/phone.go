@@ -380,6 +380,10 @@ func (ph *Phone) OutboundProxy() string {
 // messages are recorded under the step (and at the virtual time) that set them off.
 func (ph *Phone) OwnSends() int64 { return ph.ownSends.Count() }
 
+// OwnSendsIdle returns a channel closed once the phone sends nothing of its own accord
+// (OwnSends is zero): a replay waits on it instead of polling.
+func (ph *Phone) OwnSendsIdle() <-chan struct{} { return ph.ownSends.Idle() }
+
 // sendOnOwn runs send in the background, counted by OwnSends.
 func (ph *Phone) sendOnOwn(send func()) { ph.ownSends.Go(send) }
 
