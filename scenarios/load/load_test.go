@@ -26,7 +26,7 @@ func TestSmallRehearsal(t *testing.T) {
 	assert.Equal(t, 300, res.Users)
 	assert.Equal(t, 30, res.TCPPhones, "10% of the phones on TCP")
 
-	names := []string{"registration", "normal", "outage", "failing-over", "failed-over", "failing-back", "redirect-back", "normal-again"}
+	names := []string{"registration", "normal", "outage", "failing-over", "redirect", "failed-over", "failing-back", "redirect-back", "normal-again"}
 	require.Len(t, res.Phases, len(names))
 	for i, ph := range res.Phases {
 		assert.Equal(t, names[i], ph.Name)
