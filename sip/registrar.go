@@ -197,6 +197,19 @@ func (p *Pool) Registered() map[string]topology.Mode {
 	return out
 }
 
+// BoundMode returns the mode user's live registration at this pool was given when its
+// registrar last answered it (the presence-state of that 200 OK), without asking the model
+// again: cheap enough to ask after every REGISTER of a storm. Registered gives the mode
+// the pool serves the user in now, which a completed failover may have changed since.
+func (p *Pool) BoundMode(user string) (topology.Mode, bool) {
+	rt := p.runtime()
+	if rt == nil {
+		return 0, false
+	}
+	b, ok := rt.lookup(user)
+	return b.mode, ok
+}
+
 // registeredMode is Registered for one user.
 func (p *Pool) registeredMode(user string) (topology.Mode, bool) {
 	rt := p.runtime()

@@ -176,7 +176,9 @@ func (l *changeLog) compare(now time.Time, users map[string]placement, orbits ma
 }
 
 // compareUsers logs the changes of the users whose REGISTER was answered since the last
-// look, asking the network about them alone.
+// look, asking the pools about them alone, in the mode their registrar gave them: a later
+// change of mode without a REGISTER comes with a change of phase (a full look at once) or
+// the failover timer running out (the next periodic look).
 func (l *changeLog) compareUsers(now time.Time, n *sip.Network) {
 	l.mu.Lock()
 	dirty := l.dirty
@@ -193,9 +195,20 @@ func (l *changeLog) compareUsers(now time.Time, n *sip.Network) {
 		names = append(names, u)
 	}
 	sort.Strings(names)
+	var pools []*sip.Pool
+	for _, ps := range n.Pools() {
+		if p, ok := n.Pool(ps.FQDN); ok {
+			pools = append(pools, p)
+		}
+	}
 	for _, u := range names {
-		pool, mode, ok := n.Registration(u)
-		is := placement{mode: mode, pool: pool}
+		var is placement
+		ok := false
+		for _, p := range pools { // the last pool that has the user, as in look
+			if m, bound := p.BoundMode(u); bound {
+				is, ok = placement{mode: m, pool: p.FQDN()}, true
+			}
+		}
 		l.mu.Lock()
 		was, wasOK := l.last[u]
 		if ok {
