@@ -1,6 +1,8 @@
 package sip
 
 import (
+	"context"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -233,6 +235,9 @@ func (rt *runtime) respond(tx gosip.ServerTransaction, req *gosip.Request, r *to
 }
 
 func (rt *runtime) log(msg string, req *gosip.Request, args ...any) {
+	if !rt.pool.log.Enabled(context.Background(), slog.LevelInfo) {
+		return // serve --log-level error: no line, and none of its fields built (a storm's every REGISTER)
+	}
 	args = append([]any{"method", string(req.Method), "call_id", siputil.CallID(req), "from", req.Source()}, args...)
 	rt.pool.log.Info(msg, args...)
 }

@@ -241,6 +241,10 @@ var reasons = map[int]string{301: "Moved Permanently", 400: "Bad Request", 401: 
 // CPU at 40,000 users and delayed every registrar decision (issue 14's benchmark).
 const compareGap = 200 * time.Millisecond
 
+// storms is how many RefreshEvery a look at every user may wait while answers keep
+// coming; a registration that expires in a storm shows in the log that much later.
+const storms = 5
+
 // startChangeLog subscribes the log to the network's changes and compares the status every
 // RefreshEvery, at once after a change of phase or configuration, and after a phone's
 // request was answered but not again within compareGap, until the server is closed.
@@ -261,8 +265,10 @@ func (s *Server) startChangeLog() {
 	})
 	var last time.Time
 	pause := compareGap
+	var lastFull time.Time
 	compare := func() {
 		began := time.Now()
+		lastFull = began
 		users, orbits := look(n)
 		s.changes.compare(n.Clock().Now(), users, orbits)
 		s.compared.Add(1)
@@ -285,6 +291,7 @@ func (s *Server) startChangeLog() {
 		tick := time.NewTicker(s.cfg.RefreshEvery)
 		defer tick.Stop()
 		inBurst := false // the last comparison followed an answer
+		var lastAnswer time.Time
 		for {
 			// The first answer after a quiet spell is compared at once (a single phone's
 			// registration shows in the log before a cmdlet that follows it); the answers of
@@ -296,10 +303,17 @@ func (s *Server) startChangeLog() {
 			case <-done:
 				return
 			case <-tick.C:
+				if time.Since(lastAnswer) < s.cfg.RefreshEvery && time.Since(lastFull) < storms*s.cfg.RefreshEvery {
+					// answers keep coming (a storm): their users are looked at as they come,
+					// and a look at every user waits, so that it costs the log a share of a
+					// storm that stays small however many users there are
+					continue
+				}
 				wait, inBurst = true, false
 			case <-s.recheck:
 				inBurst = false
 			case <-soon:
+				lastAnswer = time.Now()
 				wait, inBurst, full = inBurst, true, false
 			}
 			if wait {
