@@ -188,6 +188,7 @@ func (p *Pool) start() error {
 	rt.parking.lot.OnChange(rt.lamps.changedUnderLock)
 	rt.auth.ids = p.ids
 	rt.routes()
+	udp.registrar = &inlineRegistrar{rt: rt, parser: gosip.NewParser()}
 	go func() { udp.served(srv.ServeUDP(udp)) }()
 	go func() { tcp.served(srv.ServeTCP(tcp)) }()
 	if tlsLn != nil {

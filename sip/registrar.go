@@ -1,6 +1,8 @@
 package sip
 
 import (
+	"context"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -173,13 +175,57 @@ func (rt *runtime) lookup(user string) (binding, bool) {
 }
 
 // Registered returns the users registered on the pool now, with the mode the pool serves
-// each in now (status.go).
+// each in now (the Mode of Bindings, without building each binding's text or sorting: the
+// change log and metrics ask for it at every user of a storm).
 func (p *Pool) Registered() map[string]topology.Mode {
-	out := map[string]topology.Mode{}
-	for _, r := range p.Bindings() {
-		out[r.User] = r.Mode
+	rt := p.runtime()
+	if rt == nil {
+		return map[string]topology.Mode{}
+	}
+	now := p.dep.Clock().Now()
+	rt.mu.Lock()
+	out := make(map[string]topology.Mode, len(rt.bindings))
+	for u, b := range rt.bindings {
+		if !now.After(b.expires) {
+			out[u] = b.mode
+		}
+	}
+	rt.mu.Unlock()
+	for u := range out { // the model is asked outside rt.mu, as in Bindings
+		if d := p.dep.register(p.fqdn, u); d.Accept {
+			out[u] = d.Mode
+		}
 	}
 	return out
+}
+
+// BoundMode returns the mode user's live registration at this pool was given when its
+// registrar last answered it (the presence-state of that 200 OK), without asking the model
+// again: cheap enough to ask after every REGISTER of a storm. Registered gives the mode
+// the pool serves the user in now, which a completed failover may have changed since.
+func (p *Pool) BoundMode(user string) (topology.Mode, bool) {
+	rt := p.runtime()
+	if rt == nil {
+		return 0, false
+	}
+	b, ok := rt.lookup(user)
+	return b.mode, ok
+}
+
+// registeredMode is Registered for one user.
+func (p *Pool) registeredMode(user string) (topology.Mode, bool) {
+	rt := p.runtime()
+	if rt == nil {
+		return 0, false
+	}
+	b, ok := rt.lookup(user)
+	if !ok {
+		return 0, false
+	}
+	if d := p.dep.register(p.fqdn, user); d.Accept {
+		return d.Mode, true
+	}
+	return b.mode, true
 }
 
 func (rt *runtime) respond(tx gosip.ServerTransaction, req *gosip.Request, r *topology.Rejection) {
@@ -189,6 +235,9 @@ func (rt *runtime) respond(tx gosip.ServerTransaction, req *gosip.Request, r *to
 }
 
 func (rt *runtime) log(msg string, req *gosip.Request, args ...any) {
+	if !rt.pool.log.Enabled(context.Background(), slog.LevelInfo) {
+		return // serve --log-level error: no line, and none of its fields built (a storm's every REGISTER)
+	}
 	args = append([]any{"method", string(req.Method), "call_id", siputil.CallID(req), "from", req.Source()}, args...)
 	rt.pool.log.Info(msg, args...)
 }

@@ -176,12 +176,18 @@ func (n *Network) peerConnected(self, transport, local, source string) (peer, bo
 }
 
 func (n *Network) registeredOn(user string) (string, topology.Mode, bool) {
+	return n.Registration(user)
+}
+
+// Registration returns the pool user is registered on and the mode it serves the user in
+// now (Pool.Registered for one user; the first pool, in the order of Pools, that has it).
+func (n *Network) Registration(user string) (pool string, mode topology.Mode, ok bool) {
 	for _, ps := range n.Pools() {
 		p, ok := n.Pool(ps.FQDN)
 		if !ok {
 			continue
 		}
-		if m, ok := p.Registered()[user]; ok {
+		if m, ok := p.registeredMode(user); ok {
 			return ps.FQDN, m, true
 		}
 	}

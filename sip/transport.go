@@ -207,6 +207,9 @@ type udpSocket struct {
 	serving
 	order *ackOrder // dialog_order.go
 	hooks func() testHooks
+	// registrar answers REGISTERs as they are read (registrar_inline.go); set before the
+	// socket serves.
+	registrar *inlineRegistrar
 }
 
 // WriteTo sends a datagram, unless a test loses it on purpose (hooks.go loseSent).
@@ -219,13 +222,21 @@ func (u *udpSocket) WriteTo(b []byte, addr net.Addr) (int, error) {
 	return u.PacketConn.WriteTo(b, addr)
 }
 
-// ReadFrom reads the next datagram and notes an ACK in the order it arrived.
+// ReadFrom reads the next datagram for sipgo: a REGISTER is answered on the spot and the
+// next one read; an ACK is noted in the order it arrived.
 func (u *udpSocket) ReadFrom(b []byte) (int, net.Addr, error) {
-	n, addr, err := u.PacketConn.ReadFrom(b)
-	if err == nil && u.order != nil {
-		u.order.read(b[:n])
+	for {
+		n, addr, err := u.PacketConn.ReadFrom(b)
+		if err == nil {
+			if u.registrar != nil && u.registrar.take(b[:n], addr, u.PacketConn) {
+				continue
+			}
+			if u.order != nil {
+				u.order.read(b[:n])
+			}
+		}
+		return n, addr, err
 	}
-	return n, addr, err
 }
 
 func (u *udpSocket) Close() error {

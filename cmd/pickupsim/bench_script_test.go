@@ -17,8 +17,8 @@ import (
 
 // TestBenchmarkScriptRuns runs the README's benchmark command (testdata/bench/run.sh) as
 // a user would, scaled down to one pair of small runs: SIPp against `serve` for the
-// REGISTER storm, call routing and Group Call Pickup (and against Kamailio too when it is
-// installed), each run clean, then the medians (and ratios). The script binds fixed ports
+// REGISTER storm, call routing and Group Call Pickup, and against sipgo's floor (sipgofloor)
+// and Kamailio (when it is installed) for the first two, each run clean, then the medians (and ratios). The script binds fixed ports
 // from BASE; the test picks a BASE where they are free.
 func TestBenchmarkScriptRuns(t *testing.T) {
 	requireTool(t, "sipp", "sip-tester")
@@ -39,7 +39,7 @@ func TestBenchmarkScriptRuns(t *testing.T) {
 	}
 	text := string(out)
 	require.NoError(t, err, "run.sh:\n%s", text)
-	for _, run := range []string{"register pickupsim 1", "route pickupsim 1", "pickup pickupsim 1"} {
+	for _, run := range []string{"register pickupsim 1", "route pickupsim 1", "pickup pickupsim 1", "register sipgo 1", "route sipgo 1"} {
 		m := regexp.MustCompile(regexp.QuoteMeta(run) + ` rate=(\d+) ok=(\d+) failed=(\d+) retrans=\d+ cpu_us=([\d.]+)`).FindStringSubmatch(text)
 		require.NotNil(t, m, "no %q line in:\n%s", run, text)
 		assert.Equal(t, "0", m[3], "%s: failed calls", run)
@@ -48,9 +48,10 @@ func TestBenchmarkScriptRuns(t *testing.T) {
 	assert.Regexp(t, `register pickupsim 1 .* mem_peak_B=\d+ mem_settled_B=-?\d+ rss_peak_B=\d+`, text, "memory per registration sampled")
 	assert.Contains(t, text, "medians over 1 runs")
 	assert.Contains(t, text, "pickup pickupsim       clean 1/1")
+	assert.Regexp(t, `register pickupsim/sipgo +rate [\d.]+x  cpu per op [\d.]+x`, text, "sipgo's floor compared")
 	if _, err := exec.LookPath("kamailio"); err == nil {
 		assert.Contains(t, text, "register kamailio 1")
-		assert.Regexp(t, `register ratio +rate [\d.]+x  cpu per op [\d.]+x`, text)
-		assert.Regexp(t, `route ratio +rate [\d.]+x`, text)
+		assert.Regexp(t, `register pickupsim/kamailio +rate [\d.]+x  cpu per op [\d.]+x`, text)
+		assert.Regexp(t, `route pickupsim/kamailio +rate [\d.]+x`, text)
 	}
 }

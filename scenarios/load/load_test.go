@@ -2,6 +2,7 @@ package load_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -68,4 +69,17 @@ func op(t *testing.T, ph load.PhaseResult, kind string) load.OpStats {
 	}
 	t.Fatalf("phase %s has no %s", ph.Name, kind)
 	return load.OpStats{}
+}
+
+// TestBundledRehearsalsParse: every rehearsal the README tells an administrator to run
+// (the bundled *.load.yaml) reads without an error, with its calls measured for RTP.
+func TestBundledRehearsalsParse(t *testing.T) {
+	files, err := filepath.Glob("*.load.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		rh, err := scenario.LoadRehearsal(f)
+		require.NoError(t, err, f)
+		assert.Positive(t, rh.Traffic.RTPCalls, "%s measures RTP on established calls", f)
+	}
 }

@@ -17,6 +17,10 @@
 #   pickup    (pickupsim only) PICKUPS Group Call Pickups at PICKUP_RATE a second driven by
 #             SIPp from outside: a caller rings bob, carol dials the group number 100
 #             (the interoperability test's scenarios in ../sipp)
+# Targets (TARGETS, default "pickupsim kamailio sipgo"): the register and route scenarios
+# run against each in turn, pair after pair. sipgo is sipgofloor/, the floor: a bare sipgo
+# server (stateless REGISTER 200, stateless proxy) that shows how much of pickupsim's CPU is
+# sipgo's own (parsing, a server transaction and a goroutine for every request).
 # "Clean" means no failed call and no retransmission. PROFILE=yes also saves a CPU profile
 # of pickupsim for each run (go tool pprof -top FILE). Traffic stays on 127.0.0.1, on the
 # fixed ports BASE+60..BASE+200 and BASE+1100..BASE+1160 (BASE=15000 unless set); every
@@ -36,6 +40,7 @@ PICKUPS=${PICKUPS:-3000}
 PICKUP_RATE=${PICKUP_RATE:-300}
 SETTLE=${SETTLE:-35} # after a storm, before memory is sampled again (sipgo's Timer J is 32 s)
 PROFILE=${PROFILE:-no}
+TARGETS=${TARGETS:-pickupsim kamailio sipgo}
 BASE=${BASE:-15000}
 IP=127.0.0.1
 P_POOL=$((BASE + 60)) P_POOL2=$((BASE + 62)) P_ADMIN=$((BASE + 80)) P_PPROF=$((BASE + 81)) P_KAM=$((BASE + 70))
@@ -47,6 +52,14 @@ for tool in sipp curl go; do
 done
 with_kamailio=no
 if command -v kamailio >/dev/null && command -v kamcmd >/dev/null; then with_kamailio=yes; fi
+targets=""
+for t in $TARGETS; do
+	case $t in
+	pickupsim | sipgo) targets="$targets $t" ;;
+	kamailio) [ $with_kamailio = yes ] && targets="$targets $t" ;;
+	*) echo "run.sh: unknown target $t" >&2; exit 2 ;;
+	esac
+done
 command -v ss >/dev/null || ss() { :; } # without iproute2, a busy port shows when it is bound
 for p in $P_POOL $P_POOL2 $P_ADMIN $P_PPROF $P_KAM $P_STORM $P_UAS $P_UAC $P_CALLEE $P_PICKER $P_CALLER; do
 	for q in $p $((p + 1000)) $((p + 1002)); do # SIPp's media ports are the SIP port + 1000, and + 2
@@ -69,7 +82,7 @@ cleanup() {
 trap cleanup EXIT
 echo "work folder $work; load average $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; kamailio: $with_kamailio"
 
-(cd "$root" && go build -o "$work/pickupsim" ./cmd/pickupsim)
+(cd "$root" && go build -o "$work/pickupsim" ./cmd/pickupsim && go build -o "$work/sipgofloor" ./cmd/pickupsim/testdata/bench/sipgofloor)
 
 # The topology serve loads: pool01 and pool02 on fixed ports, bob and carol in group 100,
 # alice, and the storm's users r1..rN.
@@ -90,7 +103,7 @@ sed -e "s|@PORT@|$P_KAM|" -e "s|@CTL@|$work/kamailio.ctl|" "$here/kamailio.cfg" 
 
 # --- servers -------------------------------------------------------------------------
 
-start_server() { # pickupsim | kamailio; sets server_pid (a process group of its own) and port
+start_server() { # pickupsim | sipgo | kamailio; sets server_pid (a process group of its own) and port
 	case $1 in
 	pickupsim)
 		cp "$work/topology.src.yaml" "$work/topology.yaml"
@@ -99,6 +112,12 @@ start_server() { # pickupsim | kamailio; sets server_pid (a process group of its
 		server_pid=$!
 		port=$P_POOL
 		for _ in $(seq 300); do grep -q "Ctrl-C stops" "$work/serve.out" 2>/dev/null && return; sleep 0.1; done
+		;;
+	sipgo)
+		setsid timeout -k 5 900 "$work/sipgofloor" -addr "$IP:$P_POOL" -pprof "$IP:$P_PPROF" >"$work/floor.out" 2>"$work/floor.err" &
+		server_pid=$!
+		port=$P_POOL
+		for _ in $(seq 300); do grep -q "listening" "$work/floor.out" 2>/dev/null && return; sleep 0.1; done
 		;;
 	kamailio)
 		mkdir -p "$work/kamrun"
@@ -139,9 +158,9 @@ rss_kb() {
 	echo $r
 }
 
-mem_bytes() { # pickupsim: Go heap in use; Kamailio: shared memory in use
+mem_bytes() { # pickupsim, sipgo: Go heap in use; Kamailio: shared memory in use
 	case $1 in
-	pickupsim) curl -s --max-time 5 "http://$IP:$P_PPROF/debug/vars" | grep -o '"HeapInuse":[0-9]*' | cut -d: -f2 ;;
+	pickupsim | sipgo) curl -s --max-time 5 "http://$IP:$P_PPROF/debug/vars" | grep -o '"HeapInuse":[0-9]*' | cut -d: -f2 ;;
 	kamailio) kamcmd -s "unix:$work/kamailio.ctl" core.shmmem | awk '/real_used:/ {print $2}' ;;
 	esac
 }
@@ -174,13 +193,13 @@ register_user() { # USER LOCAL-PORT
 }
 
 profile() { # TARGET NAME SECONDS: a CPU profile of pickupsim in the background (PROFILE=yes)
-	[ "$PROFILE" = yes ] && [ "$1" = pickupsim ] || return 0
-	curl -s -o "$work/$2.pprof" "http://$IP:$P_PPROF/debug/pprof/profile?seconds=$3" &
+	[ "$PROFILE" = yes ] && [ "$1" != kamailio ] || return 0
+	curl -s -o "$work/$1-$2.pprof" "http://$IP:$P_PPROF/debug/pprof/profile?seconds=$3" &
 	profile_pid=$!
 }
 
 settled_mem() { # memory in use once what the storm left behind could be freed
-	[ "$1" = pickupsim ] && curl -s -o /dev/null "http://$IP:$P_PPROF/debug/pprof/heap?gc=1" # runs a GC first
+	[ "$1" != kamailio ] && curl -s -o /dev/null "http://$IP:$P_PPROF/debug/pprof/heap?gc=1" # runs a GC first
 	mem_bytes "$1"
 }
 
@@ -285,13 +304,13 @@ run_pickup() {
 	stop_server
 }
 
+echo "targets:$targets"
 echo "register: $REG_USERS users at $REG_RATE/s; route: $CALLS calls at $CALL_RATE/s; pickup: $PICKUPS at $PICKUP_RATE/s; $PAIRS pairs"
 for pair in $(seq "$PAIRS"); do
 	for s in $SCENARIOS; do
 		case $s in
 		register | route)
-			"run_$s" pickupsim "$pair"
-			[ $with_kamailio = yes ] && "run_$s" kamailio "$pair"
+			for t in $targets; do "run_$s" "$t" "$pair"; done
 			;;
 		pickup) run_pickup "$pair" ;;
 		*) echo "run.sh: unknown scenario $s" >&2; exit 2 ;;
@@ -301,7 +320,8 @@ done
 
 # --- medians and ratios --------------------------------------------------------------
 echo
-echo "medians over $PAIRS runs (clean = 0 failed and 0 retransmissions); ratio > 1: pickupsim does better"
+echo "medians over $PAIRS runs (clean = 0 failed and 0 retransmissions); ratio A/B > 1: A does better"
+echo "(pickupsim/sipgo: the share of pickupsim's CPU that sipgo's floor costs, as cpu per op)"
 awk '
 function median(list,   n, a, i, j, t) {
 	n = split(list, a, " ")
@@ -324,10 +344,11 @@ END {
 		print line
 	}
 	split("register route", sc, " ")
-	for (s = 1; s in sc; s++) {
-		p = sc[s] " pickupsim"; q = sc[s] " kamailio"
+	split("pickupsim kamailio sipgo kamailio pickupsim sipgo", vs, " ")
+	for (s = 1; s in sc; s++) for (w = 1; w in vs; w += 2) {
+		p = sc[s] " " vs[w]; q = sc[s] " " vs[w + 1]
 		if (!((p, "rate") in m) || !((q, "rate") in m)) continue
-		line = sprintf("%-22s rate %.2fx", sc[s] " ratio", m[p, "rate"] / m[q, "rate"])
+		line = sprintf("%-28s rate %.2fx", sc[s] " " vs[w] "/" vs[w + 1], m[p, "rate"] / m[q, "rate"])
 		if (m[p, "cpu_us"] > 0) line = line sprintf("  cpu per op %.2fx", m[q, "cpu_us"] / m[p, "cpu_us"])
 		if (sc[s] == "register" && m[p, "mem_peak_B"] > 0) line = line sprintf("  memory per registration: peak %.2fx, settled %.2fx", m[q, "mem_peak_B"] / m[p, "mem_peak_B"], m[q, "mem_settled_B"] / (m[p, "mem_settled_B"] > 0 ? m[p, "mem_settled_B"] : 1))
 		print line
