@@ -59,15 +59,36 @@ func (r *rawPeer) next(d time.Duration) gosip.Message {
 }
 
 // final sends msg to addr and returns the first final response (provisional ones are
-// skipped), or nil when none comes within 3 s.
+// skipped), or nil when none comes within 3 s. Like a UAC on UDP (RFC 3261 17.1.1.2,
+// 17.1.2.2) it sends the request again T1 and 3*T1 after it went while nothing answered
+// (an INVITE: until a provisional response), so a test also holds on a lossy network
+// (the README's loss table runs go test ./sip in one).
 func (r *rawPeer) final(addr, msg string) *gosip.Response {
 	r.t.Helper()
 	r.send(addr, msg)
-	deadline := time.Now().Add(3 * time.Second)
+	start := time.Now()
+	deadline := start.Add(3 * time.Second)
+	resend := []time.Time{start.Add(gosip.T1), start.Add(3 * gosip.T1)}
+	heard := false // a provisional response stops an INVITE's retransmissions
+	invite := strings.HasPrefix(msg, "INVITE ")
 	for time.Now().Before(deadline) {
-		m := r.next(time.Until(deadline))
-		if res, ok := m.(*gosip.Response); ok && res.StatusCode >= 200 {
-			return res
+		wait := time.Until(deadline)
+		if len(resend) > 0 && !(heard && invite) {
+			wait = time.Until(resend[0])
+		}
+		m := r.next(max(wait, time.Millisecond))
+		if res, ok := m.(*gosip.Response); ok {
+			if res.StatusCode >= 200 {
+				return res
+			}
+			heard = true
+			continue
+		}
+		if m == nil && len(resend) > 0 && !time.Now().Before(resend[0]) {
+			resend = resend[1:]
+			if !(heard && invite) {
+				r.send(addr, msg)
+			}
 		}
 	}
 	return nil
