@@ -39,8 +39,7 @@ func (r *run) do(st scenario.Step) (string, error) {
 		return r.directedPickup(st)
 	case scenario.Advance:
 		before := r.established()
-		r.beforeClockMoves()
-		fired := r.clock.Advance(st.Duration)
+		fired := r.advance(st.Duration)
 		detail := fmt.Sprintf("virtual clock +%s (%d timers fired)", st.Duration, fired)
 		if ended := endedSince(before); ended != "" {
 			detail += "; " + ended

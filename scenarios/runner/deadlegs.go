@@ -48,8 +48,7 @@ func callName(c *phone.Call) string {
 // phones' timers have had their time, no phone may be left in an established call whose
 // far end is gone. It moves the clock past them, after the replay's own steps.
 func (r *run) checkNoDeadLegs() {
-	r.beforeClockMoves()
-	r.clock.Advance(r.fleet.DeadLegHorizon())
+	r.advance(r.fleet.DeadLegHorizon())
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.Eventually)
 	defer cancel()
 	err := r.fleet.CheckNoDeadLegs(ctx)

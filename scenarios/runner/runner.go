@@ -276,7 +276,7 @@ const settleBound = 4 * time.Second
 // owed until sipgo retransmits it, T1 (500 ms of real time) or more later, and a replay
 // that waited for each would take minutes; what a loss delays is recorded under the step
 // it lands in (such a replay is not byte-identical to another anyway: the losses differ).
-// It does wait there before the clock moves (beforeClockMoves).
+// It does wait there before the clock moves (advance).
 func (r *run) settle(since uint64, quick bool) {
 	if r.opts.NetworkLoss > 0 {
 		return
@@ -284,8 +284,8 @@ func (r *run) settle(since uint64, quick bool) {
 	r.awaitQuiet(since, quick, settleBound)
 }
 
-// beforeClockMoves waits, on a lossy network too, until nothing is owed, before the
-// virtual clock jumps. A message lost on the wire is sent again on real time (sipgo's T1),
+// advance moves the virtual clock on by d and returns how many timers fired. On a lossy
+// network it first waits until nothing is owed (settle skips that wait there). A message lost on the wire is sent again on real time (sipgo's T1),
 // while what waits for its answer also times out on the virtual clock (a pool's NOTIFY,
 // notifyTimeout; a phone's request): a jump of minutes over a NOTIFY whose retransmission
 // was 500 ms away ended the subscription it belonged to, which a real network, where the
@@ -296,13 +296,14 @@ func (r *run) settle(since uint64, quick bool) {
 // loss's consequences from the wire (a request whose answer was lost and whose sender
 // moved on), so it must not wait settleBound for each. After a jump has begun, the timers
 // it fires are followed without waiting, as for any step on a lossy network.
-func (r *run) beforeClockMoves() {
+func (r *run) advance(d time.Duration) int {
 	if r.opts.NetworkLoss > 0 {
 		r.awaitQuiet(r.rec.ledger.count(), true, lossySettleBound)
 	}
+	return r.clock.Advance(d)
 }
 
-// lossySettleBound bounds beforeClockMoves on a lossy network: T1 + 2*T1, and a margin.
+// lossySettleBound bounds advance's wait on a lossy network: T1 + 2*T1, and a margin.
 const lossySettleBound = 2 * time.Second
 
 // awaitQuiet is settle's wait, bounded by bound.
