@@ -65,30 +65,29 @@ func (r *rawPeer) next(d time.Duration) gosip.Message {
 // (the README's loss table runs go test ./sip in one).
 func (r *rawPeer) final(addr, msg string) *gosip.Response {
 	r.t.Helper()
-	r.send(addr, msg)
 	start := time.Now()
-	deadline := start.Add(3 * time.Second)
-	resend := []time.Time{start.Add(gosip.T1), start.Add(3 * gosip.T1)}
-	heard := false // a provisional response stops an INVITE's retransmissions
+	heard := false // a provisional response ends an INVITE's retransmissions
 	invite := strings.HasPrefix(msg, "INVITE ")
-	for time.Now().Before(deadline) {
-		wait := time.Until(deadline)
-		if len(resend) > 0 && !(heard && invite) {
-			wait = time.Until(resend[0])
+	for _, at := range []time.Duration{0, gosip.T1, 3 * gosip.T1} {
+		if res := r.finalBefore(start.Add(at), &heard); res != nil {
+			return res
 		}
-		m := r.next(max(wait, time.Millisecond))
-		if res, ok := m.(*gosip.Response); ok {
+		if !(heard && invite) {
+			r.send(addr, msg)
+		}
+	}
+	return r.finalBefore(start.Add(3*time.Second), &heard)
+}
+
+// finalBefore reads until t and returns the first final response, or nil; heard is set
+// by a provisional one.
+func (r *rawPeer) finalBefore(t time.Time, heard *bool) *gosip.Response {
+	for time.Now().Before(t) {
+		if res, ok := r.next(time.Until(t)).(*gosip.Response); ok {
 			if res.StatusCode >= 200 {
 				return res
 			}
-			heard = true
-			continue
-		}
-		if m == nil && len(resend) > 0 && !time.Now().Before(resend[0]) {
-			resend = resend[1:]
-			if !(heard && invite) {
-				r.send(addr, msg)
-			}
+			*heard = true
 		}
 	}
 	return nil
